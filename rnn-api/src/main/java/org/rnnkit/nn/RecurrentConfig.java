@@ -1,0 +1,158 @@
+package org.rnnkit.nn;
+
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The hyper-parameters of a recurrent layer, with the names and meaning of PyTorch's {@code nn.RNN},
+ * {@code nn.LSTM} and {@code nn.GRU} constructors.
+ *
+ * @param type recurrence ({@code mode} in the model file)
+ * @param inputSize features per input step ({@code input_size})
+ * @param hiddenSize H ({@code hidden_size})
+ * @param numLayers stacked layers ({@code num_layers})
+ * @param bias whether the layer has {@code bias_ih}/{@code bias_hh}
+ * @param batchFirst input and output are {@code (B, T, F)} instead of {@code (T, B, F)}; states are
+ *     always {@code (S, B, F)}
+ * @param bidirectional run a reverse direction too and concatenate the outputs
+ * @param projSize LSTM projection width P ({@code proj_size}), 0 for none; must be smaller than H
+ *
+ * <p>Thread safety: immutable.
+ */
+public record RecurrentConfig(CellType type, int inputSize, int hiddenSize, int numLayers, boolean bias,
+        boolean batchFirst, boolean bidirectional, int projSize) {
+
+    /** Metadata keys of the model file, as in the golden-case format. */
+    public static final String KEY_MODE = "mode", KEY_INPUT = "input_size", KEY_HIDDEN = "hidden_size",
+            KEY_LAYERS = "num_layers", KEY_BIDIRECTIONAL = "bidirectional", KEY_BATCH_FIRST = "batch_first",
+            KEY_BIAS = "bias", KEY_PROJ = "proj_size", KEY_CELL = "cell";
+
+    public RecurrentConfig {
+        if (type == null) {
+            throw new IllegalArgumentException("mode: expected RNN_TANH, RNN_RELU, LSTM or GRU, got null");
+        }
+        requirePositive("input_size", inputSize);
+        requirePositive("hidden_size", hiddenSize);
+        requirePositive("num_layers", numLayers);
+        if (projSize < 0) {
+            throw new IllegalArgumentException("proj_size: expected >= 0, got " + projSize);
+        }
+        if (projSize > 0 && type != CellType.LSTM) {
+            throw new IllegalArgumentException("proj_size: only LSTM layers project; got proj_size=" + projSize
+                    + " for " + type);
+        }
+        if (projSize >= hiddenSize) {
+            throw new IllegalArgumentException("proj_size: expected smaller than hidden_size=" + hiddenSize
+                    + ", got " + projSize);
+        }
+        // Largest weight is (G*H) x max(I, D*H_out): keep every array index within int range.
+        long cols = Math.max(inputSize, (bidirectional ? 2L : 1L) * hiddenSize);
+        if ((long) type.gates() * hiddenSize * cols > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("hidden_size: " + hiddenSize + " with input_size " + inputSize
+                    + " makes a weight matrix of more than 2^31 elements");
+        }
+    }
+
+    static void requirePositive(String name, int v) {
+        if (v < 1) {
+            throw new IllegalArgumentException(name + ": expected >= 1, got " + v);
+        }
+    }
+
+    /** Directions: 2 when bidirectional, else 1. */
+    public int directions() {
+        return bidirectional ? 2 : 1;
+    }
+
+    /** Width of {@code h} and of each direction's output: P when projecting, else H. */
+    public int hOut() {
+        return projSize > 0 ? projSize : hiddenSize;
+    }
+
+    /** Width of one output row: {@code D * hOut}. */
+    public int outputSize() {
+        return directions() * hOut();
+    }
+
+    /** Number of state slices {@code S = num_layers * D} of {@code h0}/{@code h_n}. */
+    public int stateCount() {
+        return numLayers * directions();
+    }
+
+    /** Input width of layer {@code k}: {@code input_size} for the first, {@code D * hOut} above. */
+    public int layerInputSize(int k) {
+        return k == 0 ? inputSize : outputSize();
+    }
+
+    /** The model-file metadata for this configuration (all values are strings). */
+    public Map<String, String> toMetadata() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put(KEY_MODE, type.name());
+        m.put(KEY_INPUT, Integer.toString(inputSize));
+        m.put(KEY_HIDDEN, Integer.toString(hiddenSize));
+        m.put(KEY_LAYERS, Integer.toString(numLayers));
+        m.put(KEY_BIDIRECTIONAL, Boolean.toString(bidirectional));
+        m.put(KEY_BATCH_FIRST, Boolean.toString(batchFirst));
+        m.put(KEY_BIAS, Boolean.toString(bias));
+        m.put(KEY_PROJ, Integer.toString(projSize));
+        m.put(KEY_CELL, "false");
+        return m;
+    }
+
+    /**
+     * Reads a configuration from model-file metadata. Required: {@code mode}, {@code input_size},
+     * {@code hidden_size}; the rest default as in PyTorch ({@code num_layers=1}, {@code bias=true},
+     * {@code batch_first=false}, {@code bidirectional=false}, {@code proj_size=0}).
+     *
+     * @throws IllegalArgumentException naming the key when one is missing or malformed, or when the
+     *     metadata describes a cell ({@code cell=true})
+     */
+    public static RecurrentConfig fromMetadata(Map<String, String> meta) {
+        if (parseBool(meta, KEY_CELL, false)) {
+            throw new IllegalArgumentException("metadata: cell=true describes a cell, not a layer");
+        }
+        return new RecurrentConfig(CellType.parse(required(meta, KEY_MODE)), parseInt(meta, KEY_INPUT, null),
+                parseInt(meta, KEY_HIDDEN, null), parseInt(meta, KEY_LAYERS, 1), parseBool(meta, KEY_BIAS, true),
+                parseBool(meta, KEY_BATCH_FIRST, false), parseBool(meta, KEY_BIDIRECTIONAL, false),
+                parseInt(meta, KEY_PROJ, 0));
+    }
+
+    static String required(Map<String, String> meta, String key) {
+        String v = meta.get(key);
+        if (v == null) {
+            throw new IllegalArgumentException("metadata: missing key '" + key + "'");
+        }
+        return v;
+    }
+
+    static int parseInt(Map<String, String> meta, String key, Integer dflt) {
+        String v = meta.get(key);
+        if (v == null) {
+            if (dflt == null) {
+                throw new IllegalArgumentException("metadata: missing key '" + key + "'");
+            }
+            return dflt;
+        }
+        try {
+            return Integer.parseInt(v.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("metadata: " + key + ": expected a decimal integer, got '" + v + "'");
+        }
+    }
+
+    static boolean parseBool(Map<String, String> meta, String key, boolean dflt) {
+        String v = meta.get(key);
+        if (v == null) {
+            return dflt;
+        }
+        switch (v.trim().toLowerCase(Locale.ROOT)) {
+            case "true", "1":
+                return true;
+            case "false", "0":
+                return false;
+            default:
+                throw new IllegalArgumentException("metadata: " + key + ": expected true or false, got '" + v + "'");
+        }
+    }
+}

@@ -1,0 +1,36 @@
+package org.rnnkit.nn;
+
+/**
+ * Reusable scratch memory for {@link RecurrentLayer#forward} and {@link RecurrentCell#forward}: kernel
+ * workspace and the buffers between stacked layers. It grows to the largest call it has served and is
+ * then reused, so a caller that keeps one per thread allocates nothing but results.
+ *
+ * <p>Thread safety: not thread-safe. Use one workspace per thread; layers themselves are shareable.
+ */
+public final class Workspace {
+    private static final float[] EMPTY = new float[0];
+    private final float[][] slots = {EMPTY, EMPTY, EMPTY};
+
+    static final int KERNEL = 0, LAYER_A = 1, LAYER_B = 2;
+
+    /** The slot's array, grown (contents discarded) to at least {@code size} floats. */
+    float[] get(int slot, long size) {
+        if (size > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("workspace: " + size + " floats exceed the largest Java array;"
+                    + " use a smaller batch or sequence length");
+        }
+        if (slots[slot].length < size) {
+            slots[slot] = new float[(int) size];
+        }
+        return slots[slot];
+    }
+
+    /** Floats currently held, for diagnostics. */
+    public long footprint() {
+        long n = 0;
+        for (float[] s : slots) {
+            n += s.length;
+        }
+        return n;
+    }
+}

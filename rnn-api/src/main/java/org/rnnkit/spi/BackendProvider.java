@@ -1,0 +1,28 @@
+package org.rnnkit.spi;
+
+/**
+ * Discovery entry of a backend, loaded with {@link java.util.ServiceLoader}. Cheap to construct: it must
+ * not load native code or touch optional JDK modules until {@link #probe()}.
+ *
+ * <p>Register an implementation in {@code META-INF/services/org.rnnkit.spi.BackendProvider} and with
+ * {@code provides org.rnnkit.spi.BackendProvider with ...} in {@code module-info.java}.
+ *
+ * <p>Thread safety: implementations must be safe for concurrent use.
+ */
+public interface BackendProvider {
+
+    /** Stable, lower-case name used for selection: {@code scalar}, {@code vector}, {@code native}. */
+    String name();
+
+    /** Auto-selection picks the usable provider with the highest priority. */
+    int priority();
+
+    /**
+     * Whether the backend can run in this JVM on this machine. Never throws: every failure becomes
+     * {@link Availability#unavailable(String, Throwable)} with a reason a user can act on.
+     */
+    Availability probe();
+
+    /** Builds the backend. Called only after {@link #probe()} reported it available. */
+    Backend create();
+}

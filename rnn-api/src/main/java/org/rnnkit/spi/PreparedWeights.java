@@ -1,0 +1,13 @@
+package org.rnnkit.spi;
+
+/**
+ * A backend's own form of one layer direction's weights (transposed, blocked, padded, off-heap, ...),
+ * made once by {@link RecurrentKernel#prepare} when a layer is built.
+ *
+ * <p>Thread safety: implementations must be immutable after construction, since one layer is shared by
+ * many threads.
+ */
+public interface PreparedWeights {
+    /** The shape these weights were prepared for. */
+    KernelShape shape();
+}

@@ -1,0 +1,144 @@
+package org.rnnkit.cli;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import org.rnnkit.backend.Backends;
+import org.rnnkit.io.ModelFormatException;
+import org.rnnkit.io.Npy;
+import org.rnnkit.io.SafeTensors;
+import org.rnnkit.io.SafeTensorsFile;
+import org.rnnkit.nn.CellConfig;
+import org.rnnkit.nn.CellOutput;
+import org.rnnkit.nn.LayerOutput;
+import org.rnnkit.nn.RecurrentCell;
+import org.rnnkit.nn.RecurrentConfig;
+import org.rnnkit.nn.RecurrentLayer;
+import org.rnnkit.nn.Workspace;
+import org.rnnkit.spi.Backend;
+import org.rnnkit.tensor.Tensor;
+
+/** {@code rnnkit run}: inference with a model file on .npy tensors. */
+final class RunCommand implements Main.Command {
+    /** Options that override the model file's metadata, and the metadata key each sets. */
+    private static final Map<String, String> CONFIG_OPTIONS = new LinkedHashMap<>();
+
+    static {
+        CONFIG_OPTIONS.put("--mode", RecurrentConfig.KEY_MODE);
+        CONFIG_OPTIONS.put("--input-size", RecurrentConfig.KEY_INPUT);
+        CONFIG_OPTIONS.put("--hidden-size", RecurrentConfig.KEY_HIDDEN);
+        CONFIG_OPTIONS.put("--num-layers", RecurrentConfig.KEY_LAYERS);
+        CONFIG_OPTIONS.put("--bidirectional", RecurrentConfig.KEY_BIDIRECTIONAL);
+        CONFIG_OPTIONS.put("--batch-first", RecurrentConfig.KEY_BATCH_FIRST);
+        CONFIG_OPTIONS.put("--bias", RecurrentConfig.KEY_BIAS);
+        CONFIG_OPTIONS.put("--proj-size", RecurrentConfig.KEY_PROJ);
+        CONFIG_OPTIONS.put("--cell", RecurrentConfig.KEY_CELL);
+    }
+
+    @Override
+    public String usage() {
+        return """
+                usage: rnnkit run --model M.safetensors --input X.npy [--h0 H.npy] [--c0 C.npy]
+                                  [--lengths L.npy] --out DIR [--backend NAME] [CONFIG OPTIONS]
+
+                Runs a layer or cell saved by rnnkit or exported from PyTorch (scripts/rnnkit_torch.py) and
+                writes DIR/output.npy, DIR/h_n.npy and, for LSTM, DIR/c_n.npy (cells: h_n.npy, c_n.npy, the
+                new state). Tensors are float32 .npy; lengths.npy is int64, one length per batch row.
+
+                The configuration comes from the file's __metadata__: mode (RNN_TANH, RNN_RELU, LSTM, GRU),
+                input_size, hidden_size, num_layers, bidirectional, batch_first, bias, proj_size, cell
+                (string values). These options set or override them:
+                  --mode M  --input-size N  --hidden-size N  --num-layers N  --proj-size N
+                  --bidirectional true|false  --batch-first true|false  --bias true|false  --cell true|false
+                  --backend NAME   backend to use (default: the rnnkit.backend property, else auto)
+                """;
+    }
+
+    @Override
+    public int run(String[] argv, PrintStream out, PrintStream err) throws IOException {
+        Set<String> valued = new java.util.HashSet<>(Set.of("--model", "--input", "--h0", "--c0", "--lengths", "--out",
+                "--backend"));
+        valued.addAll(CONFIG_OPTIONS.keySet());
+        Args a = Args.parse(argv, 0, valued, Set.of());
+        if (a.help) {
+            out.print(usage());
+            return 0;
+        }
+        if (!a.positional.isEmpty()) {
+            throw new Args.UsageException("unexpected argument '" + a.positional.get(0) + "'");
+        }
+        Path model = Path.of(a.required("--model"));
+        Tensor input = Npy.readFloat32(Path.of(a.required("--input")));
+        Path outDir = Path.of(a.required("--out"));
+        Tensor h0 = a.get("--h0") == null ? null : Npy.readFloat32(Path.of(a.get("--h0")));
+        Tensor c0 = a.get("--c0") == null ? null : Npy.readFloat32(Path.of(a.get("--c0")));
+        int[] lengths = a.get("--lengths") == null ? null : toInts(Path.of(a.get("--lengths")),
+                Npy.readInt64Vector(Path.of(a.get("--lengths"))));
+        Backend backend = a.get("--backend") == null ? Backends.get() : Backends.select(a.get("--backend"), "--backend");
+
+        SafeTensorsFile file = SafeTensors.read(model);
+        Map<String, String> meta = new LinkedHashMap<>(file.metadata());
+        CONFIG_OPTIONS.forEach((opt, key) -> {
+            if (a.get(opt) != null) {
+                meta.put(key, a.get(opt));
+            }
+        });
+        boolean cell = Boolean.parseBoolean(meta.getOrDefault(RecurrentConfig.KEY_CELL, "false").trim());
+        Files.createDirectories(outDir);
+        long t0 = System.nanoTime();
+        if (cell) {
+            if (lengths != null) {
+                throw new Args.UsageException("--lengths: a cell runs one step; lengths apply to layers only");
+            }
+            RecurrentCell c = withFile(model, () -> RecurrentCell.of(CellConfig.fromMetadata(meta), file.tensors(), backend));
+            CellOutput r = c.forward(input, h0, c0, new Workspace());
+            t0 = System.nanoTime() - t0;
+            write(outDir, "h_n.npy", r.h(), out);
+            write(outDir, "c_n.npy", r.c(), out);
+        } else {
+            RecurrentLayer l = withFile(model, () -> RecurrentLayer.of(RecurrentConfig.fromMetadata(meta), file.tensors(), backend));
+            LayerOutput r = l.forward(input, lengths, h0, c0, new Workspace());
+            t0 = System.nanoTime() - t0;
+            write(outDir, "output.npy", r.output(), out);
+            write(outDir, "h_n.npy", r.hN(), out);
+            write(outDir, "c_n.npy", r.cN(), out);
+        }
+        out.printf("backend %s, %.3f ms (including weight preparation)%n", backend.name(), t0 / 1e6);
+        return 0;
+    }
+
+    private interface Build<T> {
+        T get();
+    }
+
+    /** Configuration and tensor errors of the file become ModelFormatExceptions naming it. */
+    private static <T> T withFile(Path model, Build<T> build) throws ModelFormatException {
+        try {
+            return build.get();
+        } catch (IllegalArgumentException e) {
+            throw new ModelFormatException(model + ": " + e.getMessage());
+        }
+    }
+
+    private static void write(Path dir, String name, Tensor t, PrintStream out) throws IOException {
+        if (t != null) {
+            Npy.writeFloat32(dir.resolve(name), t);
+            out.println("wrote " + dir.resolve(name) + " " + t.shapeString());
+        }
+    }
+
+    private static int[] toInts(Path p, long[] l) throws ModelFormatException {
+        int[] out = new int[l.length];
+        for (int i = 0; i < l.length; i++) {
+            if (l[i] < 1 || l[i] > Integer.MAX_VALUE) {
+                throw new ModelFormatException(p + ": lengths[" + i + "]: expected a positive length, got " + l[i]);
+            }
+            out[i] = (int) l[i];
+        }
+        return out;
+    }
+}

@@ -1,0 +1,146 @@
+package org.rnnkit.cli;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import org.rnnkit.backend.Backends;
+import org.rnnkit.spi.Backend;
+import org.rnnkit.verify.CaseResult;
+import org.rnnkit.verify.CaseResult.Status;
+import org.rnnkit.verify.GoldenCase;
+import org.rnnkit.verify.GoldenVerifier;
+import org.rnnkit.verify.Tolerance;
+
+/** {@code rnnkit verify}: golden cases on backends, one table row per case and backend. */
+final class VerifyCommand implements Main.Command {
+    /** The bundled case sets, relative to the project root. */
+    static final List<String> BUNDLED = List.of("testdata/golden", "testdata/golden-trained", "testdata/golden-varlen");
+
+    @Override
+    public String usage() {
+        return """
+                usage: rnnkit verify [DIR ...] [--backend NAME|all] [--failures-only]
+
+                Runs every case in each DIR (a directory of cases in the golden format, or one case
+                directory; see testdata/golden/README.md) on the chosen backends and compares the results
+                with PyTorch's: |got - expected| <= atol*max(1, max|expected|) + rtol*|expected|, with
+                atol 1e-5 and rtol 1e-4 for output, h_n, c_n. The table shows, per case and backend, the
+                largest fraction of that tolerance any element used (1.0 = at the limit).
+                Without DIR it runs the cases bundled with rnnkit (%s).
+
+                  --backend NAME   a backend name, a comma list, 'auto', or 'all' (every discovered backend;
+                                   unusable ones are listed as not run). Default: the rnnkit.backend
+                                   property, else auto.
+                  --failures-only  print only rows that did not pass
+
+                Exit status: 0 when nothing failed, 1 when a case failed or errored, 2 on a usage error.
+                """.formatted(String.join(", ", BUNDLED));
+    }
+
+    @Override
+    public int run(String[] argv, PrintStream out, PrintStream err) throws IOException {
+        Args a = Args.parse(argv, 0, Set.of("--backend"), Set.of("--failures-only"));
+        if (a.help) {
+            out.print(usage());
+            return 0;
+        }
+        List<Path> dirs = new ArrayList<>();
+        if (a.positional.isEmpty()) {
+            Path home = Path.of(System.getProperty("rnnkit.home", "."));
+            for (String b : BUNDLED) {
+                dirs.add(home.resolve(b));
+            }
+        } else {
+            a.positional.forEach(p -> dirs.add(Path.of(p)));
+        }
+        List<GoldenCase> cases = new ArrayList<>();
+        for (Path d : dirs) {
+            if (!Files.isDirectory(d)) {
+                throw new Args.UsageException("no such directory: " + d);
+            }
+            List<GoldenCase> found = GoldenCase.discover(d);
+            if (found.isEmpty()) {
+                throw new Args.UsageException(d + " holds no case (no subdirectory with a case.json)");
+            }
+            cases.addAll(found);
+        }
+
+        // Backends: name -> instance, or null with the reason it is not usable.
+        List<String> names = new ArrayList<>();
+        Map<String, Backend> usable = new java.util.LinkedHashMap<>();
+        Map<String, String> unusable = new java.util.LinkedHashMap<>();
+        String spec = a.get("--backend");
+        if (spec != null && spec.trim().equalsIgnoreCase("all")) {
+            for (var d : Backends.discovered()) {
+                names.add(d.name());
+                if (d.usable()) {
+                    usable.put(d.name(), Backends.named(d.name()));
+                } else {
+                    unusable.put(d.name(), d.availability().describe());
+                }
+            }
+        } else {
+            Backend b = spec == null ? Backends.get() : Backends.select(spec, "--backend");
+            names.add(b.name());
+            usable.put(b.name(), b);
+        }
+
+        int wCase = Math.max(4, cases.stream().mapToInt(c -> c.name().length()).max().orElse(4));
+        int wBack = Math.max(7, names.stream().mapToInt(String::length).max().orElse(7));
+        String fmt = "%-" + wCase + "s  %-" + wBack + "s  %8s  %-9s  %s%n";
+        out.printf(fmt, "case", "backend", "forward", "gradients", "status");
+        Map<Status, Integer> counts = new EnumMap<>(Status.class);
+        boolean gradientsPending = false;
+        List<CaseResult> problems = new ArrayList<>();
+        for (GoldenCase c : cases) {
+            for (String name : names) {
+                CaseResult r = usable.containsKey(name) ? GoldenVerifier.verify(c, usable.get(name))
+                        : new CaseResult(c.name(), name, Status.NOT_RUN, null, null, null,
+                                "backend not usable: " + unusable.get(name));
+                counts.merge(r.status(), 1, Integer::sum);
+                gradientsPending |= r.gradientNote() != null;
+                if (r.status() != Status.PASS) {
+                    problems.add(r);
+                }
+                if (!a.flag("--failures-only") || r.status() != Status.PASS) {
+                    out.printf(fmt, c.name(), name, fraction(r.forward()),
+                            r.gradient() != null ? fraction(r.gradient()) : r.gradientNote() != null ? "n/c" : "-",
+                            statusText(r));
+                }
+            }
+        }
+        out.println();
+        for (CaseResult r : problems) {
+            out.println(r.caseName() + " on " + r.backend() + ": " + r.status() + ": " + r.detail());
+        }
+        if (gradientsPending) {
+            out.println("gradients: n/c = " + GoldenVerifier.GRADIENTS_PENDING + "; only forward results are verified.");
+        }
+        out.println("forward tolerance: atol " + Tolerance.FORWARD.atol() + " * max(1, max|expected|) + rtol "
+                + Tolerance.FORWARD.rtol() + " * |expected|; column = worst fraction used");
+        out.printf(Locale.ROOT, "%d passed, %d failed, %d errors, %d not run%n", counts.getOrDefault(Status.PASS, 0),
+                counts.getOrDefault(Status.FAIL, 0), counts.getOrDefault(Status.ERROR, 0),
+                counts.getOrDefault(Status.NOT_RUN, 0));
+        return counts.getOrDefault(Status.FAIL, 0) + counts.getOrDefault(Status.ERROR, 0) > 0 ? 1 : 0;
+    }
+
+    private static String fraction(Tolerance.Check c) {
+        return c == null ? "-" : String.format(Locale.ROOT, "%.4f", c.fraction());
+    }
+
+    private static String statusText(CaseResult r) {
+        return switch (r.status()) {
+            case PASS -> "PASS";
+            case FAIL -> "FAIL";
+            case ERROR -> "ERROR";
+            case NOT_RUN -> "NOT RUN";
+        };
+    }
+}

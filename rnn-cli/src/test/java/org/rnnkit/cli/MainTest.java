@@ -1,0 +1,117 @@
+package org.rnnkit.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.rnnkit.io.Npy;
+import org.rnnkit.tensor.Tensor;
+import org.rnnkit.verify.Tolerance;
+
+/** The command end to end, in process: exit codes, tables, messages. */
+class MainTest {
+    private static final Path HOME = Path.of(System.getProperty("rnnkit.home", ".."));
+    private static final Path GOLDEN = HOME.resolve("testdata/golden");
+
+    private record Result(int status, String out, String err) {}
+
+    private static Result run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        int status = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Result(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void backendsListsScalarAndTheAutoChoice() {
+        Result r = run("backends");
+        assertEquals(0, r.status, r.err);
+        assertTrue(r.out.contains("scalar"), r.out);
+        assertTrue(r.out.contains("auto picks: "), r.out);
+    }
+
+    @Test
+    void verifyPassesGoldenCasesOnOneDirectory() {
+        Result r = run("verify", GOLDEN.resolve("034_lstm_l2_bi_bf_p6_i8_h8_s25_b6").toString(), "--backend", "scalar");
+        assertEquals(0, r.status, r.out + r.err);
+        assertTrue(r.out.contains("PASS"), r.out);
+        assertTrue(r.out.contains("1 passed, 0 failed"), r.out);
+    }
+
+    @Test
+    void verifyAllBackendsReportsEveryDiscoveredOne() {
+        Result r = run("verify", GOLDEN.resolve("000_rnntanh_l1_uni_i9_h3_s21_b6").toString(), "--backend", "all");
+        assertEquals(0, r.status, r.out + r.err);
+        assertTrue(r.out.contains("scalar"), r.out);
+    }
+
+    @Test
+    void verifyFailsOnWrongExpectedValues(@TempDir Path tmp) throws Exception {
+        Path src = GOLDEN.resolve("000_rnntanh_l1_uni_i9_h3_s21_b6");
+        Path dst = tmp.resolve("broken");
+        Files.createDirectories(dst);
+        try (var files = Files.list(src)) {
+            for (Path f : files.toList()) {
+                Files.copy(f, dst.resolve(f.getFileName()));
+            }
+        }
+        Tensor out = Npy.readFloat32(dst.resolve("output.npy"));
+        out.data()[7] += 1e-3f; // far beyond 1e-5*max(1,|max|) + 1e-4*|x| for values of order 1
+        Npy.writeFloat32(dst.resolve("output.npy"), out);
+        Result r = run("verify", dst.toString(), "--backend", "scalar");
+        assertEquals(1, r.status, r.out);
+        assertTrue(r.out.contains("FAIL"), r.out);
+        assertTrue(r.out.contains("output[7]"), r.out);
+    }
+
+    @Test
+    void unknownBackendIsAClearUsageError() {
+        Result r = run("verify", GOLDEN.toString(), "--backend", "nope");
+        assertEquals(2, r.status);
+        assertTrue(r.err.contains("unknown backend 'nope'; known: "), r.err);
+    }
+
+    @Test
+    void unknownCommandAndOptionAreUsageErrors() {
+        assertEquals(2, run("frobnicate").status);
+        Result r = run("verify", "--frob");
+        assertEquals(2, r.status);
+        assertTrue(r.err.contains("unknown option '--frob'"), r.err);
+        assertTrue(r.err.contains("usage: rnnkit verify"), r.err);
+    }
+
+    @Test
+    void everyCommandHasHelp() {
+        for (String cmd : new String[] {"backends", "verify", "run"}) {
+            Result r = run(cmd, "--help");
+            assertEquals(0, r.status, cmd);
+            assertTrue(r.out.startsWith("usage: rnnkit"), cmd + ": " + r.out);
+        }
+    }
+
+    @Test
+    void runWritesResultsThatMatchTheGoldenCase(@TempDir Path tmp) throws Exception {
+        Path c = GOLDEN.resolve("034_lstm_l2_bi_bf_p6_i8_h8_s25_b6");
+        Result r = run("run", "--model", c.resolve("model.safetensors").toString(), "--input",
+                c.resolve("input.npy").toString(), "--h0", c.resolve("h0.npy").toString(), "--c0",
+                c.resolve("c0.npy").toString(), "--out", tmp.toString(), "--backend", "scalar");
+        assertEquals(0, r.status, r.out + r.err);
+        for (String f : new String[] {"output.npy", "h_n.npy", "c_n.npy"}) {
+            Tensor got = Npy.readFloat32(tmp.resolve(f)), want = Npy.readFloat32(c.resolve(f));
+            assertTrue(Tolerance.FORWARD.compare(f, got.data(), want.data()).passed(), f);
+        }
+    }
+
+    @Test
+    void runRejectsAMissingRequiredOption() {
+        Result r = run("run", "--model", "x.safetensors");
+        assertEquals(2, r.status);
+        assertTrue(r.err.contains("missing required option --input"), r.err);
+    }
+}
