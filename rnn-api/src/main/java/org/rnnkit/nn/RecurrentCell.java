@@ -128,8 +128,62 @@ public final class RecurrentCell {
      * @throws IllegalArgumentException naming the argument, expected and actual shape
      */
     public CellOutput forward(Tensor input, Tensor h, Tensor c, Workspace ws) {
-        Checks.requireNonNull("input", input);
         Objects.requireNonNull(ws, "ws: expected a Workspace, got null");
+        RecurrentLayer.Call call = validate(input, h, c);
+        return run(call, input, h, c, ws, null);
+    }
+
+    /**
+     * One step as {@link #forward(Tensor, Tensor, Tensor, Workspace)}, recording what {@link #backward}
+     * needs. The trace keeps a reference to {@code input}: do not change it before the backward pass.
+     */
+    public Trace forwardTraining(Tensor input, Tensor h, Tensor c) {
+        RecurrentLayer.Call call = validate(input, h, c);
+        Trace trace = new Trace(this, call, input, 0, 1);
+        trace.cellOutput = run(call, input, h, c, new Workspace(), trace);
+        return trace;
+    }
+
+    /**
+     * Gradients of a loss whose gradients with respect to the new {@code h} and {@code c} are {@code gh}
+     * and {@code gc} (null when unused). {@link Gradients#h0()} and {@link Gradients#c0()} are the
+     * gradients of the {@code h} and {@code c} passed in.
+     */
+    public Gradients backward(Trace trace, Tensor gh, Tensor gc) {
+        Objects.requireNonNull(trace, "trace: expected the result of forwardTraining, got null");
+        if (trace.owner != this) {
+            throw new IllegalArgumentException("trace: recorded by " + trace.owner + ", not by this cell " + this);
+        }
+        RecurrentLayer.Call call = trace.call;
+        if (gh != null) {
+            Checks.requireShape("gh", gh, call.hShape());
+        }
+        if (gc != null) {
+            if (!config.type().hasCellState()) {
+                throw new IllegalArgumentException("gc: only the LSTM cell has a cell state; got gc for " + config.type());
+            }
+            Checks.requireShape("gc", gc, call.cShape());
+        }
+        int batch = call.batch(), in = config.inputSize();
+        Map<String, Tensor> grads = new LinkedHashMap<>();
+        parameters.forEach((name, t) -> grads.put(name, Tensor.zeros(t.shape())));
+        Tensor dh = gh == null ? Tensor.zeros(call.hShape()) : gh.copy();
+        Tensor dc = !config.type().hasCellState() ? null : gc == null ? Tensor.zeros(call.cShape()) : gc.copy();
+        Tensor dx = Tensor.zeros(trace.input.shape());
+        float[] scratch = new float[Math.toIntExact(kernel.workspaceSize(shape, 1, batch))];
+        kernel.backward(prepared, 1, batch, null, false,
+                trace.input.data(), 0, batch * in, in,
+                null, 0, 0, 0,
+                dh.data(), 0, dc == null ? null : dc.data(), 0,
+                dx.data(), 0, batch * in, in,
+                new DirectionWeights(grad(grads, "weight_ih"), grad(grads, "weight_hh"), grad(grads, "bias_ih"),
+                        grad(grads, "bias_hh"), null),
+                trace.tapes[0], 0, scratch, 0);
+        return new Gradients(grads, dx, dh, dc);
+    }
+
+    private RecurrentLayer.Call validate(Tensor input, Tensor h, Tensor c) {
+        Checks.requireNonNull("input", input);
         int in = config.inputSize(), hid = config.hiddenSize();
         if ((input.rank() != 1 && input.rank() != 2) || input.dim(-1) != in) {
             throw new IllegalArgumentException("input: expected (B, " + in + ") or unbatched (" + in + ",), got "
@@ -150,15 +204,30 @@ public final class RecurrentCell {
             }
             Checks.requireShape("c", c, stateShape);
         }
-        Tensor hNew = h == null ? Tensor.zeros(stateShape) : h.copy();
-        Tensor cNew = !config.type().hasCellState() ? null : c == null ? Tensor.zeros(stateShape) : c.copy();
+        return new RecurrentLayer.Call(1, batch, false, null, null, stateShape, stateShape);
+    }
+
+    private CellOutput run(RecurrentLayer.Call call, Tensor input, Tensor h, Tensor c, Workspace ws, Trace trace) {
+        int batch = call.batch(), in = config.inputSize();
+        Tensor hNew = h == null ? Tensor.zeros(call.hShape()) : h.copy();
+        Tensor cNew = !config.type().hasCellState() ? null : c == null ? Tensor.zeros(call.cShape()) : c.copy();
         float[] scratch = ws.get(Workspace.KERNEL, kernel.workspaceSize(shape, 1, batch));
+        float[] tape = null;
+        if (trace != null) {
+            tape = trace.tapes[0] = new float[Math.toIntExact(kernel.tapeSize(shape, 1, batch))];
+        }
         kernel.forward(prepared, 1, batch, null, false,
                 input.data(), 0, batch * in, in,
                 null, 0, 0, 0,
                 hNew.data(), 0, cNew == null ? null : cNew.data(), 0,
+                tape, 0,
                 scratch, 0);
         return new CellOutput(hNew, cNew);
+    }
+
+    private static float[] grad(Map<String, Tensor> grads, String name) {
+        Tensor t = grads.get(name);
+        return t == null ? null : t.data();
     }
 
     private float[] data(String name) {

@@ -200,8 +200,89 @@ public final class RecurrentLayer {
      *     or a length outside {@code 1..T}
      */
     public LayerOutput forward(Tensor input, int[] lengths, Tensor h0, Tensor c0, Workspace ws) {
-        Checks.requireNonNull("input", input);
         Objects.requireNonNull(ws, "ws: expected a Workspace, got null");
+        Call call = validate(input, lengths, h0, c0);
+        return run(call, input, h0, c0, ws, null);
+    }
+
+    /**
+     * Runs the layer as {@link #forward(Tensor, int[], Tensor, Tensor, Workspace)} does, and records what
+     * {@link #backward} needs. The trace keeps a reference to {@code input}: do not change it before the
+     * backward pass.
+     */
+    public Trace forwardTraining(Tensor input, int[] lengths, Tensor h0, Tensor c0) {
+        Call call = validate(input, lengths, h0, c0);
+        Trace trace = new Trace(this, call, input, config.numLayers(), config.stateCount());
+        trace.output = run(call, input, h0, c0, new Workspace(), trace);
+        return trace;
+    }
+
+    /**
+     * Back-propagates through a {@link #forwardTraining} pass: the gradients of a loss whose gradients
+     * with respect to {@code output}, {@code h_n} and {@code c_n} are {@code gOutput}, {@code ghN}, {@code gcN}
+     * (each null when the loss does not use it).
+     *
+     * @throws IllegalArgumentException if the trace comes from another layer or a gradient has the wrong shape
+     */
+    public Gradients backward(Trace trace, Tensor gOutput, Tensor ghN, Tensor gcN) {
+        Objects.requireNonNull(trace, "trace: expected the result of forwardTraining, got null");
+        if (trace.owner != this) {
+            throw new IllegalArgumentException("trace: recorded by " + trace.owner + ", not by this layer " + this);
+        }
+        LayerOutput fwd = trace.output;
+        if (gOutput != null) {
+            Checks.requireShape("gOutput", gOutput, fwd.output().shape());
+        }
+        if (ghN != null) {
+            Checks.requireShape("ghN", ghN, fwd.hN().shape());
+        }
+        if (gcN != null) {
+            if (fwd.cN() == null) {
+                throw new IllegalArgumentException("gcN: only LSTM layers have a cell state; got gcN for " + config.type());
+            }
+            Checks.requireShape("gcN", gcN, fwd.cN().shape());
+        }
+        final Call call = trace.call;
+        final RecurrentConfig cfg = config;
+        final int seqLen = call.seqLen, batch = call.batch, d = cfg.directions(), hOut = cfg.hOut(),
+                hid = cfg.hiddenSize(), outW = cfg.outputSize();
+
+        Map<String, Tensor> grads = new LinkedHashMap<>();
+        parameters.forEach((name, t) -> grads.put(name, Tensor.zeros(t.shape())));
+        Tensor dh = ghN == null ? Tensor.zeros(fwd.hN().shape()) : ghN.copy();
+        Tensor dc = fwd.cN() == null ? null : gcN == null ? Tensor.zeros(fwd.cN().shape()) : gcN.copy();
+        Tensor dInput = Tensor.zeros(trace.input.shape());
+        float[] scratch = new float[Math.toIntExact(maxWorkspace(seqLen, batch))];
+
+        // Top layer's output gradient is in the user's layout; layers below are time-major.
+        float[] dOut = gOutput == null ? null : gOutput.data();
+        boolean dOutBf = call.batchFirst;
+        for (int k = cfg.numLayers() - 1; k >= 0; k--) {
+            int inW = cfg.layerInputSize(k);
+            boolean inBf = k == 0 && call.batchFirst;
+            float[] in = k == 0 ? trace.input.data() : trace.layerOutputs[k - 1];
+            float[] dIn = k == 0 ? dInput.data() : new float[seqLen * batch * inW];
+            for (int dir = 0; dir < d; dir++) {
+                int state = k * d + dir;
+                String sfx = ParameterLayout.suffix(k, dir);
+                DirectionWeights g = new DirectionWeights(data(grads, "weight_ih" + sfx), data(grads, "weight_hh" + sfx),
+                        data(grads, "bias_ih" + sfx), data(grads, "bias_hh" + sfx), data(grads, "weight_hr" + sfx));
+                kernel.backward(prepared[state], seqLen, batch, call.lengths, dir == 1,
+                        in, 0, inBf ? inW : batch * inW, inBf ? seqLen * inW : inW,
+                        dOut, dir * hOut, dOutBf ? outW : batch * outW, dOutBf ? seqLen * outW : outW,
+                        dh.data(), state * batch * hOut, dc == null ? null : dc.data(), state * batch * hid,
+                        dIn, 0, inBf ? inW : batch * inW, inBf ? seqLen * inW : inW,
+                        g, trace.tapes[state], 0, scratch, 0);
+            }
+            dOut = dIn;
+            dOutBf = false;
+        }
+        return new Gradients(grads, dInput, dh, dc);
+    }
+
+    /** Checks every argument of a forward call; nothing after this can fail on user input. */
+    private Call validate(Tensor input, int[] lengths, Tensor h0, Tensor c0) {
+        Checks.requireNonNull("input", input);
         final RecurrentConfig cfg = config;
         final boolean unbatched = input.rank() == 2;
         if (input.rank() != 2 && input.rank() != 3) {
@@ -238,9 +319,9 @@ public final class RecurrentLayer {
             }
             lengths = lengths.clone(); // the caller may change its array while we run
         }
-        final int s = cfg.stateCount(), hOut = cfg.hOut(), hid = cfg.hiddenSize(), d = cfg.directions();
-        int[] hShape = unbatched ? new int[] {s, hOut} : new int[] {s, batch, hOut};
-        int[] cShape = unbatched ? new int[] {s, hid} : new int[] {s, batch, hid};
+        final int s = cfg.stateCount();
+        int[] hShape = unbatched ? new int[] {s, cfg.hOut()} : new int[] {s, batch, cfg.hOut()};
+        int[] cShape = unbatched ? new int[] {s, cfg.hiddenSize()} : new int[] {s, batch, cfg.hiddenSize()};
         if (h0 != null) {
             Checks.requireShape("h0", h0, hShape);
         }
@@ -250,39 +331,60 @@ public final class RecurrentLayer {
             }
             Checks.requireShape("c0", c0, cShape);
         }
-        // Validation done: nothing below can fail on user input.
-
         int outW = cfg.outputSize();
         int[] outShape = unbatched ? new int[] {seqLen, outW}
                 : cfg.batchFirst() ? new int[] {batch, seqLen, outW} : new int[] {seqLen, batch, outW};
-        Tensor output = Tensor.zeros(outShape);
-        Tensor hN = h0 == null ? Tensor.zeros(hShape) : h0.copy();
-        Tensor cN = !cfg.type().hasCellState() ? null : c0 == null ? Tensor.zeros(cShape) : c0.copy();
+        Tensor.checkedSize("output", outShape);
+        return new Call(seqLen, batch, cfg.batchFirst() && !unbatched, lengths, outShape, hShape, cShape);
+    }
 
-        // Strides of the user's input/output layout; intermediate layers are time-major.
-        boolean bf = cfg.batchFirst() && !unbatched;
+    /** A validated call: sizes, layout and the shapes of the results. */
+    record Call(int seqLen, int batch, boolean batchFirst, int[] lengths, int[] outShape, int[] hShape, int[] cShape) {}
+
+    private long maxWorkspace(int seqLen, int batch) {
         long kws = 0;
-        for (int k = 0; k < cfg.numLayers(); k++) {
+        for (int k = 0; k < config.numLayers(); k++) {
             kws = Math.max(kws, kernel.workspaceSize(shapeOf(k), seqLen, batch));
         }
+        return kws;
+    }
+
+    /** Runs every layer and direction; with a trace, keeps each layer's output and records the tapes. */
+    private LayerOutput run(Call call, Tensor input, Tensor h0, Tensor c0, Workspace ws, Trace trace) {
+        final RecurrentConfig cfg = config;
+        final int seqLen = call.seqLen, batch = call.batch, hOut = cfg.hOut(), hid = cfg.hiddenSize(),
+                d = cfg.directions(), outW = cfg.outputSize();
+        Tensor output = Tensor.zeros(call.outShape);
+        Tensor hN = h0 == null ? Tensor.zeros(call.hShape) : h0.copy();
+        Tensor cN = !cfg.type().hasCellState() ? null : c0 == null ? Tensor.zeros(call.cShape) : c0.copy();
+
+        long kws = maxWorkspace(seqLen, batch);
         float[] scratch = ws.get(Workspace.KERNEL, kws * d); // one region per direction
         long between = (long) seqLen * batch * outW;
-        float[] bufA = cfg.numLayers() > 1 ? ws.get(Workspace.LAYER_A, between) : null;
-        float[] bufB = cfg.numLayers() > 2 ? ws.get(Workspace.LAYER_B, between) : null;
+        float[] bufA = cfg.numLayers() > 1 && trace == null ? ws.get(Workspace.LAYER_A, between) : null;
+        float[] bufB = cfg.numLayers() > 2 && trace == null ? ws.get(Workspace.LAYER_B, between) : null;
 
         float[] in = input.data();
         int inW = cfg.inputSize();
-        boolean inBf = bf;
+        boolean inBf = call.batchFirst;
         for (int k = 0; k < cfg.numLayers(); k++) {
             boolean top = k == cfg.numLayers() - 1;
-            float[] out = top ? output.data() : (k % 2 == 0 ? bufA : bufB);
-            boolean outBf = top && bf;
+            float[] out = top ? output.data()
+                    : trace != null ? (trace.layerOutputs[k] = new float[Math.toIntExact(between)])
+                    : (k % 2 == 0 ? bufA : bufB);
+            boolean outBf = top && call.batchFirst;
             for (int dir = 0; dir < d; dir++) {
                 int state = k * d + dir;
-                kernel.forward(prepared[state], seqLen, batch, lengths, dir == 1,
+                float[] tape = null;
+                if (trace != null) {
+                    tape = trace.tapes[state] = new float[Math.toIntExact(
+                            kernel.tapeSize(shapeOf(k), seqLen, batch))];
+                }
+                kernel.forward(prepared[state], seqLen, batch, call.lengths, dir == 1,
                         in, 0, inBf ? inW : batch * inW, inBf ? seqLen * inW : inW,
                         out, dir * hOut, outBf ? outW : batch * outW, outBf ? seqLen * outW : outW,
                         hN.data(), state * batch * hOut, cN == null ? null : cN.data(), state * batch * hid,
+                        tape, 0,
                         scratch, (int) (dir * kws));
             }
             in = out;
@@ -290,6 +392,11 @@ public final class RecurrentLayer {
             inBf = false;
         }
         return new LayerOutput(output, hN, cN);
+    }
+
+    private static float[] data(Map<String, Tensor> map, String name) {
+        Tensor t = map.get(name);
+        return t == null ? null : t.data();
     }
 
     // ---- helpers ---------------------------------------------------------------------------------------
@@ -306,8 +413,7 @@ public final class RecurrentLayer {
     }
 
     private float[] data(String name) {
-        Tensor t = parameters.get(name);
-        return t == null ? null : t.data();
+        return data(parameters, name);
     }
 
     @Override

@@ -9,7 +9,11 @@ package org.rnnkit.spi;
  * @param biasHh {@code (G*H)}, or null without bias
  * @param weightHr {@code (P, H)}, or null without projection
  *
- * <p>Thread safety: the arrays are owned by the layer that made this record and never written after it
- * was built, so sharing across threads is safe. Backends must not write them.
+ * <p>The same record carries gradient accumulators (same shapes) into
+ * {@link RecurrentKernel#backward}, which adds to them.
+ *
+ * <p>Thread safety: weights are owned by the layer that made the record and never written after it was
+ * built, so sharing across threads is safe; backends must not write them. Gradient records belong to one
+ * backward call.
  */
 public record DirectionWeights(float[] weightIh, float[] weightHh, float[] biasIh, float[] biasHh, float[] weightHr) {}

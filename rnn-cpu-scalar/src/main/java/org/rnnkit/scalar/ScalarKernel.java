@@ -1,16 +1,21 @@
 package org.rnnkit.scalar;
 
+import java.util.Arrays;
 import org.rnnkit.spi.DirectionWeights;
 import org.rnnkit.spi.KernelShape;
 import org.rnnkit.spi.PreparedWeights;
 import org.rnnkit.spi.RecurrentKernel;
 
 /**
- * The loop every scalar kernel shares: project all inputs once ({@code gx = W_ih x + b_ih} for every
- * valid step), then walk the time steps row by row, letting the subclass apply one cell step.
+ * The loops every scalar kernel shares. Forward: project all inputs once ({@code gx = W_ih x + b_ih} for
+ * every valid step), then walk the steps row by row, letting the subclass apply one cell step. Backward:
+ * walk each row's steps back in time, letting the subclass turn {@code dh} (and {@code dc}) into gate
+ * gradients, and accumulate the weight, input and state gradients here.
  *
- * <p>Workspace layout (floats from {@code wsOff}): {@code gx} of {@code T*B*G*H}, then {@link #stepScratch}
- * floats for the step.
+ * <p>Forward workspace (floats from {@code wsOff}): {@code gx} of {@code T*B*G*H}, then
+ * {@link #stepScratch}. Backward workspace: {@code dgx} and {@code dgh} ({@code G*H} each), {@code dhDirect}
+ * ({@code hOut}), then {@code H} for the LSTM projection. Tape: one slot of {@link #tapeStride} floats per
+ * (step, row), starting with the step's incoming {@code h} ({@code hOut} floats); the rest is the subclass's.
  */
 abstract class ScalarKernel implements RecurrentKernel {
 
@@ -22,30 +27,53 @@ abstract class ScalarKernel implements RecurrentKernel {
         return new Weights(shape, weights);
     }
 
-    /** Floats of per-step scratch this cell type needs. */
+    /** Floats of per-step forward scratch this cell type needs. */
     abstract int stepScratch(KernelShape s);
+
+    /** Floats of tape per (step, row), including the leading {@code hOut} of the incoming {@code h}. */
+    abstract int tapeStride(KernelShape s);
 
     @Override
     public long workspaceSize(KernelShape s, int seqLen, int batch) {
-        return (long) seqLen * batch * s.gateRows() + stepScratch(s);
+        long fwd = (long) seqLen * batch * s.gateRows() + stepScratch(s);
+        long bwd = 2L * s.gateRows() + s.hOut() + s.hiddenSize();
+        return Math.max(fwd, bwd);
+    }
+
+    @Override
+    public long tapeSize(KernelShape s, int seqLen, int batch) {
+        return (long) seqLen * batch * tapeStride(s);
     }
 
     /**
      * One cell step for one batch row: reads {@code gx[gxOff .. gxOff+G*H)} and the old state, writes the
-     * new state into {@code h[hOff..]} (and {@code c[cOff..]}).
+     * new state into {@code h[hOff..]} (and {@code c[cOff..]}). With {@code tp >= 0}, records its slot of
+     * the tape after the incoming {@code h}, which the caller has already stored at {@code tape[tp..]}.
      */
     abstract void step(Weights w, float[] gx, int gxOff, float[] h, int hOff, float[] c, int cOff,
-            float[] scratch, int scratchOff);
+            float[] scratch, int scratchOff, float[] tape, int tp);
+
+    /**
+     * One step back for one batch row. In: {@code dh[dhOff..]} = dL/dh after the step (hOut), and for the
+     * LSTM {@code dc[dcOff..]} = dL/dc after the step. Out: {@code dgx} and {@code dgh} (G*H each, the
+     * gradients of the input-side and hidden-side pre-activations), {@code dhDirect} (the part of dL/dh
+     * before the step that does not go through {@code W_hh}), {@code dc} = dL/dc before the step, and any
+     * projection gradient added to {@code grads}.
+     */
+    abstract void stepBack(Weights w, float[] tape, int tp, float[] dh, int dhOff, float[] dc, int dcOff,
+            float[] ws, int dgx, int dgh, int dhDirect, int extra, DirectionWeights grads);
 
     @Override
     public final void forward(PreparedWeights prepared, int seqLen, int batch, int[] lengths, boolean reverse,
             float[] x, int xOff, int xTimeStride, int xBatchStride,
             float[] out, int outOff, int outTimeStride, int outBatchStride,
             float[] h, int hOff, float[] c, int cOff,
+            float[] tape, int tapeOff,
             float[] ws, int wsOff) {
         Weights w = (Weights) prepared;
         KernelShape s = w.shape();
         int rows = s.gateRows(), in = s.inputSize(), hOut = s.hOut(), hid = s.hiddenSize();
+        int stride = tapeStride(s);
         int scratchOff = wsOff + seqLen * batch * rows;
 
         // gx[t, b, :] = W_ih x[t, b] + b_ih for every valid step
@@ -70,7 +98,13 @@ abstract class ScalarKernel implements RecurrentKernel {
                     continue;
                 }
                 int t = reverse ? len - 1 - step : step;
-                step(w, ws, wsOff + (t * batch + b) * rows, h, hOff + b * hOut, c, cOff + b * hid, ws, scratchOff);
+                int tp = -1;
+                if (tape != null) {
+                    tp = tapeOff + (t * batch + b) * stride;
+                    System.arraycopy(h, hOff + b * hOut, tape, tp, hOut);
+                }
+                step(w, ws, wsOff + (t * batch + b) * rows, h, hOff + b * hOut, c, cOff + b * hid, ws, scratchOff,
+                        tape, tp);
                 if (out != null) {
                     System.arraycopy(h, hOff + b * hOut, out, outOff + t * outTimeStride + b * outBatchStride, hOut);
                 }
@@ -81,9 +115,77 @@ abstract class ScalarKernel implements RecurrentKernel {
             for (int b = 0; b < batch; b++) {
                 for (int t = lengths[b]; t < seqLen; t++) {
                     int o = outOff + t * outTimeStride + b * outBatchStride;
-                    java.util.Arrays.fill(out, o, o + hOut, 0f);
+                    Arrays.fill(out, o, o + hOut, 0f);
                 }
             }
+        }
+    }
+
+    @Override
+    public final void backward(PreparedWeights prepared, int seqLen, int batch, int[] lengths, boolean reverse,
+            float[] x, int xOff, int xTimeStride, int xBatchStride,
+            float[] dOut, int dOutOff, int dOutTimeStride, int dOutBatchStride,
+            float[] dh, int dhOff, float[] dc, int dcOff,
+            float[] dx, int dxOff, int dxTimeStride, int dxBatchStride,
+            DirectionWeights grads,
+            float[] tape, int tapeOff,
+            float[] ws, int wsOff) {
+        Weights w = (Weights) prepared;
+        KernelShape s = w.shape();
+        int rows = s.gateRows(), in = s.inputSize(), hOut = s.hOut(), hid = s.hiddenSize();
+        int stride = tapeStride(s);
+        int dgx = wsOff, dgh = wsOff + rows, dhDirect = wsOff + 2 * rows, extra = dhDirect + hOut;
+        float[] wIh = w.w().weightIh(), wHh = w.w().weightHh();
+
+        for (int b = 0; b < batch; b++) {
+            int len = length(lengths, b, seqLen);
+            int dhRow = dhOff + b * hOut, dcRow = dcOff + b * hid;
+            for (int step = len - 1; step >= 0; step--) {
+                int t = reverse ? len - 1 - step : step;
+                int tp = tapeOff + (t * batch + b) * stride;
+                if (dOut != null) {
+                    int o = dOutOff + t * dOutTimeStride + b * dOutBatchStride;
+                    for (int j = 0; j < hOut; j++) {
+                        dh[dhRow + j] += dOut[o + j];
+                    }
+                }
+                stepBack(w, tape, tp, dh, dhRow, dc, dcRow, ws, dgx, dgh, dhDirect, extra, grads);
+
+                int xRow = xOff + t * xTimeStride + b * xBatchStride;
+                for (int r = 0; r < rows; r++) {
+                    float gi = ws[dgx + r], gh = ws[dgh + r];
+                    axpy(gi, x, xRow, grads.weightIh(), r * in, in);
+                    axpy(gh, tape, tp, grads.weightHh(), r * hOut, hOut); // the incoming h heads the slot
+                    if (s.bias()) {
+                        grads.biasIh()[r] += gi;
+                        grads.biasHh()[r] += gh;
+                    }
+                }
+                if (dx != null) {
+                    int d = dxOff + t * dxTimeStride + b * dxBatchStride;
+                    for (int i = 0; i < in; i++) {
+                        float sum = 0f;
+                        for (int r = 0; r < rows; r++) {
+                            sum += wIh[r * in + i] * ws[dgx + r];
+                        }
+                        dx[d + i] += sum;
+                    }
+                }
+                for (int j = 0; j < hOut; j++) {
+                    float sum = 0f;
+                    for (int r = 0; r < rows; r++) {
+                        sum += wHh[r * hOut + j] * ws[dgh + r];
+                    }
+                    dh[dhRow + j] = ws[dhDirect + j] + sum;
+                }
+            }
+        }
+    }
+
+    /** {@code y[yOff+i] += a * x[xOff+i]} for {@code i < n}. */
+    static void axpy(float a, float[] x, int xOff, float[] y, int yOff, int n) {
+        for (int i = 0; i < n; i++) {
+            y[yOff + i] += a * x[xOff + i];
         }
     }
 

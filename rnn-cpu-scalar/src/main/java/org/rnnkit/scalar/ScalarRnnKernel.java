@@ -1,8 +1,12 @@
 package org.rnnkit.scalar;
 
+import org.rnnkit.spi.DirectionWeights;
 import org.rnnkit.spi.KernelShape;
 
-/** Elman RNN: {@code h' = act(gx + W_hh h + b_hh)}, act = tanh or relu (PyTorch's {@code nn.RNN}). */
+/**
+ * Elman RNN: {@code h' = act(gx + W_hh h + b_hh)}, act = tanh or relu (PyTorch's {@code nn.RNN}).
+ * Tape slot: incoming h (H), new h (H).
+ */
 final class ScalarRnnKernel extends ScalarKernel {
     private final boolean relu;
 
@@ -16,12 +20,35 @@ final class ScalarRnnKernel extends ScalarKernel {
     }
 
     @Override
-    void step(Weights w, float[] gx, int gxOff, float[] h, int hOff, float[] c, int cOff, float[] scratch, int so) {
+    int tapeStride(KernelShape s) {
+        return 2 * s.hiddenSize();
+    }
+
+    @Override
+    void step(Weights w, float[] gx, int gxOff, float[] h, int hOff, float[] c, int cOff, float[] scratch, int so,
+            float[] tape, int tp) {
         int hid = w.shape().hiddenSize();
         recurrentProjection(w, h, hOff, scratch, so);
         for (int j = 0; j < hid; j++) {
             float pre = gx[gxOff + j] + scratch[so + j];
             h[hOff + j] = relu ? ScalarMath.relu(pre) : ScalarMath.tanh(pre);
+        }
+        if (tp >= 0) {
+            System.arraycopy(h, hOff, tape, tp + hid, hid);
+        }
+    }
+
+    @Override
+    void stepBack(Weights w, float[] tape, int tp, float[] dh, int dhOff, float[] dc, int dcOff,
+            float[] ws, int dgx, int dgh, int dhDirect, int extra, DirectionWeights grads) {
+        int hid = w.shape().hiddenSize();
+        for (int j = 0; j < hid; j++) {
+            float hNew = tape[tp + hid + j];
+            // relu'(x) = 1 where the output is positive; tanh'(x) = 1 - tanh(x)^2
+            float da = relu ? (hNew > 0f ? dh[dhOff + j] : 0f) : dh[dhOff + j] * (1f - hNew * hNew);
+            ws[dgx + j] = da;
+            ws[dgh + j] = da;
+            ws[dhDirect + j] = 0f;
         }
     }
 }
