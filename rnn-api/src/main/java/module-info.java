@@ -9,6 +9,7 @@ module org.rnnkit.api {
     exports org.rnnkit.spi;
     exports org.rnnkit.backend;
     exports org.rnnkit.verify;
+    exports org.rnnkit.train;
 
     uses org.rnnkit.spi.BackendProvider;
 }

@@ -17,18 +17,32 @@ import java.util.Map;
  *     always {@code (S, B, F)}
  * @param bidirectional run a reverse direction too and concatenate the outputs
  * @param projSize LSTM projection width P ({@code proj_size}), 0 for none; must be smaller than H
+ * @param mergeMode how a bidirectional layer combines its directions ({@link MergeMode#CONCAT}, PyTorch's, by default)
  *
  * <p>Thread safety: immutable.
  */
 public record RecurrentConfig(CellType type, int inputSize, int hiddenSize, int numLayers, boolean bias,
-        boolean batchFirst, boolean bidirectional, int projSize) {
+        boolean batchFirst, boolean bidirectional, int projSize, MergeMode mergeMode) {
 
     /** Metadata keys of the model file, as in the golden-case format. */
     public static final String KEY_MODE = "mode", KEY_INPUT = "input_size", KEY_HIDDEN = "hidden_size",
             KEY_LAYERS = "num_layers", KEY_BIDIRECTIONAL = "bidirectional", KEY_BATCH_FIRST = "batch_first",
-            KEY_BIAS = "bias", KEY_PROJ = "proj_size", KEY_CELL = "cell";
+            KEY_BIAS = "bias", KEY_PROJ = "proj_size", KEY_CELL = "cell", KEY_MERGE = "merge_mode";
+
+    /** A configuration with PyTorch's concatenation of directions. */
+    public RecurrentConfig(CellType type, int inputSize, int hiddenSize, int numLayers, boolean bias,
+            boolean batchFirst, boolean bidirectional, int projSize) {
+        this(type, inputSize, hiddenSize, numLayers, bias, batchFirst, bidirectional, projSize, MergeMode.CONCAT);
+    }
 
     public RecurrentConfig {
+        if (mergeMode == null) {
+            throw new IllegalArgumentException("merge_mode: expected concat, sum, mul or average, got null");
+        }
+        if (mergeMode != MergeMode.CONCAT && !bidirectional) {
+            throw new IllegalArgumentException("merge_mode: " + mergeMode.key()
+                    + " combines two directions; it needs bidirectional=true");
+        }
         if (type == null) {
             throw new IllegalArgumentException("mode: expected RNN_TANH, RNN_RELU, LSTM or GRU, got null");
         }
@@ -70,9 +84,9 @@ public record RecurrentConfig(CellType type, int inputSize, int hiddenSize, int 
         return projSize > 0 ? projSize : hiddenSize;
     }
 
-    /** Width of one output row: {@code D * hOut}. */
+    /** Width of one output row: {@code D * hOut} (concatenated), or {@code hOut} when the directions are merged. */
     public int outputSize() {
-        return directions() * hOut();
+        return mergeMode == MergeMode.CONCAT ? directions() * hOut() : hOut();
     }
 
     /** Number of state slices {@code S = num_layers * D} of {@code h0}/{@code h_n}. */
@@ -80,7 +94,7 @@ public record RecurrentConfig(CellType type, int inputSize, int hiddenSize, int 
         return numLayers * directions();
     }
 
-    /** Input width of layer {@code k}: {@code input_size} for the first, {@code D * hOut} above. */
+    /** Input width of layer {@code k}: {@code input_size} for the first, {@link #outputSize()} above. */
     public int layerInputSize(int k) {
         return k == 0 ? inputSize : outputSize();
     }
@@ -97,13 +111,17 @@ public record RecurrentConfig(CellType type, int inputSize, int hiddenSize, int 
         m.put(KEY_BIAS, Boolean.toString(bias));
         m.put(KEY_PROJ, Integer.toString(projSize));
         m.put(KEY_CELL, "false");
+        if (mergeMode != MergeMode.CONCAT) {
+            m.put(KEY_MERGE, mergeMode.key()); // absent for PyTorch's layout, so PyTorch files stay unchanged
+        }
         return m;
     }
 
     /**
      * Reads a configuration from model-file metadata. Required: {@code mode}, {@code input_size},
      * {@code hidden_size}; the rest default as in PyTorch ({@code num_layers=1}, {@code bias=true},
-     * {@code batch_first=false}, {@code bidirectional=false}, {@code proj_size=0}).
+     * {@code batch_first=false}, {@code bidirectional=false}, {@code proj_size=0}, and rnnkit's
+     * {@code merge_mode=concat}).
      *
      * @throws IllegalArgumentException naming the key when one is missing or malformed, or when the
      *     metadata describes a cell ({@code cell=true})
@@ -115,7 +133,8 @@ public record RecurrentConfig(CellType type, int inputSize, int hiddenSize, int 
         return new RecurrentConfig(CellType.parse(required(meta, KEY_MODE)), parseInt(meta, KEY_INPUT, null),
                 parseInt(meta, KEY_HIDDEN, null), parseInt(meta, KEY_LAYERS, 1), parseBool(meta, KEY_BIAS, true),
                 parseBool(meta, KEY_BATCH_FIRST, false), parseBool(meta, KEY_BIDIRECTIONAL, false),
-                parseInt(meta, KEY_PROJ, 0));
+                parseInt(meta, KEY_PROJ, 0),
+                meta.containsKey(KEY_MERGE) ? MergeMode.parse(meta.get(KEY_MERGE)) : MergeMode.CONCAT);
     }
 
     static String required(Map<String, String> meta, String key) {

@@ -37,6 +37,7 @@ public final class RecurrentLayer {
     private final Backend backend;
     private final RecurrentKernel kernel;
     private final PreparedWeights[] prepared; // index layer * D + direction
+    private final KernelShape[] shapes; // per layer
 
     private RecurrentLayer(RecurrentConfig config, Map<String, Tensor> checkedParameters, Backend backend) {
         this.config = config;
@@ -45,9 +46,12 @@ public final class RecurrentLayer {
         this.kernel = backend.kernel(config.type());
         int d = config.directions();
         this.prepared = new PreparedWeights[config.numLayers() * d];
+        this.shapes = new KernelShape[config.numLayers()];
         for (int k = 0; k < config.numLayers(); k++) {
+            shapes[k] = new KernelShape(config.type(), config.layerInputSize(k), config.hiddenSize(),
+                    config.projSize(), config.bias());
             for (int dir = 0; dir < d; dir++) {
-                prepared[k * d + dir] = kernel.prepare(shapeOf(k), weightsOf(k, dir));
+                prepared[k * d + dir] = kernel.prepare(shapes[k], weightsOf(k, dir));
             }
         }
     }
@@ -211,8 +215,28 @@ public final class RecurrentLayer {
      * backward pass.
      */
     public Trace forwardTraining(Tensor input, int[] lengths, Tensor h0, Tensor c0) {
+        return forwardTraining(input, lengths, h0, c0, 0, 0);
+    }
+
+    /**
+     * A training forward pass with dropout between stacked layers, as PyTorch's {@code dropout} argument
+     * of {@code nn.RNN/LSTM/GRU} in training mode: each output element of every layer but the last is
+     * zeroed with probability {@code dropout} and the others scaled by {@code 1/(1-dropout)}. The masks
+     * come from {@code seed} (PyTorch's distribution, not its random stream) and are kept for the
+     * backward pass.
+     *
+     * @param dropout probability in {@code [0, 1)}; 0 disables it
+     */
+    public Trace forwardTraining(Tensor input, int[] lengths, Tensor h0, Tensor c0, double dropout, long seed) {
+        if (!(dropout >= 0 && dropout < 1)) {
+            throw new IllegalArgumentException("dropout: expected a probability in [0, 1), got " + dropout);
+        }
         Call call = validate(input, lengths, h0, c0);
         Trace trace = new Trace(this, call, input, config.numLayers(), config.stateCount());
+        if (dropout > 0 && config.numLayers() > 1) {
+            trace.dropout = dropout;
+            trace.dropoutRandom = new java.util.SplittableRandom(seed);
+        }
         trace.output = run(call, input, h0, c0, new Workspace(), trace);
         return trace;
     }
@@ -262,6 +286,26 @@ public final class RecurrentLayer {
             boolean inBf = k == 0 && call.batchFirst;
             float[] in = k == 0 ? trace.input.data() : trace.layerOutputs[k - 1];
             float[] dIn = k == 0 ? dInput.data() : new float[seqLen * batch * inW];
+            // Merged directions: spread dL/d(merged output) over both directions' outputs, side by side.
+            float[] dDir = dOut;
+            int dDirOff = 0, dDirW = outW, dDirTs = dOutBf ? outW : batch * outW, dDirBs = dOutBf ? seqLen * outW : outW;
+            if (dOut != null && d == 2 && cfg.mergeMode() != MergeMode.CONCAT) {
+                dDirW = 2 * hOut;
+                dDir = new float[seqLen * batch * dDirW];
+                float[] both = trace.directionOutputs[k];
+                for (int t = 0; t < seqLen; t++) {
+                    for (int b = 0; b < batch; b++) {
+                        int src = t * dDirTs + b * dDirBs, dst = (t * batch + b) * dDirW;
+                        for (int j = 0; j < hOut; j++) {
+                            float g = dOut[src + j];
+                            dDir[dst + j] = cfg.mergeMode().gradForward(g, both[dst + hOut + j]);
+                            dDir[dst + hOut + j] = cfg.mergeMode().gradReverse(g, both[dst + j]);
+                        }
+                    }
+                }
+                dDirTs = batch * dDirW;
+                dDirBs = dDirW;
+            }
             for (int dir = 0; dir < d; dir++) {
                 int state = k * d + dir;
                 String sfx = ParameterLayout.suffix(k, dir);
@@ -269,15 +313,112 @@ public final class RecurrentLayer {
                         data(grads, "bias_ih" + sfx), data(grads, "bias_hh" + sfx), data(grads, "weight_hr" + sfx));
                 kernel.backward(prepared[state], seqLen, batch, call.lengths, dir == 1,
                         in, 0, inBf ? inW : batch * inW, inBf ? seqLen * inW : inW,
-                        dOut, dir * hOut, dOutBf ? outW : batch * outW, dOutBf ? seqLen * outW : outW,
+                        dDir, dDirOff + dir * hOut, dDirTs, dDirBs,
                         dh.data(), state * batch * hOut, dc == null ? null : dc.data(), state * batch * hid,
                         dIn, 0, inBf ? inW : batch * inW, inBf ? seqLen * inW : inW,
                         g, trace.tapes[state], 0, scratch, 0);
+            }
+            if (k > 0 && trace.dropoutMasks[k - 1] != null) {
+                float[] mask = trace.dropoutMasks[k - 1];
+                for (int i = 0; i < dIn.length; i++) {
+                    dIn[i] *= mask[i];
+                }
             }
             dOut = dIn;
             dOutBf = false;
         }
         return new Gradients(grads, dInput, dh, dc);
+    }
+
+    // ---- streaming -------------------------------------------------------------------------------------
+
+    /**
+     * A fresh state (zeros) for {@code batch} streams through this layer.
+     *
+     * @throws IllegalStateException for a bidirectional layer: its reverse direction needs the whole sequence
+     */
+    public StreamState newStream(int batch) {
+        if (config.bidirectional()) {
+            throw new IllegalStateException("a bidirectional layer cannot stream: its reverse direction starts at"
+                    + " the end of the sequence; run whole sequences with forward()");
+        }
+        if (batch < 1) {
+            throw new IllegalArgumentException("batch: expected >= 1, got " + batch);
+        }
+        return new StreamState(this, batch);
+    }
+
+    /**
+     * Continues the streams by the steps of {@code chunk} ({@code (T, B, I)}, or {@code (B, T, I)} with
+     * batch_first) and returns their output ({@code (T, B, H_out)} / {@code (B, T, H_out)}).
+     */
+    public Tensor stream(StreamState state, Tensor chunk) {
+        Checks.requireNonNull("chunk", chunk);
+        checkStream(state);
+        int b = state.batch, in = config.inputSize();
+        int[] expected = config.batchFirst() ? new int[] {b, chunk.rank() == 3 ? chunk.dim(1) : -1, in}
+                : new int[] {chunk.rank() == 3 ? chunk.dim(0) : -1, b, in};
+        if (chunk.rank() != 3 || !chunk.sameShape(expected) || chunk.size() == 0) {
+            throw new IllegalArgumentException("chunk: expected " + (config.batchFirst() ? "(B, T, I)" : "(T, B, I)")
+                    + " with B=" + b + ", I=" + in + " and T >= 1, got " + chunk.shapeString());
+        }
+        int steps = chunk.dim(config.batchFirst() ? 1 : 0);
+        Tensor out = Tensor.zeros(config.batchFirst() ? new int[] {b, steps, config.hOut()}
+                : new int[] {steps, b, config.hOut()});
+        runInto(steps, b, config.batchFirst(), null, chunk.data(), 0, out.data(), 0, state.h, state.c,
+                state.workspace, null);
+        return out;
+    }
+
+    /**
+     * Continues the streams by {@code steps} steps read from {@code x[xOff..]} and writes their output at
+     * {@code out[outOff..]}, both in the layer's layout ({@code batch_first} or time-major). Allocates
+     * nothing once the state's workspace has grown to the chunk size.
+     *
+     * @throws IllegalArgumentException if {@code steps < 1} or an array is too short for its offset
+     */
+    public void stream(StreamState state, float[] x, int xOff, int steps, float[] out, int outOff) {
+        checkStream(state);
+        if (steps < 1) {
+            throw new IllegalArgumentException("steps: expected >= 1, got " + steps);
+        }
+        long inSize = (long) steps * state.batch * config.inputSize(), outSize = (long) steps * state.batch * config.hOut();
+        checkRange("x", x, xOff, inSize);
+        checkRange("out", out, outOff, outSize);
+        runInto(steps, state.batch, config.batchFirst(), null, x, xOff, out, outOff, state.h, state.c,
+                state.workspace, null);
+    }
+
+    /**
+     * A training pass over {@code chunk} that starts from the stream's state and leaves the state at the
+     * chunk's end: truncated BPTT. The trace's backward pass stops at the chunk's start (the state is
+     * detached there): {@link Gradients#h0()} is the gradient reaching the cut.
+     */
+    public Trace forwardTraining(StreamState state, Tensor chunk) {
+        checkStream(state);
+        Trace t = forwardTraining(chunk, null, state.h(), state.c());
+        System.arraycopy(t.output().hN().data(), 0, state.h, 0, state.h.length);
+        if (state.c != null) {
+            System.arraycopy(t.output().cN().data(), 0, state.c, 0, state.c.length);
+        }
+        return t;
+    }
+
+    private void checkStream(StreamState state) {
+        java.util.Objects.requireNonNull(state, "state: expected a StreamState, got null");
+        if (state.layer != this) {
+            throw new IllegalArgumentException("state: made by another layer (" + state.layer + "), not by " + this);
+        }
+    }
+
+    private static void checkRange(String name, float[] a, int off, long size) {
+        if (a == null) {
+            throw new NullPointerException(name + ": expected an array, got null");
+        }
+        if (off < 0 || off + size > a.length) {
+            throw new IllegalArgumentException(name + ": expected " + size + " floats from offset " + off
+                    + ", but the array has " + a.length);
+        }
     }
 
     /** Checks every argument of a forward call; nothing after this can fail on user input. */
@@ -343,55 +484,104 @@ public final class RecurrentLayer {
 
     private long maxWorkspace(int seqLen, int batch) {
         long kws = 0;
-        for (int k = 0; k < config.numLayers(); k++) {
-            kws = Math.max(kws, kernel.workspaceSize(shapeOf(k), seqLen, batch));
+        for (KernelShape shape : shapes) {
+            kws = Math.max(kws, kernel.workspaceSize(shape, seqLen, batch));
         }
         return kws;
     }
 
     /** Runs every layer and direction; with a trace, keeps each layer's output and records the tapes. */
     private LayerOutput run(Call call, Tensor input, Tensor h0, Tensor c0, Workspace ws, Trace trace) {
-        final RecurrentConfig cfg = config;
-        final int seqLen = call.seqLen, batch = call.batch, hOut = cfg.hOut(), hid = cfg.hiddenSize(),
-                d = cfg.directions(), outW = cfg.outputSize();
         Tensor output = Tensor.zeros(call.outShape);
         Tensor hN = h0 == null ? Tensor.zeros(call.hShape) : h0.copy();
-        Tensor cN = !cfg.type().hasCellState() ? null : c0 == null ? Tensor.zeros(call.cShape) : c0.copy();
+        Tensor cN = !config.type().hasCellState() ? null : c0 == null ? Tensor.zeros(call.cShape) : c0.copy();
+        runInto(call.seqLen, call.batch, call.batchFirst, call.lengths, input.data(), 0, output.data(), 0,
+                hN.data(), cN == null ? null : cN.data(), ws, trace);
+        return new LayerOutput(output, hN, cN);
+    }
 
+    /**
+     * Runs every layer and direction on validated arguments, writing the output at {@code out[outOff..]}
+     * and updating the states {@code h} ({@code (S, B, H_out)}) and {@code c} in place. With a trace, keeps
+     * each layer's output and records the tapes. Allocates nothing without a trace once {@code ws} has grown.
+     */
+    void runInto(int seqLen, int batch, boolean batchFirst, int[] lengths, float[] x, int xOff, float[] output,
+            int outputOff, float[] h, float[] c, Workspace ws, Trace trace) {
+        final RecurrentConfig cfg = config;
+        final int hOut = cfg.hOut(), hid = cfg.hiddenSize(), d = cfg.directions(), outW = cfg.outputSize();
         long kws = maxWorkspace(seqLen, batch);
         float[] scratch = ws.get(Workspace.KERNEL, kws * d); // one region per direction
         long between = (long) seqLen * batch * outW;
         float[] bufA = cfg.numLayers() > 1 && trace == null ? ws.get(Workspace.LAYER_A, between) : null;
         float[] bufB = cfg.numLayers() > 2 && trace == null ? ws.get(Workspace.LAYER_B, between) : null;
 
-        float[] in = input.data();
+        float[] in = x;
+        int inOff = xOff;
         int inW = cfg.inputSize();
-        boolean inBf = call.batchFirst;
+        boolean inBf = batchFirst;
+        final boolean merge = d == 2 && cfg.mergeMode() != MergeMode.CONCAT;
         for (int k = 0; k < cfg.numLayers(); k++) {
             boolean top = k == cfg.numLayers() - 1;
-            float[] out = top ? output.data()
+            float[] out = top ? output
                     : trace != null ? (trace.layerOutputs[k] = new float[Math.toIntExact(between)])
                     : (k % 2 == 0 ? bufA : bufB);
-            boolean outBf = top && call.batchFirst;
+            int outOff = top ? outputOff : 0;
+            boolean outBf = top && batchFirst;
+            // Merged directions are written side by side (time-major) first, then combined into out.
+            float[] dirOut = out;
+            int dirOff = outOff, dirW = outW, dirTs = outBf ? outW : batch * outW, dirBs = outBf ? seqLen * outW : outW;
+            if (merge) {
+                long both = 2L * seqLen * batch * hOut;
+                dirOut = trace != null ? (trace.directionOutputs[k] = new float[Math.toIntExact(both)])
+                        : ws.get(Workspace.MERGE, both);
+                dirOff = 0;
+                dirW = 2 * hOut;
+                dirTs = batch * dirW;
+                dirBs = dirW;
+            }
             for (int dir = 0; dir < d; dir++) {
                 int state = k * d + dir;
                 float[] tape = null;
                 if (trace != null) {
-                    tape = trace.tapes[state] = new float[Math.toIntExact(
-                            kernel.tapeSize(shapeOf(k), seqLen, batch))];
+                    tape = trace.tapes[state] = new float[Math.toIntExact(kernel.tapeSize(shapes[k], seqLen, batch))];
                 }
-                kernel.forward(prepared[state], seqLen, batch, call.lengths, dir == 1,
-                        in, 0, inBf ? inW : batch * inW, inBf ? seqLen * inW : inW,
-                        out, dir * hOut, outBf ? outW : batch * outW, outBf ? seqLen * outW : outW,
-                        hN.data(), state * batch * hOut, cN == null ? null : cN.data(), state * batch * hid,
+                kernel.forward(prepared[state], seqLen, batch, lengths, dir == 1,
+                        in, inOff, inBf ? inW : batch * inW, inBf ? seqLen * inW : inW,
+                        dirOut, dirOff + dir * hOut, dirTs, dirBs,
+                        h, state * batch * hOut, c, state * batch * hid,
                         tape, 0,
                         scratch, (int) (dir * kws));
             }
+            if (merge) {
+                for (int t = 0; t < seqLen; t++) {
+                    for (int b = 0; b < batch; b++) {
+                        int src = (t * batch + b) * dirW;
+                        int dst = outOff + t * (outBf ? outW : batch * outW) + b * (outBf ? seqLen * outW : outW);
+                        for (int j = 0; j < hOut; j++) {
+                            out[dst + j] = cfg.mergeMode().apply(dirOut[src + j], dirOut[src + hOut + j]);
+                        }
+                    }
+                }
+            }
+            if (trace != null && trace.dropout > 0 && !top) {
+                trace.dropoutMasks[k] = applyDropout(out, trace.dropout, trace.dropoutRandom);
+            }
             in = out;
+            inOff = 0;
             inW = outW;
             inBf = false;
         }
-        return new LayerOutput(output, hN, cN);
+    }
+
+    /** Inverted dropout in place; returns the mask of factors (0 or {@code 1/(1-p)}) for the backward pass. */
+    private static float[] applyDropout(float[] values, double p, java.util.SplittableRandom rnd) {
+        float keep = (float) (1.0 / (1.0 - p));
+        float[] mask = new float[values.length];
+        for (int i = 0; i < values.length; i++) {
+            mask[i] = rnd.nextDouble() < p ? 0f : keep;
+            values[i] *= mask[i];
+        }
+        return mask;
     }
 
     private static float[] data(Map<String, Tensor> map, String name) {
@@ -400,11 +590,6 @@ public final class RecurrentLayer {
     }
 
     // ---- helpers ---------------------------------------------------------------------------------------
-
-    KernelShape shapeOf(int layer) {
-        return new KernelShape(config.type(), config.layerInputSize(layer), config.hiddenSize(), config.projSize(),
-                config.bias());
-    }
 
     private DirectionWeights weightsOf(int layer, int dir) {
         String s = ParameterLayout.suffix(layer, dir);
@@ -432,6 +617,7 @@ public final class RecurrentLayer {
         private final CellType type;
         private int inputSize, hiddenSize, numLayers = 1, projSize;
         private boolean bias = true, batchFirst, bidirectional;
+        private MergeMode mergeMode = MergeMode.CONCAT;
         private long seed;
         private Map<String, Tensor> weights;
         private Backend backend;
@@ -447,6 +633,8 @@ public final class RecurrentLayer {
         public Builder batchFirst(boolean v) { batchFirst = v; return this; }
         public Builder bidirectional(boolean v) { bidirectional = v; return this; }
         public Builder projSize(int v) { projSize = v; return this; }
+        /** How a bidirectional layer combines its directions (default {@link MergeMode#CONCAT}, PyTorch's). */
+        public Builder mergeMode(MergeMode v) { mergeMode = v; return this; }
         /** Seed of the default initialisation (ignored when {@link #weights} is given). */
         public Builder seed(long v) { seed = v; return this; }
         /** Parameters by {@code state_dict} name; checked strictly and copied by {@link #build}. */
@@ -456,7 +644,7 @@ public final class RecurrentLayer {
         /** The configuration so far. */
         public RecurrentConfig config() {
             return new RecurrentConfig(type, inputSize, hiddenSize, numLayers, bias, batchFirst, bidirectional,
-                    projSize);
+                    projSize, mergeMode);
         }
 
         public RecurrentLayer build() {

@@ -14,7 +14,11 @@ public final class Trace {
     final Tensor input;
     final float[][] layerOutputs; // time-major outputs of layers 0..L-2
     final float[][] tapes; // per layer * D + direction
+    final float[][] directionOutputs; // per layer, both directions side by side, when they are merged
     LayerOutput output;
+    double dropout; // between stacked layers, training only
+    java.util.SplittableRandom dropoutRandom;
+    final float[][] dropoutMasks; // per layer below the top, when dropout > 0
 
     CellOutput cellOutput;
 
@@ -24,6 +28,8 @@ public final class Trace {
         this.input = input;
         this.layerOutputs = new float[layers][];
         this.tapes = new float[states][];
+        this.directionOutputs = new float[layers][];
+        this.dropoutMasks = new float[layers][];
     }
 
     /** The forward results of a layer, as {@link RecurrentLayer#forward} returns them; null for a cell. */

@@ -9,9 +9,9 @@ package org.rnnkit.nn;
  */
 public final class Workspace {
     private static final float[] EMPTY = new float[0];
-    private final float[][] slots = {EMPTY, EMPTY, EMPTY};
+    private final float[][] slots = {EMPTY, EMPTY, EMPTY, EMPTY};
 
-    static final int KERNEL = 0, LAYER_A = 1, LAYER_B = 2;
+    static final int KERNEL = 0, LAYER_A = 1, LAYER_B = 2, MERGE = 3;
 
     /** The slot's array, grown (contents discarded) to at least {@code size} floats. */
     float[] get(int slot, long size) {

@@ -14,6 +14,8 @@ public final class Main {
               backends   list every discovered backend, usable or not, and which one auto picks
               verify     run golden cases (PyTorch reference results) on one or all backends
               run        run a model file on .npy input and write the results as .npy
+              train      train a character-level LSTM language model (truncated BPTT, Adam, clipping)
+              sample     generate text with a model written by 'train'
 
             'rnnkit COMMAND --help' describes each command.
             Properties: -Drnnkit.backend=auto|NAME|NAME,NAME... selects the backend (default auto).
@@ -36,6 +38,8 @@ public final class Main {
             case "backends" -> new BackendsCommand();
             case "verify" -> new VerifyCommand();
             case "run" -> new RunCommand();
+            case "train" -> new TrainCommand();
+            case "sample" -> new SampleCommand();
             default -> null;
         };
         if (cmd == null) {

@@ -114,4 +114,24 @@ class MainTest {
         assertEquals(2, r.status);
         assertTrue(r.err.contains("missing required option --input"), r.err);
     }
+
+    @Test
+    void trainWritesACheckpointThatSampleReads(@TempDir Path tmp) throws Exception {
+        Path corpus = tmp.resolve("corpus.txt");
+        Files.writeString(corpus, "the cat sat on the mat. the dog sat on the log. ".repeat(40));
+        Path ckpt = tmp.resolve("lm.safetensors");
+        Result r = run("train", "--corpus", corpus.toString(), "--out", ckpt.toString(), "--steps", "12",
+                "--hidden", "16", "--seq-len", "16", "--batch", "4", "--sample-every", "6", "--backend", "scalar");
+        assertEquals(0, r.status, r.out + r.err);
+        assertTrue(r.err.contains("step 12/12"), r.err);
+        assertTrue(r.out.contains("--- sample after step 6 ---"), r.out);
+        assertTrue(Files.size(ckpt) > 0);
+        Result s = run("sample", "--model", ckpt.toString(), "--prime", "the ", "--length", "30", "--backend", "scalar");
+        assertEquals(0, s.status, s.out + s.err);
+        assertTrue(s.out.startsWith("the "), s.out);
+        assertEquals(4 + 30 + System.lineSeparator().length(), s.out.length(), "prime, 30 characters, newline");
+        Result bad = run("sample", "--model", ckpt.toString(), "--prime", "XYZ", "--backend", "scalar");
+        assertEquals(2, bad.status);
+        assertTrue(bad.err.contains("is not in the model's vocabulary"), bad.err);
+    }
 }

@@ -1,0 +1,29 @@
+package org.rnnkit.train;
+
+import java.util.Map;
+import org.rnnkit.tensor.Tensor;
+
+/**
+ * Updates parameters in place from their gradients, keeping per-parameter state (momentum, moments)
+ * keyed by parameter name, like PyTorch's {@code torch.optim}.
+ *
+ * <p>Thread safety: implementations are not thread-safe; one optimizer belongs to one training loop.
+ */
+public interface Optimizer {
+
+    /**
+     * One update of every parameter that has a gradient.
+     *
+     * @param params parameters by name; their arrays are written
+     * @param grads gradients by the same names and shapes (a parameter without gradient is left alone)
+     */
+    void step(Map<String, Tensor> params, Map<String, Tensor> grads);
+
+    /** Checks that a gradient matches its parameter. */
+    static void checkPair(String name, Tensor p, Tensor g) {
+        if (!g.sameShape(p.shape())) {
+            throw new IllegalArgumentException("grads['" + name + "']: expected shape " + p.shapeString() + ", got "
+                    + g.shapeString());
+        }
+    }
+}

@@ -1,0 +1,265 @@
+package org.rnnkit.train;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import org.rnnkit.backend.Backends;
+import org.rnnkit.io.ModelFormatException;
+import org.rnnkit.io.SafeTensors;
+import org.rnnkit.io.SafeTensorsFile;
+import org.rnnkit.nn.Gradients;
+import org.rnnkit.nn.Initializer;
+import org.rnnkit.nn.LayerOutput;
+import org.rnnkit.nn.Linear;
+import org.rnnkit.nn.ParameterLayout;
+import org.rnnkit.nn.RecurrentConfig;
+import org.rnnkit.nn.RecurrentLayer;
+import org.rnnkit.nn.Trace;
+import org.rnnkit.spi.Backend;
+import org.rnnkit.tensor.Tensor;
+
+/**
+ * A trainable model: a recurrent layer ({@code rnn}) and a {@link Linear} head ({@code head}) over its
+ * outputs, as the PyTorch module {@code class M(nn.Module): rnn = nn.LSTM(...); head = nn.Linear(...)}.
+ * Parameters are named as that module's {@code state_dict}: {@code rnn.weight_ih_l0}, ..., {@code head.weight},
+ * {@code head.bias}.
+ *
+ * <p>Two tasks: {@link Task#PER_STEP} (a class per time step, e.g. next-character prediction:
+ * {@code logits = head(output)}) and {@link Task#PER_SEQUENCE} (one class per sequence, many-to-one:
+ * {@code logits = head(top layer's final h, directions concatenated)}).
+ *
+ * <p>Thread safety: not thread-safe; a training step writes the parameters. {@link #layer()} returns an
+ * immutable snapshot that may be shared for inference.
+ */
+public final class SequenceModel {
+    /** What the head predicts. */
+    public enum Task {
+        /** One class per time step; targets in the output's layout order (T*B, or B*T with batch_first). */
+        PER_STEP,
+        /** One class per sequence from the final hidden state; targets per batch row. */
+        PER_SEQUENCE
+    }
+
+    /** Metadata key of the number of classes in a saved model. */
+    public static final String KEY_CLASSES = "classes";
+
+    private final RecurrentConfig config;
+    private final int classes;
+    private final Backend backend;
+    private final Map<String, Tensor> params; // live, state_dict order
+    private RecurrentLayer layer; // rebuilt from params after each update
+    private Linear head;
+
+    private SequenceModel(RecurrentConfig config, int classes, Map<String, Tensor> params, Backend backend) {
+        this.config = config;
+        this.classes = classes;
+        this.params = params;
+        this.backend = backend;
+    }
+
+    /** A new model with PyTorch's default initialisation drawn from {@code seed}. */
+    public static SequenceModel create(RecurrentConfig config, int classes, long seed, Backend backend) {
+        Map<String, Tensor> p = new LinkedHashMap<>();
+        Initializer.uniform(ParameterLayout.of(config), config.hiddenSize(), seed).forEach((k, v) -> p.put("rnn." + k, v));
+        Linear.initialParameters(config.outputSize(), classes, true, seed ^ 0x9E3779B97F4A7C15L)
+                .forEach((k, v) -> p.put("head." + k, v));
+        return of(config, classes, p, backend);
+    }
+
+    /**
+     * A model from parameters named {@code rnn.*} and {@code head.*} (copied).
+     *
+     * @throws IllegalArgumentException if a tensor is missing, extra or mis-shaped
+     */
+    public static SequenceModel of(RecurrentConfig config, int classes, Map<String, Tensor> parameters, Backend backend) {
+        Objects.requireNonNull(backend, "backend");
+        if (classes < 1) {
+            throw new IllegalArgumentException("classes: expected >= 1, got " + classes);
+        }
+        Map<String, Tensor> rnn = new LinkedHashMap<>(), headP = new LinkedHashMap<>();
+        parameters.forEach((k, v) -> {
+            if (k.startsWith("rnn.")) {
+                rnn.put(k.substring(4), v);
+            } else if (k.startsWith("head.")) {
+                headP.put(k.substring(5), v);
+            } else {
+                throw new IllegalArgumentException("unexpected tensor '" + k + "': expected names rnn.* and head.*");
+            }
+        });
+        Map<String, Tensor> checked = ParameterLayout.of(config).check(rnn);
+        Linear h = Linear.of(headP);
+        if (h.inFeatures() != config.outputSize() || h.outFeatures() != classes || !headP.containsKey("bias")) {
+            throw new IllegalArgumentException("head.weight: expected shape " + Tensor.shapeString(classes,
+                    config.outputSize()) + " with head.bias " + Tensor.shapeString(classes) + ", got "
+                    + headP.get("weight").shapeString() + (headP.containsKey("bias") ? "" : " without bias"));
+        }
+        Map<String, Tensor> p = new LinkedHashMap<>();
+        checked.forEach((k, v) -> p.put("rnn." + k, v.copy()));
+        p.put("head.weight", headP.get("weight").copy());
+        p.put("head.bias", headP.get("bias").copy());
+        return new SequenceModel(config, classes, p, backend);
+    }
+
+    /** Loads a model saved by {@link #save} (rnn metadata keys plus {@value #KEY_CLASSES}), on {@link Backends#get()}. */
+    public static SequenceModel load(Path file) throws IOException {
+        return load(file, Backends.get());
+    }
+
+    /** Loads a model saved by {@link #save}. */
+    public static SequenceModel load(Path file, Backend backend) throws IOException {
+        SafeTensorsFile f = SafeTensors.read(file);
+        try {
+            String c = f.metadata().get(KEY_CLASSES);
+            if (c == null) {
+                throw new IllegalArgumentException("metadata: missing key '" + KEY_CLASSES + "'");
+            }
+            return of(RecurrentConfig.fromMetadata(f.metadata()), Integer.parseInt(c.trim()), f.tensors(), backend);
+        } catch (IllegalArgumentException e) {
+            throw new ModelFormatException(file + ": " + e.getMessage());
+        }
+    }
+
+    /** Writes the parameters (PyTorch names) and configuration; {@code extra} metadata is added (e.g. a vocabulary). */
+    public void save(Path file, Map<String, String> extra) throws IOException {
+        Map<String, String> meta = new LinkedHashMap<>(config.toMetadata());
+        meta.put(KEY_CLASSES, Integer.toString(classes));
+        meta.putAll(extra);
+        SafeTensors.write(file, params, meta);
+    }
+
+    public RecurrentConfig config() {
+        return config;
+    }
+
+    public int classes() {
+        return classes;
+    }
+
+    /** The live parameters by name, in {@code state_dict} order (optimizers update these arrays). */
+    public Map<String, Tensor> parameters() {
+        return Collections.unmodifiableMap(params);
+    }
+
+    /** The recurrent layer with the current parameters (an immutable snapshot). */
+    public RecurrentLayer layer() {
+        if (layer == null) {
+            Map<String, Tensor> rnn = new LinkedHashMap<>();
+            params.forEach((k, v) -> {
+                if (k.startsWith("rnn.")) {
+                    rnn.put(k.substring(4), v);
+                }
+            });
+            layer = RecurrentLayer.of(config, rnn, backend);
+        }
+        return layer;
+    }
+
+    /** The head with the current parameters. */
+    public Linear head() {
+        if (head == null) {
+            head = Linear.of(Map.of("weight", params.get("head.weight"), "bias", params.get("head.bias")));
+        }
+        return head;
+    }
+
+    /** The result of a forward (and backward) pass. */
+    public record Step(double loss, Tensor logits, Map<String, Tensor> gradients, LayerOutput output) {}
+
+    /** Logits of a forward pass: {@code (T, B, C)} (layout of the output) for PER_STEP, {@code (B, C)} for PER_SEQUENCE. */
+    public Tensor logits(Task task, Tensor input, int[] lengths, Tensor h0, Tensor c0) {
+        LayerOutput out = layer().forward(input, lengths, h0, c0, new org.rnnkit.nn.Workspace());
+        return head().forward(features(task, out));
+    }
+
+    /**
+     * Forward and backward for softmax cross-entropy (mean over all predictions): the loss and the
+     * gradient of every parameter, by name. Does not change the parameters.
+     *
+     * @param dropout between stacked layers (training mode), 0 for none
+     * @param seed the dropout masks' seed
+     */
+    public Step lossAndGradients(Task task, Tensor input, int[] lengths, Tensor h0, Tensor c0, int[] targets,
+            double dropout, long seed) {
+        Trace trace = layer().forwardTraining(input, lengths, h0, c0, dropout, seed);
+        LayerOutput out = trace.output();
+        Tensor feats = features(task, out);
+        Tensor logits = head().forward(feats);
+        Loss loss = Losses.crossEntropy(logits, targets);
+        Map<String, Tensor> hg = head().backward(feats, loss.gradient());
+        Tensor gFeats = hg.get("input");
+        Gradients g;
+        if (task == Task.PER_STEP) {
+            g = layer().backward(trace, gFeats, null, null);
+        } else {
+            g = layer().backward(trace, null, finalStateGradient(out.hN(), gFeats), null);
+        }
+        Map<String, Tensor> grads = new LinkedHashMap<>();
+        g.parameters().forEach((k, v) -> grads.put("rnn." + k, v));
+        grads.put("head.weight", hg.get("weight"));
+        grads.put("head.bias", hg.get("bias"));
+        return new Step(loss.value(), logits, grads, out);
+    }
+
+    /** One optimizer step: loss and gradients, clipping, update. Returns the step (loss before the update). */
+    public Step trainStep(Task task, Tensor input, int[] lengths, Tensor h0, Tensor c0, int[] targets,
+            Optimizer optimizer, Clipping clipping, double dropout, long seed) {
+        Step s = lossAndGradients(task, input, lengths, h0, c0, targets, dropout, seed);
+        clipping.apply(s.gradients());
+        optimizer.step(params, s.gradients());
+        layer = null; // parameters changed: rebuild the snapshots lazily
+        head = null;
+        return s;
+    }
+
+    private Tensor features(Task task, LayerOutput out) {
+        if (task == Task.PER_STEP) {
+            return out.output();
+        }
+        // top layer's final h of each direction, concatenated or merged like the outputs: (B, outputSize)
+        Tensor hN = out.hN();
+        int d = config.directions(), hOut = config.hOut(), s = config.stateCount(), w = config.outputSize();
+        boolean unbatched = hN.rank() == 2;
+        int batch = unbatched ? 1 : hN.dim(1);
+        Tensor f = unbatched ? Tensor.zeros(w) : Tensor.zeros(batch, w);
+        float[] hd = hN.data(), fd = f.data();
+        for (int b = 0; b < batch; b++) {
+            int fwd = ((s - d) * batch + b) * hOut, rev = ((s - 1) * batch + b) * hOut;
+            for (int j = 0; j < hOut; j++) {
+                if (w == d * hOut) {
+                    fd[b * w + j] = hd[fwd + j];
+                    if (d == 2) {
+                        fd[b * w + hOut + j] = hd[rev + j];
+                    }
+                } else {
+                    fd[b * w + j] = config.mergeMode().apply(hd[fwd + j], hd[rev + j]);
+                }
+            }
+        }
+        return f;
+    }
+
+    private Tensor finalStateGradient(Tensor hN, Tensor gFeats) {
+        Tensor g = Tensor.zeros(hN.shape());
+        int d = config.directions(), hOut = config.hOut(), s = config.stateCount(), w = config.outputSize();
+        int batch = hN.rank() == 2 ? 1 : hN.dim(1);
+        float[] hd = hN.data(), gf = gFeats.data(), gd = g.data();
+        for (int b = 0; b < batch; b++) {
+            int fwd = ((s - d) * batch + b) * hOut, rev = ((s - 1) * batch + b) * hOut;
+            for (int j = 0; j < hOut; j++) {
+                if (w == d * hOut) {
+                    gd[fwd + j] = gf[b * w + j];
+                    if (d == 2) {
+                        gd[rev + j] = gf[b * w + hOut + j];
+                    }
+                } else {
+                    gd[fwd + j] = config.mergeMode().gradForward(gf[b * w + j], hd[rev + j]);
+                    gd[rev + j] = config.mergeMode().gradReverse(gf[b * w + j], hd[fwd + j]);
+                }
+            }
+        }
+        return g;
+    }
+}

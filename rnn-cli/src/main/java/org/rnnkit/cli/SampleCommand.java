@@ -1,0 +1,108 @@
+package org.rnnkit.cli;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.SplittableRandom;
+import org.rnnkit.backend.Backends;
+import org.rnnkit.io.Json;
+import org.rnnkit.io.ModelFormatException;
+import org.rnnkit.io.SafeTensors;
+import org.rnnkit.nn.LayerOutput;
+import org.rnnkit.nn.RecurrentLayer;
+import org.rnnkit.nn.Workspace;
+import org.rnnkit.spi.Backend;
+import org.rnnkit.tensor.Tensor;
+import org.rnnkit.train.SequenceModel;
+
+/** {@code rnnkit sample}: text from a character-level model written by {@code rnnkit train}. */
+final class SampleCommand implements Main.Command {
+    @Override
+    public String usage() {
+        return """
+                usage: rnnkit sample --model ckpt.safetensors [--prime TEXT] [--length N]
+                                     [--temperature T] [--seed S] [--backend NAME]
+
+                Feeds the prime text through the model, then draws --length characters (default 300), each
+                from softmax(logits / T) (default T 0.8; smaller is more conservative), and prints the
+                prime followed by them. Every prime character must be in the model's vocabulary.
+                """;
+    }
+
+    @Override
+    public int run(String[] argv, PrintStream out, PrintStream err) throws IOException {
+        Args a = Args.parse(argv, 0, Set.of("--model", "--prime", "--length", "--temperature", "--seed", "--backend"),
+                Set.of());
+        if (a.help) {
+            out.print(usage());
+            return 0;
+        }
+        if (!a.positional.isEmpty()) {
+            throw new Args.UsageException("unexpected argument '" + a.positional.get(0) + "'");
+        }
+        Path file = Path.of(a.required("--model"));
+        int length = TrainCommand.intOpt(a, "--length", 300, 0);
+        double temperature = TrainCommand.doubleOpt(a, "--temperature", 0.8);
+        if (!(temperature > 0)) {
+            throw new Args.UsageException("--temperature: expected > 0, got " + temperature);
+        }
+        long seed = Long.parseLong(a.options.getOrDefault("--seed", "1"));
+        Backend backend = a.get("--backend") == null ? Backends.get() : Backends.select(a.get("--backend"), "--backend");
+        String vocabJson = SafeTensors.read(file).metadata().get(TrainCommand.KEY_VOCAB);
+        if (vocabJson == null) {
+            throw new ModelFormatException(file + ": metadata: missing key '" + TrainCommand.KEY_VOCAB
+                    + "' (not a character model written by 'rnnkit train')");
+        }
+        String vocab = Json.asString(Json.parse(vocabJson), "vocab");
+        SequenceModel model = SequenceModel.load(file, backend);
+        String prime = a.options.getOrDefault("--prime", vocab.indexOf('T') >= 0 ? "The " : vocab.substring(0, 1));
+        out.println(sample(model, vocab, prime, length, temperature, seed));
+        return 0;
+    }
+
+    /** The prime followed by {@code length} sampled characters. */
+    static String sample(SequenceModel model, String vocab, String prime, int length, double temperature, long seed) {
+        if (prime.isEmpty()) {
+            throw new Args.UsageException("--prime: expected at least one character");
+        }
+        int v = vocab.length();
+        RecurrentLayer layer = model.layer();
+        Workspace ws = new Workspace();
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int[] ids = CharCorpus.encode(prime, vocab);
+        LayerOutput o = layer.forward(CharCorpus.oneHot(ids, ids.length, 1, v), null, null, null, ws);
+        StringBuilder sb = new StringBuilder(prime);
+        for (int i = 0; i < length; i++) {
+            // logits of the last step only: (1, 1, H_out) → (1, 1, V)
+            int w = model.config().outputSize();
+            float[] last = java.util.Arrays.copyOfRange(o.output().data(), o.output().size() - w, o.output().size());
+            float[] logits = model.head().forward(Tensor.wrap(last, 1, w)).data();
+            int next = draw(logits, temperature, rnd);
+            sb.append(vocab.charAt(next));
+            o = layer.forward(CharCorpus.oneHot(new int[] {next}, 1, 1, v), null, o.hN(), o.cN(), ws);
+        }
+        return sb.toString();
+    }
+
+    private static int draw(float[] logits, double temperature, SplittableRandom rnd) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float z : logits) {
+            max = Math.max(max, z / temperature);
+        }
+        double[] p = new double[logits.length];
+        double sum = 0;
+        for (int i = 0; i < p.length; i++) {
+            p[i] = Math.exp(logits[i] / temperature - max);
+            sum += p[i];
+        }
+        double u = rnd.nextDouble() * sum;
+        for (int i = 0; i < p.length; i++) {
+            u -= p[i];
+            if (u < 0) {
+                return i;
+            }
+        }
+        return p.length - 1;
+    }
+}

@@ -1,0 +1,170 @@
+package org.rnnkit.cli;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import org.rnnkit.backend.Backends;
+import org.rnnkit.io.Json;
+import org.rnnkit.nn.CellType;
+import org.rnnkit.nn.RecurrentConfig;
+import org.rnnkit.spi.Backend;
+import org.rnnkit.train.Adam;
+import org.rnnkit.train.Clipping;
+import org.rnnkit.train.SequenceModel;
+import org.rnnkit.train.TruncatedBptt;
+
+/**
+ * {@code rnnkit train}: a character-level language model (LSTM → Linear → softmax over characters)
+ * trained with truncated BPTT, Adam and gradient clipping; writes a PyTorch-loadable checkpoint.
+ */
+final class TrainCommand implements Main.Command {
+    /** Metadata key holding the vocabulary (a JSON string of the characters, in id order). */
+    static final String KEY_VOCAB = "vocab";
+
+    @Override
+    public String usage() {
+        return """
+                usage: rnnkit train [--corpus PATH] [--out ckpt.safetensors] [--steps N] [--hidden H]
+                                    [--layers L] [--seq-len T] [--batch B] [--lr LR] [--clip NORM]
+                                    [--dropout P] [--sample-every N] [--seed S] [--backend NAME]
+
+                Trains a character-level LSTM language model: each step reads T characters from each of B
+                streams of the corpus (one-hot input), predicts every next character (softmax
+                cross-entropy), back-propagates through the T steps (truncated BPTT: the state carries over
+                to the next chunk, the gradient does not), clips the gradients' global norm and takes an
+                Adam step. A progress line shows step, loss, characters per second and the time left;
+                every --sample-every steps it prints a sample. The checkpoint is a safetensors file with
+                PyTorch's names (rnn.weight_ih_l0, ..., head.weight, head.bias); 'rnnkit sample' reads it.
+
+                  --corpus PATH    a text file or a directory of them (default: %s,
+                                   the licence texts of Debian's base-files)
+                  --out FILE       checkpoint (default: charlm.safetensors), also written every 100 steps
+                  --steps N        optimizer steps (default 300)
+                  --hidden H       LSTM hidden size (default 128)     --layers L   (default 1)
+                  --seq-len T      BPTT length (default 64)           --batch B    (default 16)
+                  --lr LR          Adam learning rate (default 0.003) --clip NORM  (default 5)
+                  --dropout P      between stacked layers (default 0)
+                  --sample-every N (default 100; 0 = never)          --seed S     (default 1)
+                """.formatted(CharCorpus.DEBIAN_LICENSES);
+    }
+
+    @Override
+    public int run(String[] argv, PrintStream out, PrintStream err) throws IOException {
+        Args a = Args.parse(argv, 0, Set.of("--corpus", "--out", "--steps", "--hidden", "--layers", "--seq-len",
+                "--batch", "--lr", "--clip", "--dropout", "--sample-every", "--seed", "--backend"), Set.of());
+        if (a.help) {
+            out.print(usage());
+            return 0;
+        }
+        if (!a.positional.isEmpty()) {
+            throw new Args.UsageException("unexpected argument '" + a.positional.get(0) + "'");
+        }
+        Path corpusPath = Path.of(a.options.getOrDefault("--corpus", CharCorpus.DEBIAN_LICENSES));
+        Path outFile = Path.of(a.options.getOrDefault("--out", "charlm.safetensors"));
+        int steps = intOpt(a, "--steps", 300, 1), hidden = intOpt(a, "--hidden", 128, 1),
+                layers = intOpt(a, "--layers", 1, 1), seqLen = intOpt(a, "--seq-len", 64, 1),
+                batch = intOpt(a, "--batch", 16, 1), sampleEvery = intOpt(a, "--sample-every", 100, 0);
+        double lr = doubleOpt(a, "--lr", 3e-3), clip = doubleOpt(a, "--clip", 5), dropout = doubleOpt(a, "--dropout", 0);
+        long seed = Long.parseLong(a.options.getOrDefault("--seed", "1"));
+        Backend backend = a.get("--backend") == null ? Backends.get() : Backends.select(a.get("--backend"), "--backend");
+
+        CharCorpus corpus = CharCorpus.read(corpusPath);
+        int vocab = corpus.vocab.length();
+        int span = corpus.ids.length / batch; // each stream reads its own contiguous part
+        if (span < seqLen + 1) {
+            throw new Args.UsageException("--batch/--seq-len: the corpus of " + corpus.ids.length
+                    + " characters is too short for " + batch + " streams of " + (seqLen + 1) + " characters");
+        }
+        RecurrentConfig cfg = new RecurrentConfig(CellType.LSTM, vocab, hidden, layers, true, false, false, 0);
+        SequenceModel model = SequenceModel.create(cfg, vocab, seed, backend);
+        Adam adam = new Adam(lr);
+        Clipping clipping = Clipping.byNorm(clip);
+        TruncatedBptt tbptt = new TruncatedBptt(model, seqLen, dropout, seed);
+        out.printf(Locale.ROOT, "corpus %s: %,d characters, vocabulary %d; LSTM %d x %d, %d layer(s); backend %s%n",
+                corpusPath, corpus.ids.length, vocab, vocab, hidden, layers, backend.name());
+
+        Map<String, String> meta = Map.of(KEY_VOCAB, Json.write(corpus.vocab), "task", "char-lm");
+        boolean tty = System.console() != null;
+        int pos = 0;
+        long start = System.nanoTime();
+        double smooth = Math.log(vocab);
+        for (int step = 1; step <= steps; step++) {
+            if (pos + seqLen + 1 > span) {
+                pos = 0; // streams wrap around: start them afresh
+                tbptt.reset();
+            }
+            int[] in = new int[seqLen * batch], target = new int[seqLen * batch];
+            for (int t = 0; t < seqLen; t++) {
+                for (int b = 0; b < batch; b++) {
+                    int at = b * span + pos + t;
+                    in[t * batch + b] = corpus.ids[at];
+                    target[t * batch + b] = corpus.ids[at + 1];
+                }
+            }
+            pos += seqLen;
+            double loss = tbptt.train(CharCorpus.oneHot(in, seqLen, batch, vocab), target, adam, clipping);
+            smooth = step == 1 ? loss : 0.9 * smooth + 0.1 * loss;
+            double secs = (System.nanoTime() - start) / 1e9;
+            double cps = (double) step * seqLen * batch / secs;
+            String line = String.format(Locale.ROOT, "step %d/%d  loss %.4f (avg %.4f)  %,.0f chars/s  ETA %s",
+                    step, steps, loss, smooth, cps, duration(secs / step * (steps - step)));
+            if (tty) {
+                err.print("\r" + line + "   ");
+            } else if (step % 10 == 0 || step == steps || step == 1) {
+                err.println(line);
+            }
+            if (sampleEvery > 0 && step % sampleEvery == 0) {
+                if (tty) {
+                    err.println();
+                }
+                out.println("--- sample after step " + step + " ---");
+                out.println(SampleCommand.sample(model, corpus.vocab, corpus.prefix(4), 200, 0.8, seed + step));
+            }
+            if (step % 100 == 0 || step == steps) {
+                model.save(outFile, meta);
+            }
+        }
+        if (tty) {
+            err.println();
+        }
+        out.printf(Locale.ROOT, "wrote %s (%d steps, final average loss %.4f nats/char, %.1f s)%n", outFile, steps,
+                smooth, (System.nanoTime() - start) / 1e9);
+        return 0;
+    }
+
+    static int intOpt(Args a, String name, int dflt, int min) {
+        String v = a.get(name);
+        if (v == null) {
+            return dflt;
+        }
+        try {
+            int n = Integer.parseInt(v.trim());
+            if (n < min) {
+                throw new Args.UsageException(name + ": expected an integer >= " + min + ", got " + v);
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw new Args.UsageException(name + ": expected an integer, got '" + v + "'");
+        }
+    }
+
+    static double doubleOpt(Args a, String name, double dflt) {
+        String v = a.get(name);
+        if (v == null) {
+            return dflt;
+        }
+        try {
+            return Double.parseDouble(v.trim());
+        } catch (NumberFormatException e) {
+            throw new Args.UsageException(name + ": expected a number, got '" + v + "'");
+        }
+    }
+
+    private static String duration(double secs) {
+        long s = Math.round(secs);
+        return s >= 60 ? (s / 60) + "m" + String.format("%02d", s % 60) + "s" : s + "s";
+    }
+}
