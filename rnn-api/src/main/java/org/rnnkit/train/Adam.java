@@ -64,13 +64,7 @@ public final class Adam implements Optimizer {
 
     @Override
     public void step(Map<String, Tensor> params, Map<String, Tensor> grads) {
-        params.forEach((name, p) -> {
-            Tensor g = grads.get(name);
-            if (g == null) {
-                return;
-            }
-            Optimizer.checkPair(name, p, g);
-            float[] pd = p.data(), gd = g.data();
+        Optimizer.forEachPair(params, grads, (name, pd, gd) -> {
             State s = states.computeIfAbsent(name, k -> new State(pd.length, amsgrad));
             s.step++;
             // Scalars as PyTorch forms them: Python doubles, cast to float where they meet float tensors.

@@ -19,11 +19,27 @@ public interface Optimizer {
      */
     void step(Map<String, Tensor> params, Map<String, Tensor> grads);
 
-    /** Checks that a gradient matches its parameter. */
-    static void checkPair(String name, Tensor p, Tensor g) {
-        if (!g.sameShape(p.shape())) {
-            throw new IllegalArgumentException("grads['" + name + "']: expected shape " + p.shapeString() + ", got "
-                    + g.shapeString());
-        }
+    /** What an optimizer does to one parameter and its gradient. */
+    interface Update {
+        void apply(String name, float[] param, float[] grad);
+    }
+
+    /**
+     * Applies {@code update} to every parameter that has a gradient, after checking that the shapes match.
+     *
+     * @throws IllegalArgumentException naming the gradient whose shape differs from its parameter's
+     */
+    static void forEachPair(Map<String, Tensor> params, Map<String, Tensor> grads, Update update) {
+        params.forEach((name, p) -> {
+            Tensor g = grads.get(name);
+            if (g == null) {
+                return;
+            }
+            if (!g.sameShape(p.shape())) {
+                throw new IllegalArgumentException("grads['" + name + "']: expected shape " + p.shapeString()
+                        + ", got " + g.shapeString());
+            }
+            update.apply(name, p.data(), g.data());
+        });
     }
 }

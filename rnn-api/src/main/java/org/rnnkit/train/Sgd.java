@@ -43,13 +43,7 @@ public final class Sgd implements Optimizer {
 
     @Override
     public void step(Map<String, Tensor> params, Map<String, Tensor> grads) {
-        params.forEach((name, p) -> {
-            Tensor g = grads.get(name);
-            if (g == null) {
-                return;
-            }
-            Optimizer.checkPair(name, p, g);
-            float[] pd = p.data(), gd = g.data();
+        Optimizer.forEachPair(params, grads, (name, pd, gd) -> {
             float[] buf = buffers.get(name);
             boolean first = buf == null;
             if (momentum != 0 && first) {

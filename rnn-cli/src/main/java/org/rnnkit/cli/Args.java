@@ -68,6 +68,8 @@ final class Args {
 
     /** Thrown for a usage error: printed with the command's usage, exit status 2. */
     static final class UsageException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
         UsageException(String message) {
             super(message);
         }
