@@ -82,10 +82,31 @@ public final class Npy {
     /** Parses one-dimensional {@code <i8} npy bytes; see {@link #readInt64Vector(Path)}. */
     public static long[] readInt64Vector(byte[] bytes, String sourceName) throws ModelFormatException {
         String src = sourceName == null ? "<npy>" : sourceName;
-        Header h = readHeader(bytes, src, "<i8", "little-endian int64");
-        if (h.shape.length != 1) {
-            throw SafeTensors.fail(src, "shape " + Tensor.shapeString(h.shape) + " is not 1-D; expected a vector");
+        Int64 a = readInt64(bytes, src);
+        if (a.shape().length != 1) {
+            throw SafeTensors.fail(src, "shape " + Tensor.shapeString(a.shape()) + " is not 1-D; expected a vector");
         }
+        return a.values();
+    }
+
+    /** Values and shape of an {@code <i8} array (row-major). */
+    public record Int64(long[] values, int[] shape) {}
+
+    /**
+     * Reads an {@code <i8} file of any shape, e.g. class targets.
+     *
+     * @throws ModelFormatException if the file is malformed or not {@code <i8}
+     * @throws IOException if the file cannot be read
+     */
+    public static Int64 readInt64(Path path) throws IOException {
+        String src = path.toString();
+        return readInt64(SafeTensors.readFileBounded(path, src), src);
+    }
+
+    /** Parses {@code <i8} npy bytes of any shape; see {@link #readInt64(Path)}. */
+    public static Int64 readInt64(byte[] bytes, String sourceName) throws ModelFormatException {
+        String src = sourceName == null ? "<npy>" : sourceName;
+        Header h = readHeader(bytes, src, "<i8", "little-endian int64");
         long size = checkedSize(h.shape, src);
         checkDataLength(bytes, h, size, Long.BYTES, src);
         long[] values = new long[(int) size];
@@ -93,7 +114,7 @@ public final class Npy {
                 .order(ByteOrder.LITTLE_ENDIAN)
                 .asLongBuffer()
                 .get(values);
-        return values;
+        return new Int64(values, h.shape);
     }
 
     private record Header(int[] shape, int dataStart) {}

@@ -165,8 +165,16 @@ public final class SequenceModel {
         return head;
     }
 
-    /** The result of a forward (and backward) pass. */
-    public record Step(double loss, Tensor logits, Map<String, Tensor> gradients, LayerOutput output) {}
+    /**
+     * The result of a forward and backward pass.
+     *
+     * @param loss the loss before any update
+     * @param logits the head's output
+     * @param gradients by parameter name (after clipping, for a training step)
+     * @param output the recurrent layer's results
+     * @param gradNorm the global 2-norm of the gradients before clipping ({@link #trainStep} only, else NaN)
+     */
+    public record Step(double loss, Tensor logits, Map<String, Tensor> gradients, LayerOutput output, double gradNorm) {}
 
     /** Logits of a forward pass: {@code (T, B, C)} (layout of the output) for PER_STEP, {@code (B, C)} for PER_SEQUENCE. */
     public Tensor logits(Task task, Tensor input, int[] lengths, Tensor h0, Tensor c0) {
@@ -200,18 +208,18 @@ public final class SequenceModel {
         g.parameters().forEach((k, v) -> grads.put("rnn." + k, v));
         grads.put("head.weight", hg.get("weight"));
         grads.put("head.bias", hg.get("bias"));
-        return new Step(loss.value(), logits, grads, out);
+        return new Step(loss.value(), logits, grads, out, Double.NaN);
     }
 
     /** One optimizer step: loss and gradients, clipping, update. Returns the step (loss before the update). */
     public Step trainStep(Task task, Tensor input, int[] lengths, Tensor h0, Tensor c0, int[] targets,
             Optimizer optimizer, Clipping clipping, double dropout, long seed) {
         Step s = lossAndGradients(task, input, lengths, h0, c0, targets, dropout, seed);
-        clipping.apply(s.gradients());
+        double norm = clipping.apply(s.gradients());
         optimizer.step(params, s.gradients());
         layer = null; // parameters changed: rebuild the snapshots lazily
         head = null;
-        return s;
+        return new Step(s.loss(), s.logits(), s.gradients(), s.output(), norm);
     }
 
     private Tensor features(Task task, LayerOutput out) {
