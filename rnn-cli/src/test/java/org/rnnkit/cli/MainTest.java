@@ -88,7 +88,7 @@ class MainTest {
 
     @Test
     void everyCommandHasHelp() {
-        for (String cmd : new String[] {"backends", "verify", "run"}) {
+        for (String cmd : new String[] {"backends", "verify", "run", "train", "sample"}) {
             Result r = run(cmd, "--help");
             assertEquals(0, r.status, cmd);
             assertTrue(r.out.startsWith("usage: rnnkit"), cmd + ": " + r.out);

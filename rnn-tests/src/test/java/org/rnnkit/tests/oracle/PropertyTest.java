@@ -39,16 +39,17 @@ import org.rnnkit.tests.BackendSource;
  * {@code -Drnnkit.tests.seed} (base seed; try {@code i} uses {@code seed + i}).
  */
 class PropertyTest {
-    static final int TRIES = Integer.getInteger("rnnkit.tests.tries", 300);
+    static final int TRIES = Integer.getInteger("rnnkit.tests.tries", 1000);
     static final long SEED = Long.getLong("rnnkit.tests.seed", 20261124L);
 
     /**
      * Forward tolerance: the golden rule, {@code 1e-5 * max(1, max|ref|) + 1e-4 * |ref|} per tensor. It
      * bounds float32 evaluation error (dot products of length K accumulate ~K * 2^-24 relative, damped or
      * carried by the recurrence; activations round to half an ulp): PyTorch's own float32 results use
-     * 0.13 of it against float64 on the golden cases, and the scalar backend uses less than that here
-     * (printed at the end). It is not loose: a 1e-3 activation error or a wrong gate exceeds it by
-     * orders of magnitude.
+     * 0.13 of it against float64 on the golden cases; here the scalar backend used at most 0.59 of it over
+     * 12 000 tries (4 seeds; the worst are tanh RNNs with inputs in +-20 and weights x3, where large
+     * pre-activations carry large absolute rounding errors; printed at the end of each run). It is not
+     * loose: a 1e-4 relative activation error fails it (tried), a wrong gate by orders of magnitude.
      */
     static final double F_ATOL = 1e-5, F_RTOL = 1e-4;
 
@@ -111,7 +112,11 @@ class PropertyTest {
         Map<String, Tensor> params = new LinkedHashMap<>();
         ParameterLayout layout = c.cell ? ParameterLayout.ofCell(new CellConfig(c.type, c.input, c.hidden, c.bias))
                 : ParameterLayout.of(config(c));
-        double k = 1 / Math.sqrt(c.hidden) * (c.data == Data.SATURATING ? 3 : 1);
+        // Saturating data scales the weights by 3 to drive sigmoid and tanh deep into saturation. Not for
+        // ReLU: it does not saturate, and 3x weights make its recurrence expanding, where float32 rounding
+        // grows exponentially with T for any correct implementation (the golden cases redraw such cases).
+        boolean scale = c.data == Data.SATURATING && c.type != CellType.RNN_RELU;
+        double k = 1 / Math.sqrt(c.hidden) * (scale ? 3 : 1);
         for (ParameterLayout.Entry e : layout.entries()) {
             Tensor t = Tensor.zeros(e.shape());
             for (int i = 0; i < t.size(); i++) {
@@ -249,15 +254,22 @@ class PropertyTest {
     // ---- bookkeeping ----------------------------------------------------------------------------------
 
     static final Map<String, double[]> WORST = new ConcurrentHashMap<>(); // backend/kind -> {worst, tries}
+    static final Map<String, String> WORST_CASE = new ConcurrentHashMap<>();
 
-    static void note(String key, double fraction) {
-        WORST.merge(key, new double[] {fraction, 1}, (a, b) -> new double[] {Math.max(a[0], b[0]), a[1] + b[1]});
+    static synchronized void note(String key, double fraction, Case c, Miss m) {
+        double[] w = WORST.computeIfAbsent(key, k -> new double[] {-1, 0});
+        w[1]++;
+        if (fraction > w[0]) {
+            w[0] = fraction;
+            WORST_CASE.put(key, c + ": " + m);
+        }
     }
 
     @AfterAll
     static void coverage() {
         System.out.println("[property] base seed " + SEED + ", tries " + TRIES + "; worst fraction of the tolerance:");
-        WORST.forEach((k, v) -> System.out.printf("[property]   %-30s %6.0f tries, worst %.4f%n", k, v[1], v[0]));
+        WORST.forEach((k, v) -> System.out.printf("[property]   %-30s %6.0f tries, worst %.4f (%s)%n", k, v[1], v[0],
+                WORST_CASE.get(k)));
     }
 
     /** Greedy shrink: smaller dimensions and fewer options while the case still fails. */
@@ -331,7 +343,7 @@ class PropertyTest {
                 long seed = SEED + i;
                 Case c = draw(new SplittableRandom(seed), seed, false);
                 Miss m = forward(backend, c);
-                note(backend.name() + " forward", m.fraction);
+                note(backend.name() + " forward", m.fraction, c, m);
                 if (!(m.fraction <= 1)) {
                     Case small = shrink(c, s -> !(forward(backend, s).fraction <= 1));
                     fail(backend.name() + ": forward differs from the double oracle for " + small + ": "
@@ -366,7 +378,7 @@ class PropertyTest {
                 long seed = SEED + 1_000_000 + i;
                 Case c = draw(new SplittableRandom(seed), seed, true);
                 Miss m = gradients(backend, c);
-                note(backend.name() + " gradients", m.fraction);
+                note(backend.name() + " gradients", m.fraction, c, m);
                 if (!(m.fraction <= 1)) {
                     Case small = shrink(c, s -> !(gradients(backend, s).fraction <= 1));
                     fail(backend.name() + ": gradient differs from central differences of the double oracle for "
@@ -416,6 +428,14 @@ class PropertyTest {
         return misses.stream().max((a, b) -> Double.compare(a.fraction, b.fraction)).orElseThrow();
     }
 
+    /**
+     * Compares 3 random entries of {@code grad} with central differences of the oracle's loss. Where the
+     * oracle's loss has a kink within the step (a ReLU crossing zero), the central difference is not a
+     * derivative: it is detected because the differences with steps {@code h} and {@code h/10} then
+     * disagree (for a smooth loss they agree to O(h^2) ~ 1e-8 relative; with a kink at distance
+     * {@code a < h/10} the smaller step's bias is ten times the larger's), and another entry is drawn (at
+     * most 30 draws). The oracle alone decides this, so a wrong backward pass cannot hide behind it.
+     */
     private static Miss check(String name, Tensor grad, double[] values, java.util.function.DoubleSupplier loss,
             SplittableRandom r) {
         double max = 0;
@@ -423,21 +443,29 @@ class PropertyTest {
             max = Math.max(max, Math.abs(v));
         }
         Miss worst = new Miss(name, -1, 0, 0, 0);
-        for (int k = 0; k < 3; k++) {
+        for (int k = 0, draws = 0; k < 3 && draws < 30; draws++) {
             int i = r.nextInt(values.length);
-            double keep = values[i];
-            values[i] = keep + FD_STEP;
-            double up = loss.getAsDouble();
-            values[i] = keep - FD_STEP;
-            double down = loss.getAsDouble();
-            values[i] = keep;
-            double fd = (up - down) / (2 * FD_STEP);
+            double fd = central(values, i, FD_STEP, loss), fine = central(values, i, FD_STEP / 10, loss);
+            if (Math.abs(fd - fine) > 1e-4 * Math.abs(fd) + 1e-6) {
+                continue; // a kink within the step: no derivative here
+            }
+            k++;
             double f = Math.abs(grad.data()[i] - fd) / (G_ATOL * Math.max(1, max) + G_RTOL * Math.abs(fd));
             if (!(f <= worst.fraction)) {
                 worst = new Miss(name, i, grad.data()[i], fd, Double.isNaN(f) ? Double.POSITIVE_INFINITY : f);
             }
         }
         return worst;
+    }
+
+    private static double central(double[] values, int i, double step, java.util.function.DoubleSupplier loss) {
+        double keep = values[i];
+        values[i] = keep + step;
+        double up = loss.getAsDouble();
+        values[i] = keep - step;
+        double down = loss.getAsDouble();
+        values[i] = keep;
+        return (up - down) / (2 * step);
     }
 
     private static double loss(Case c, Map<String, double[]> p, double[] x, int[] lengths, double[] h0, double[] c0,
