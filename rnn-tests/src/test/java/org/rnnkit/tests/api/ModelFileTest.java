@@ -11,8 +11,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.stream.Stream;
-import org.junit.jupiter.api.Named;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -24,26 +22,17 @@ import org.rnnkit.nn.RecurrentCell;
 import org.rnnkit.nn.RecurrentLayer;
 import org.rnnkit.spi.Backend;
 import org.rnnkit.tensor.Tensor;
-import org.rnnkit.tests.BackendSource;
+import org.rnnkit.tests.TestData;
 
 /** Model files: what rnnkit saves loads back bit-identically; a broken file is refused with a precise message. */
 class ModelFileTest {
 
-    static Stream<Named<Backend>> backends() {
-        return BackendSource.usable();
-    }
-
     private static Tensor input(int... shape) {
-        SplittableRandom r = new SplittableRandom(1);
-        Tensor t = Tensor.zeros(shape);
-        for (int i = 0; i < t.size(); i++) {
-            t.data()[i] = (float) r.nextGaussian();
-        }
-        return t;
+        return TestData.normal(new SplittableRandom(1), shape);
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("backends")
+    @MethodSource("org.rnnkit.tests.BackendSource#usable")
     void layersAndCellsRoundTripBitIdentically(Backend backend, @TempDir Path tmp) throws IOException {
         RecurrentLayer[] layers = {
             RecurrentLayer.lstm(5, 8).numLayers(2).bidirectional(true).projSize(3).batchFirst(true).seed(1)
@@ -71,7 +60,7 @@ class ModelFileTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("backends")
+    @MethodSource("org.rnnkit.tests.BackendSource#usable")
     void brokenFilesNameTheTensor(Backend backend, @TempDir Path tmp) throws IOException {
         RecurrentLayer l = RecurrentLayer.lstm(5, 8).numLayers(2).seed(1).backend(backend).build();
         Map<String, String> meta = l.config().toMetadata();

@@ -9,8 +9,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.stream.Stream;
-import org.junit.jupiter.api.Named;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.rnnkit.nn.CellConfig;
@@ -22,26 +20,17 @@ import org.rnnkit.nn.RecurrentLayer;
 import org.rnnkit.nn.Workspace;
 import org.rnnkit.spi.Backend;
 import org.rnnkit.tensor.Tensor;
-import org.rnnkit.tests.BackendSource;
+import org.rnnkit.tests.TestData;
 
 /** A loaded layer (and cell) is shareable: 8 threads at once get the same bits as one thread. */
 class ThreadSafetyTest {
 
-    static Stream<Named<Backend>> backends() {
-        return BackendSource.usable();
-    }
-
     private static Tensor input(long seed, int... shape) {
-        SplittableRandom r = new SplittableRandom(seed);
-        Tensor t = Tensor.zeros(shape);
-        for (int i = 0; i < t.size(); i++) {
-            t.data()[i] = (float) r.nextGaussian();
-        }
-        return t;
+        return TestData.normal(new SplittableRandom(seed), shape);
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("backends")
+    @MethodSource("org.rnnkit.tests.BackendSource#usable")
     void eightThreadsShareOneLayerAndOneCell(Backend backend) throws Exception {
         RecurrentLayer layer = RecurrentLayer.lstm(6, 10).numLayers(2).bidirectional(true).projSize(7).seed(4)
                 .backend(backend).build();

@@ -8,8 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.stream.Stream;
-import org.junit.jupiter.api.Named;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -21,33 +19,21 @@ import org.rnnkit.nn.RecurrentConfig;
 import org.rnnkit.nn.RecurrentLayer;
 import org.rnnkit.spi.Backend;
 import org.rnnkit.tensor.Tensor;
-import org.rnnkit.tests.BackendSource;
+import org.rnnkit.tests.TestData;
 
 /** Bidirectional merge modes (Keras's sum, mul, average beside PyTorch's concatenation), with gradients. */
 class MergeModeTest {
 
-    static Stream<Named<Backend>> backends() {
-        return BackendSource.usable();
-    }
-
-    private static Tensor random(SplittableRandom rnd, int... shape) {
-        Tensor t = Tensor.zeros(shape);
-        for (int i = 0; i < t.size(); i++) {
-            t.data()[i] = (float) rnd.nextGaussian();
-        }
-        return t;
-    }
-
     /** One layer: the merged output is exactly the mode applied to the two halves of the concatenated one. */
     @ParameterizedTest(name = "{0}")
-    @MethodSource("backends")
+    @MethodSource("org.rnnkit.tests.BackendSource#usable")
     void mergedOutputCombinesTheConcatenatedHalves(Backend backend) {
         for (MergeMode mode : new MergeMode[] {MergeMode.SUM, MergeMode.MUL, MergeMode.AVERAGE}) {
             RecurrentLayer concat = RecurrentLayer.lstm(4, 6).bidirectional(true).batchFirst(true).seed(5)
                     .backend(backend).build();
             RecurrentLayer merged = RecurrentLayer.of(new RecurrentConfig(CellType.LSTM, 4, 6, 1, true, true, true, 0,
                     mode), concat.stateDict(), backend);
-            Tensor x = random(new SplittableRandom(6), 3, 7, 4);
+            Tensor x = TestData.normal(new SplittableRandom(6), 3, 7, 4);
             LayerOutput a = concat.forward(x), b = merged.forward(x);
             assertTrue(a.hN().bitEquals(b.hN()), mode + ": h_n keeps both directions");
             assertEquals(3 * 7 * 6, b.output().size());
@@ -69,13 +55,13 @@ class MergeModeTest {
      * MUL treated as SUM, or AVERAGE without the 1/2) is off by tens of percent.
      */
     @ParameterizedTest(name = "{0}")
-    @MethodSource("backends")
+    @MethodSource("org.rnnkit.tests.BackendSource#usable")
     void mergedGradientsMatchFiniteDifferences(Backend backend) {
         for (MergeMode mode : new MergeMode[] {MergeMode.SUM, MergeMode.MUL, MergeMode.AVERAGE}) {
             SplittableRandom rnd = new SplittableRandom(mode.ordinal() + 10);
             RecurrentLayer l = RecurrentLayer.gru(3, 5).numLayers(2).bidirectional(true).mergeMode(mode).seed(7)
                     .backend(backend).build();
-            Tensor x = random(rnd, 6, 2, 3), gOut = random(rnd, 6, 2, 5), ghN = random(rnd, 4, 2, 5);
+            Tensor x = TestData.normal(rnd, 6, 2, 3), gOut = TestData.normal(rnd, 6, 2, 5), ghN = TestData.normal(rnd, 4, 2, 5);
             Gradients g = l.backward(l.forwardTraining(x, null, null, null), gOut, ghN, null);
             for (int i : new int[] {0, 13, 35}) {
                 float keep = x.data()[i];
@@ -102,7 +88,7 @@ class MergeModeTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("backends")
+    @MethodSource("org.rnnkit.tests.BackendSource#usable")
     void modeIsSavedAndLoaded(Backend backend, @TempDir Path tmp) throws Exception {
         RecurrentLayer l = RecurrentLayer.lstm(3, 4).numLayers(2).bidirectional(true).mergeMode(MergeMode.AVERAGE)
                 .seed(2).backend(backend).build();
@@ -111,7 +97,7 @@ class MergeModeTest {
         RecurrentLayer back = RecurrentLayer.load(f, backend);
         assertEquals(MergeMode.AVERAGE, back.config().mergeMode());
         assertEquals(4, back.stateDict().get("weight_ih_l1").dim(1), "layer 1 reads H_out = 4 merged values");
-        Tensor x = random(new SplittableRandom(3), 5, 2, 3);
+        Tensor x = TestData.normal(new SplittableRandom(3), 5, 2, 3);
         assertTrue(l.forward(x).output().bitEquals(back.forward(x).output()));
         assertTrue(Files.size(f) > 0);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,

@@ -27,6 +27,7 @@ import org.rnnkit.nn.Workspace;
 import org.rnnkit.spi.Backend;
 import org.rnnkit.tensor.Tensor;
 import org.rnnkit.tests.BackendSource;
+import org.rnnkit.tests.TestData;
 
 /**
  * Property tests: random configurations (sizes biased to edges: 1, primes, lane multiples ± 1), every
@@ -175,7 +176,7 @@ class PropertyTest {
     record Miss(String tensor, int index, float got, double want, double fraction) {
         @Override
         public String toString() {
-            int ulps = Math.abs(Float.floatToIntBits(got) - Float.floatToIntBits((float) want));
+            long ulps = TestData.ulps(got, (float) want);
             return tensor + "[" + index + "]: got " + got + ", expected " + want + " (" + ulps + " ulp, "
                     + String.format("%.3g", fraction) + " of the tolerance)";
         }
@@ -397,15 +398,15 @@ class PropertyTest {
         if (c.cell) {
             RecurrentCell cell = RecurrentCell.of(new CellConfig(c.type, c.input, c.hidden, c.bias), in.params, backend);
             var t = cell.forwardTraining(in.x, in.h0, in.c0);
-            ghN = random(r, t.cellOutput().h().shape());
-            gcN = t.cellOutput().c() == null ? null : random(r, t.cellOutput().c().shape());
+            ghN = TestData.normal(r, t.cellOutput().h().shape());
+            gcN = t.cellOutput().c() == null ? null : TestData.normal(r, t.cellOutput().c().shape());
             g = cell.backward(t, ghN, gcN);
         } else {
             RecurrentLayer layer = RecurrentLayer.of(config(c), in.params, backend);
             var t = layer.forwardTraining(in.x, in.lengths, in.h0, in.c0);
-            gOut = random(r, t.output().output().shape());
-            ghN = random(r, t.output().hN().shape());
-            gcN = t.output().cN() == null ? null : random(r, t.output().cN().shape());
+            gOut = TestData.normal(r, t.output().output().shape());
+            ghN = TestData.normal(r, t.output().hN().shape());
+            gcN = t.output().cN() == null ? null : TestData.normal(r, t.output().cN().shape());
             g = layer.backward(t, gOut, ghN, gcN);
         }
         Map<String, double[]> p = Oracle.widen(in.params);
@@ -499,11 +500,4 @@ class PropertyTest {
         return s;
     }
 
-    private static Tensor random(SplittableRandom r, int... shape) {
-        Tensor t = Tensor.zeros(shape);
-        for (int i = 0; i < t.size(); i++) {
-            t.data()[i] = (float) r.nextGaussian();
-        }
-        return t;
-    }
 }

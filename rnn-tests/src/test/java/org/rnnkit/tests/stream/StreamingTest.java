@@ -11,8 +11,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.Stream;
-import org.junit.jupiter.api.Named;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.rnnkit.nn.CellType;
@@ -21,29 +19,17 @@ import org.rnnkit.nn.RecurrentLayer;
 import org.rnnkit.nn.StreamState;
 import org.rnnkit.spi.Backend;
 import org.rnnkit.tensor.Tensor;
-import org.rnnkit.tests.BackendSource;
+import org.rnnkit.tests.TestData;
 
 /** Streaming state: chunked and step-by-step runs equal one-shot runs bit for bit, from many threads. */
 class StreamingTest {
-
-    static Stream<Named<Backend>> backends() {
-        return BackendSource.usable();
-    }
-
-    private static Tensor random(SplittableRandom rnd, int... shape) {
-        Tensor t = Tensor.zeros(shape);
-        for (int i = 0; i < t.size(); i++) {
-            t.data()[i] = (float) rnd.nextGaussian();
-        }
-        return t;
-    }
 
     /**
      * 1 000 sequences, 8 threads, one shared 2-layer LSTM with projection; each sequence is fed in chunks
      * of random sizes (1 to 9 steps) through its own state and must equal the one-shot run exactly.
      */
     @ParameterizedTest(name = "{0}")
-    @MethodSource("backends")
+    @MethodSource("org.rnnkit.tests.BackendSource#usable")
     void manyThreadsStreamThroughOneSharedLayer(Backend backend) throws Exception {
         RecurrentLayer lstm = RecurrentLayer.lstm(7, 12).numLayers(2).projSize(5).seed(21).backend(backend).build();
         int sequences = 1000, threads = 8;
@@ -57,7 +43,7 @@ class StreamingTest {
                     for (int s; (s = next.getAndIncrement()) < sequences; checked++) {
                         SplittableRandom rnd = new SplittableRandom(1000 + s);
                         int len = 1 + rnd.nextInt(30), batch = 1 + rnd.nextInt(3);
-                        Tensor x = random(rnd, len, batch, 7);
+                        Tensor x = TestData.normal(rnd, len, batch, 7);
                         LayerOutput whole = lstm.forward(x);
                         StreamState state = lstm.newStream(batch);
                         float[] out = new float[len * batch * 5];
@@ -85,7 +71,7 @@ class StreamingTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("backends")
+    @MethodSource("org.rnnkit.tests.BackendSource#usable")
     void stepByStepEqualsWholeForEveryTypeAndLayout(Backend backend) {
         for (CellType type : CellType.values()) {
             for (boolean batchFirst : new boolean[] {false, true}) {
@@ -93,9 +79,9 @@ class StreamingTest {
                         .batchFirst(batchFirst).seed(3).backend(backend).build();
                 SplittableRandom rnd = new SplittableRandom(4);
                 int len = 11, batch = 2;
-                Tensor x = batchFirst ? random(rnd, batch, len, 4) : random(rnd, len, batch, 4);
-                Tensor h0 = random(rnd, 3, batch, 6);
-                Tensor c0 = type == CellType.LSTM ? random(rnd, 3, batch, 6) : null;
+                Tensor x = batchFirst ? TestData.normal(rnd, batch, len, 4) : TestData.normal(rnd, len, batch, 4);
+                Tensor h0 = TestData.normal(rnd, 3, batch, 6);
+                Tensor c0 = type == CellType.LSTM ? TestData.normal(rnd, 3, batch, 6) : null;
                 LayerOutput whole = l.forward(x, h0, c0);
                 StreamState st = l.newStream(batch);
                 st.set(h0, c0);
@@ -126,7 +112,7 @@ class StreamingTest {
      * would show as tens of kilobytes).
      */
     @ParameterizedTest(name = "{0}")
-    @MethodSource("backends")
+    @MethodSource("org.rnnkit.tests.BackendSource#usable")
     void streamingAStepAllocatesNothing(Backend backend) {
         var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
         RecurrentLayer lstm = RecurrentLayer.lstm(8, 16).numLayers(2).seed(2).backend(backend).build();
@@ -146,11 +132,11 @@ class StreamingTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("backends")
+    @MethodSource("org.rnnkit.tests.BackendSource#usable")
     void resetOfChosenRowsRestartsOnlyThem(Backend backend) {
         RecurrentLayer gru = RecurrentLayer.gru(3, 5).seed(8).backend(backend).build();
         SplittableRandom rnd = new SplittableRandom(9);
-        Tensor a = random(rnd, 4, 2, 3), b = random(rnd, 6, 2, 3);
+        Tensor a = TestData.normal(rnd, 4, 2, 3), b = TestData.normal(rnd, 6, 2, 3);
         StreamState st = gru.newStream(2);
         gru.stream(st, a);
         st.reset(1);
@@ -169,7 +155,7 @@ class StreamingTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("backends")
+    @MethodSource("org.rnnkit.tests.BackendSource#usable")
     void misuseIsRefusedWithAClearMessage(Backend backend) {
         RecurrentLayer bi = RecurrentLayer.lstm(3, 4).bidirectional(true).seed(1).backend(backend).build();
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> bi.newStream(1));

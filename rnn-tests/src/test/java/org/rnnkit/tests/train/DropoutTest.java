@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.stream.Stream;
-import org.junit.jupiter.api.Named;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.rnnkit.nn.CellType;
@@ -17,22 +15,10 @@ import org.rnnkit.nn.RecurrentLayer;
 import org.rnnkit.nn.Trace;
 import org.rnnkit.spi.Backend;
 import org.rnnkit.tensor.Tensor;
-import org.rnnkit.tests.BackendSource;
+import org.rnnkit.tests.TestData;
 
 /** Dropout between stacked layers: PyTorch's training-mode semantics, seeded, with exact gradients. */
 class DropoutTest {
-
-    static Stream<Named<Backend>> backends() {
-        return BackendSource.usable();
-    }
-
-    private static Tensor random(SplittableRandom rnd, int... shape) {
-        Tensor t = Tensor.zeros(shape);
-        for (int i = 0; i < t.size(); i++) {
-            t.data()[i] = (float) rnd.nextGaussian();
-        }
-        return t;
-    }
 
     private static double dot(Tensor a, Tensor b) {
         double s = 0;
@@ -43,10 +29,10 @@ class DropoutTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("backends")
+    @MethodSource("org.rnnkit.tests.BackendSource#usable")
     void zeroDropoutIsTheInferencePass(Backend backend) {
         RecurrentLayer l = RecurrentLayer.gru(5, 7).numLayers(3).seed(1).backend(backend).build();
-        Tensor x = random(new SplittableRandom(2), 6, 3, 5);
+        Tensor x = TestData.normal(new SplittableRandom(2), 6, 3, 5);
         LayerOutput inference = l.forward(x);
         LayerOutput training = l.forwardTraining(x, null, null, null, 0.0, 42).output();
         assertTrue(inference.output().bitEquals(training.output()));
@@ -54,10 +40,10 @@ class DropoutTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("backends")
+    @MethodSource("org.rnnkit.tests.BackendSource#usable")
     void masksAreSeededAndDropAboutP(Backend backend) {
         RecurrentLayer l = RecurrentLayer.lstm(4, 32).numLayers(2).seed(3).backend(backend).build();
-        Tensor x = random(new SplittableRandom(4), 20, 8, 4);
+        Tensor x = TestData.normal(new SplittableRandom(4), 20, 8, 4);
         LayerOutput a = l.forwardTraining(x, null, null, null, 0.5, 7).output();
         LayerOutput b = l.forwardTraining(x, null, null, null, 0.5, 7).output();
         LayerOutput c = l.forwardTraining(x, null, null, null, 0.5, 8).output();
@@ -75,12 +61,12 @@ class DropoutTest {
      * pass changes these gradients by tens of percent.
      */
     @ParameterizedTest(name = "{0}")
-    @MethodSource("backends")
+    @MethodSource("org.rnnkit.tests.BackendSource#usable")
     void gradientsFollowTheMasks(Backend backend) {
         SplittableRandom rnd = new SplittableRandom(5);
         RecurrentLayer l = RecurrentLayer.rnn(3, 6, CellType.RNN_TANH).numLayers(2).seed(6).backend(backend).build();
-        Tensor x = random(rnd, 5, 2, 3);
-        Tensor gOut = random(rnd, 5, 2, 6);
+        Tensor x = TestData.normal(rnd, 5, 2, 3);
+        Tensor gOut = TestData.normal(rnd, 5, 2, 6);
         double p = 0.4;
         long seed = 77;
         Trace t = l.forwardTraining(x, null, null, null, p, seed);

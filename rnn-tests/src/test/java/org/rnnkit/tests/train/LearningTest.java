@@ -3,15 +3,12 @@ package org.rnnkit.tests.train;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.SplittableRandom;
-import java.util.stream.Stream;
-import org.junit.jupiter.api.Named;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.rnnkit.nn.CellType;
 import org.rnnkit.nn.RecurrentConfig;
 import org.rnnkit.spi.Backend;
 import org.rnnkit.tensor.Tensor;
-import org.rnnkit.tests.BackendSource;
 import org.rnnkit.train.Adam;
 import org.rnnkit.train.Clipping;
 import org.rnnkit.train.SequenceModel;
@@ -26,13 +23,9 @@ import org.rnnkit.train.TruncatedBptt;
  */
 class LearningTest {
 
-    static Stream<Named<Backend>> backends() {
-        return BackendSource.usable();
-    }
-
     /** Many-to-one: is the sum of 8 normal inputs positive? GRU, Adam, clipping. Chance: ln 2 = 0.69. */
     @ParameterizedTest(name = "{0}")
-    @MethodSource("backends")
+    @MethodSource("org.rnnkit.tests.BackendSource#usable")
     void gruLearnsTheSignOfASum(Backend backend) {
         RecurrentConfig cfg = new RecurrentConfig(CellType.GRU, 1, 12, 1, true, false, false, 0);
         SequenceModel m = SequenceModel.create(cfg, 2, 7, backend);
@@ -50,7 +43,7 @@ class LearningTest {
 
     /** Per step: echo the symbol seen two steps earlier. LSTM, Adam. Chance: ln 4 = 1.39. */
     @ParameterizedTest(name = "{0}")
-    @MethodSource("backends")
+    @MethodSource("org.rnnkit.tests.BackendSource#usable")
     void lstmLearnsADelayedEcho(Backend backend) {
         int classes = 4, seqLen = 10, batch = 16;
         RecurrentConfig cfg = new RecurrentConfig(CellType.LSTM, classes, 16, 1, true, false, false, 0);
@@ -83,7 +76,7 @@ class LearningTest {
      * Without the carried state the loss stays above ~0.1 (a 1 at a chunk start is a coin flip).
      */
     @ParameterizedTest(name = "{0}")
-    @MethodSource("backends")
+    @MethodSource("org.rnnkit.tests.BackendSource#usable")
     void truncatedBpttCarriesStateAcrossChunks(Backend backend) {
         int classes = 4, batch = 4, len = 60;
         int[] pattern = {0, 1, 2, 1, 3};
