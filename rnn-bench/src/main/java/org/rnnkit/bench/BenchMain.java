@@ -1,0 +1,78 @@
+package org.rnnkit.bench;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.openjdk.jmh.results.format.ResultFormatType;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+import org.rnnkit.bench.report.Report;
+
+/**
+ * {@code rnnkit bench}: runs the scenario benchmarks of the chosen rnnkit backends and of the peers in
+ * one JMH run, then prints the report and writes {@code results.json}, {@code summary.json} and
+ * {@code ratios.svg}.
+ */
+public final class BenchMain {
+    private BenchMain() {}
+
+    public static void main(String[] args) throws Exception {
+        boolean quick = false;
+        String scenarios = "S0,S1,S2,S3,S4,S5,S6,S7,S8", backends = "scalar", peers = "ort";
+        Path out = Path.of("rnn-bench/target/bench");
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--quick" -> quick = true;
+                case "--scenarios" -> scenarios = args[++i];
+                case "--backends" -> backends = args[++i];
+                case "--peers" -> peers = args[++i];
+                case "--out" -> out = Path.of(args[++i]);
+                case "-h", "--help" -> {
+                    System.out.println("""
+                            usage: rnnkit bench [--quick] [--scenarios S0,S2,...] [--backends scalar,vector,native]
+                                                [--peers ort|none] [--out DIR]
+
+                            Runs the scenarios S0-S8 (forward) and S2/S3 training on the chosen rnnkit backends
+                            and on ONNX Runtime (1 and 2 intra-op threads) in one JMH run, checks in set-up that
+                            every peer and backend computes rnnkit's function within the golden tolerance, and
+                            prints a table per scenario: ms per call, GFLOP/s, and the ratio to each peer and to
+                            the best peer. --quick: 1 fork, 1 x 1 s warm-up, 3 x 1 s measurement (minutes);
+                            otherwise 1 fork, 3 x 2 s warm-up, 5 x 2 s measurement. Writes DIR/results.json
+                            (JMH), DIR/summary.json and DIR/ratios.svg (default DIR rnn-bench/target/bench).""");
+                    return;
+                }
+                default -> throw new IllegalArgumentException("unknown option '" + args[i] + "'; see --help");
+            }
+        }
+        Files.createDirectories(out);
+        Path results = out.resolve("results.json");
+        String[] sc = scenarios.split(",");
+        List<String> training = new ArrayList<>(Arrays.stream(sc).filter(s -> s.equals("S2") || s.equals("S3")).toList());
+        ChainedOptionsBuilder opt = new OptionsBuilder()
+                .include("org\\.rnnkit\\.bench\\.layer\\.ScenarioBenchmark\\.")
+                .param("scenario", sc).param("backend", backends.split(","))
+                .resultFormat(ResultFormatType.JSON).result(results.toString()).forks(1);
+        if (!training.isEmpty()) {
+            opt.include("org\\.rnnkit\\.bench\\.layer\\.TrainingBenchmark\\.")
+                    .param("trainScenario", training.toArray(String[]::new));
+        }
+        if (peers.contains("ort")) {
+            opt.include("org\\.rnnkit\\.bench\\.peer\\.OrtBenchmark\\.");
+        }
+        if (quick) {
+            opt.warmupIterations(1).warmupTime(TimeValue.seconds(1)).measurementIterations(3)
+                    .measurementTime(TimeValue.seconds(1));
+        }
+        new Runner(opt.build()).run();
+        List<Report.Row> rows = Report.read(results);
+        List<Map<String, Object>> summary = Report.print(rows, System.out);
+        Report.writeJson(out.resolve("summary.json"), rows, summary);
+        Report.writeSvg(out.resolve("ratios.svg"), summary);
+        System.out.println("wrote " + results + ", " + out.resolve("summary.json") + ", " + out.resolve("ratios.svg"));
+    }
+}

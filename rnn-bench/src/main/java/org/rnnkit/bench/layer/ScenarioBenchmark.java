@@ -1,0 +1,66 @@
+package org.rnnkit.bench.layer;
+
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+import org.rnnkit.backend.Backends;
+import org.rnnkit.bench.Scenario;
+import org.rnnkit.nn.LayerOutput;
+import org.rnnkit.nn.RecurrentLayer;
+import org.rnnkit.nn.Workspace;
+import org.rnnkit.tensor.Tensor;
+import org.rnnkit.verify.Tolerance;
+
+/**
+ * Forward pass of every scenario on an rnnkit backend, resolved by name through the registry (an
+ * unusable backend fails the trial with its probe's reason). One reference check per trial: the backend
+ * against the scalar reference, within the golden tolerance.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Fork(value = 1, jvmArgsAppend = {"-Xms2g", "-Xmx2g", "--add-modules=jdk.incubator.vector",
+        "--enable-native-access=ALL-UNNAMED"})
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+public class ScenarioBenchmark {
+    @Param({"S0", "S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8"})
+    public String scenario;
+
+    @Param({"scalar"})
+    public String backend;
+
+    RecurrentLayer layer;
+    Tensor x;
+    Workspace ws;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        Scenario s = Scenario.valueOf(scenario);
+        layer = s.layer(Backends.named(backend));
+        x = s.input();
+        ws = new Workspace();
+        if (!backend.equals("scalar")) {
+            LayerOutput ref = layer.withBackend(Backends.named("scalar")).forward(x);
+            Tolerance.Check c = Tolerance.FORWARD.compare("output", layer.forward(x).output().data(), ref.output().data());
+            if (!c.passed()) {
+                throw new IllegalStateException(backend + " differs from scalar on " + scenario + ": " + c);
+            }
+        }
+    }
+
+    @Benchmark
+    public LayerOutput forward() {
+        return layer.forward(x, null, null, ws);
+    }
+}

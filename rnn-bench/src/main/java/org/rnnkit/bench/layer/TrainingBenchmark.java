@@ -1,0 +1,57 @@
+package org.rnnkit.bench.layer;
+
+import java.util.Arrays;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+import org.rnnkit.backend.Backends;
+import org.rnnkit.bench.Scenario;
+import org.rnnkit.nn.Gradients;
+import org.rnnkit.nn.RecurrentLayer;
+import org.rnnkit.tensor.Tensor;
+
+/** Training step of S2 and S3: forward with a tape plus the backward pass of {@code sum(output)}. */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Fork(value = 1, jvmArgsAppend = {"-Xms2g", "-Xmx2g", "--add-modules=jdk.incubator.vector",
+        "--enable-native-access=ALL-UNNAMED"})
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+public class TrainingBenchmark {
+    /** Named apart from the forward benchmarks' {@code scenario} so a run can choose both independently. */
+    @Param({"S2", "S3"})
+    public String trainScenario;
+
+    @Param({"scalar"})
+    public String backend;
+
+    RecurrentLayer layer;
+    Tensor x, ones;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        Scenario s = Scenario.valueOf(trainScenario);
+        layer = s.layer(Backends.named(backend));
+        x = s.input();
+        int[] shape = layer.forward(x).output().shape();
+        float[] one = new float[x.dim(0) * x.dim(1) * layer.config().outputSize()];
+        Arrays.fill(one, 1f);
+        ones = Tensor.wrap(one, shape);
+    }
+
+    @Benchmark
+    public Gradients train() {
+        return layer.backward(layer.forwardTraining(x, null, null, null), ones, null, null);
+    }
+}

@@ -1,0 +1,180 @@
+package org.rnnkit.bench.report;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.rnnkit.bench.Scenario;
+import org.rnnkit.io.Json;
+
+/**
+ * Turns a JMH JSON result into the benchmark report: a table per scenario (ms per call, GFLOP/s of the
+ * matrix products, and each rnnkit backend's speed relative to each peer and to the best peer at the
+ * same thread count), a JSON summary and an SVG bar chart of the ratios.
+ *
+ * <p>Thread safety: stateless.
+ */
+public final class Report {
+    private Report() {}
+
+    /** One measured participant of a scenario. */
+    public record Row(String scenario, String task, String who, boolean peer, int threads, double ms, double error) {
+        /** Matrix-product GFLOP/s; training counts as three forward passes. */
+        public double gflops() {
+            double flops = Scenario.valueOf(scenario).forwardFlops() * (task.equals("train") ? 3 : 1);
+            return flops / (ms * 1e-3) / 1e9;
+        }
+    }
+
+    /** Reads JMH's JSON output ({@code -rf json}). */
+    public static List<Row> read(Path jmhJson) throws IOException {
+        List<Row> rows = new ArrayList<>();
+        for (Object o : Json.asList(Json.parse(Files.readString(jmhJson, StandardCharsets.UTF_8)), "results")) {
+            Map<String, Object> r = Json.asObject(o, "result");
+            String bench = Json.asString(r.get("benchmark"), "benchmark");
+            Map<String, Object> params = r.get("params") == null ? Map.of() : Json.asObject(r.get("params"), "params");
+            Map<String, Object> metric = Json.asObject(r.get("primaryMetric"), "primaryMetric");
+            double score = Json.asDouble(metric.get("score"), "score");
+            double err = metric.get("scoreError") instanceof Double d && !d.isNaN() ? d : 0;
+            String unit = Json.asString(metric.get("scoreUnit"), "scoreUnit");
+            double toMs = unit.startsWith("us") ? 1e-3 : unit.startsWith("s/") ? 1e3 : 1;
+            String scenario = (String) (params.containsKey("trainScenario") ? params.get("trainScenario")
+                    : params.get("scenario"));
+            if (scenario == null) {
+                continue; // not a scenario benchmark (e.g. kernels, variable lengths)
+            }
+            String cls = bench.substring(0, bench.lastIndexOf('.'));
+            String simple = cls.substring(cls.lastIndexOf('.') + 1);
+            boolean train = bench.endsWith(".train");
+            String who;
+            boolean peer;
+            int threads = params.get("threads") == null ? 1 : Integer.parseInt((String) params.get("threads"));
+            switch (simple) {
+                case "OrtBenchmark" -> { who = "ONNX Runtime"; peer = true; }
+                case "LibTorchBenchmark" -> { who = "LibTorch"; peer = true; }
+                default -> { who = (String) params.get("backend"); peer = false; }
+            }
+            rows.add(new Row(scenario, train ? "train" : "forward", who, peer, threads, score * toMs, err * toMs));
+        }
+        return rows;
+    }
+
+    /** Prints the tables; returns the summary (per scenario and task, each backend's ratio to the best peer). */
+    public static List<Map<String, Object>> print(List<Row> rows, PrintStream out) {
+        List<Map<String, Object>> summary = new ArrayList<>();
+        Map<String, List<Row>> groups = new LinkedHashMap<>();
+        rows.stream().sorted((a, b) -> (a.scenario + a.task).compareTo(b.scenario + b.task))
+                .forEach(r -> groups.computeIfAbsent(r.scenario + " " + r.task, k -> new ArrayList<>()).add(r));
+        for (var e : groups.entrySet()) {
+            List<Row> g = e.getValue();
+            Row first = g.get(0);
+            Scenario s = Scenario.valueOf(first.scenario);
+            out.printf(Locale.ROOT, "%n%s %s — %s, %.3f MFLOP per call%n", first.scenario, first.task, s.describe(),
+                    s.forwardFlops() * (first.task.equals("train") ? 3 : 1) / 1e6);
+            List<Row> peers = g.stream().filter(Row::peer).toList();
+            StringBuilder head = new StringBuilder(String.format(Locale.ROOT, "  %-14s %7s %12s %9s", "who",
+                    "threads", "ms/call", "GFLOP/s"));
+            for (Row p : peers) {
+                head.append(String.format(Locale.ROOT, " %14s", "vs " + shortName(p)));
+            }
+            head.append(String.format(Locale.ROOT, " %14s", "vs best peer"));
+            out.println(head);
+            for (Row r : g) {
+                StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "  %-14s %7d %12.4f %9.2f", r.who,
+                        r.threads, r.ms, r.gflops()));
+                for (Row p : peers) {
+                    line.append(String.format(Locale.ROOT, " %13.3fx", p.ms / r.ms));
+                }
+                Row best = peers.stream().filter(p -> p.threads == r.threads).min((a, b) -> Double.compare(a.ms, b.ms))
+                        .orElse(null);
+                line.append(best == null ? String.format(Locale.ROOT, " %14s", "-")
+                        : String.format(Locale.ROOT, " %13.3fx", best.ms / r.ms));
+                out.println(line);
+                if (!r.peer && best != null) {
+                    Map<String, Object> m = new LinkedHashMap<>();
+                    m.put("scenario", r.scenario);
+                    m.put("task", r.task);
+                    m.put("backend", r.who);
+                    m.put("threads", r.threads);
+                    m.put("ms", r.ms);
+                    m.put("gflops", r.gflops());
+                    m.put("best_peer", shortName(best));
+                    m.put("best_peer_ms", best.ms);
+                    m.put("ratio_to_best_peer", best.ms / r.ms);
+                    summary.add(m);
+                }
+            }
+        }
+        out.println();
+        out.println("ratio = peer's ms / this row's ms: above 1 means faster than that peer.");
+        return summary;
+    }
+
+    private static String shortName(Row p) {
+        return (p.who.equals("ONNX Runtime") ? "ORT" : p.who) + " t" + p.threads;
+    }
+
+    /** Writes the rows and the summary as JSON. */
+    public static void writeJson(Path file, List<Row> rows, List<Map<String, Object>> summary) throws IOException {
+        List<Object> all = new ArrayList<>();
+        for (Row r : rows) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("scenario", r.scenario);
+            m.put("task", r.task);
+            m.put("who", r.who);
+            m.put("peer", r.peer);
+            m.put("threads", r.threads);
+            m.put("ms", r.ms);
+            m.put("error_ms", r.error);
+            m.put("gflops", r.gflops());
+            all.add(m);
+        }
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("rows", all);
+        doc.put("summary", new ArrayList<Object>(summary));
+        Files.writeString(file, Json.writePretty(doc) + "\n", StandardCharsets.UTF_8);
+    }
+
+    /** Writes a horizontal bar chart (log scale) of each backend's ratio to the best peer. */
+    public static void writeSvg(Path file, List<Map<String, Object>> summary) throws IOException {
+        int rowH = 22, left = 230, width = 760, top = 40;
+        int height = top + rowH * summary.size() + 50;
+        double min = 0.01, max = 10; // log axis from 1/100 to 10x
+        StringBuilder svg = new StringBuilder();
+        svg.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\""
+                + " font-family=\"sans-serif\" font-size=\"12\">%n", width, height));
+        svg.append("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
+        svg.append("<text x=\"10\" y=\"20\" font-size=\"14\" font-weight=\"bold\">rnnkit speed relative to the best peer"
+                + " (log scale; 1 = as fast)</text>\n");
+        int plotW = width - left - 60;
+        java.util.function.DoubleUnaryOperator xOf = v -> left
+                + plotW * (Math.log10(Math.max(min, Math.min(max, v))) - Math.log10(min)) / (Math.log10(max) - Math.log10(min));
+        for (double tick : new double[] {0.01, 0.1, 1, 10}) {
+            double x = xOf.applyAsDouble(tick);
+            svg.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\"/>%n",
+                    x, top - 5, x, height - 40, tick == 1 ? "black" : "#ccc"));
+            svg.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%sx</text>%n", x,
+                    height - 25, tick < 1 ? Double.toString(tick) : Integer.toString((int) tick)));
+        }
+        int i = 0;
+        for (Map<String, Object> m : summary) {
+            double ratio = (Double) m.get("ratio_to_best_peer");
+            int y = top + i * rowH;
+            double x0 = xOf.applyAsDouble(min), x1 = xOf.applyAsDouble(ratio);
+            svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s %s %s (vs %s)</text>%n",
+                    left - 8, y + 15, m.get("scenario"), m.get("task"), m.get("backend"), m.get("best_peer")));
+            svg.append(String.format(Locale.ROOT, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>%n",
+                    x0, y + 3, Math.max(1, x1 - x0), rowH - 6, ratio >= 1 ? "#2a9d4b" : "#d9822b"));
+            svg.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\">%.3fx</text>%n", x1 + 4, y + 15, ratio));
+            i++;
+        }
+        svg.append("</svg>\n");
+        Files.writeString(file, svg.toString(), StandardCharsets.UTF_8);
+    }
+}
