@@ -210,6 +210,41 @@ public final class RecurrentLayer {
     }
 
     /**
+     * As {@link #forward(Tensor, int[], Tensor, Tensor, Workspace)}, writing the results into the caller's
+     * tensors instead of fresh ones, so a loop that reuses them and {@code ws} allocates nothing per call.
+     *
+     * @param into tensors of the shapes {@code forward} would return ({@code cN} null unless LSTM)
+     * @return {@code into}
+     * @throws IllegalArgumentException if a result tensor has the wrong shape
+     */
+    public LayerOutput forward(Tensor input, int[] lengths, Tensor h0, Tensor c0, Workspace ws, LayerOutput into) {
+        Objects.requireNonNull(ws, "ws: expected a Workspace, got null");
+        Objects.requireNonNull(into, "into: expected a LayerOutput, got null");
+        Call call = validate(input, lengths, h0, c0);
+        Checks.requireShape("into.output", Checks.requireNonNull("into.output", into.output()), call.outShape);
+        Checks.requireShape("into.hN", Checks.requireNonNull("into.hN", into.hN()), call.hShape);
+        if (config.type().hasCellState()) {
+            Checks.requireShape("into.cN", Checks.requireNonNull("into.cN", into.cN()), call.cShape);
+        }
+        fillState(into.hN(), h0);
+        if (into.cN() != null) {
+            fillState(into.cN(), c0);
+        }
+        // no clearing needed: kernels write every output element, zeros at padded steps (SPI contract)
+        runInto(call.seqLen, call.batch, call.batchFirst, call.lengths, input.data(), 0, into.output().data(), 0,
+                into.hN().data(), into.cN() == null ? null : into.cN().data(), ws, null);
+        return into;
+    }
+
+    private static void fillState(Tensor target, Tensor initial) {
+        if (initial == null) {
+            java.util.Arrays.fill(target.data(), 0f);
+        } else {
+            System.arraycopy(initial.data(), 0, target.data(), 0, target.size());
+        }
+    }
+
+    /**
      * Runs the layer as {@link #forward(Tensor, int[], Tensor, Tensor, Workspace)} does, and records what
      * {@link #backward} needs. The trace keeps a reference to {@code input}: do not change it before the
      * backward pass.

@@ -23,7 +23,8 @@ public final class BenchMain {
 
     public static void main(String[] args) throws Exception {
         boolean quick = false;
-        String scenarios = "S0,S1,S2,S3,S4,S5,S6,S7,S8", backends = "scalar", peers = "ort";
+        Path reportOnly = null;
+        String scenarios = "S0,S1,S2,S3,S4,S5,S6,S7,S8", backends = "scalar", peers = "ort,libtorch";
         Path out = Path.of("rnn-bench/target/bench");
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -32,13 +33,14 @@ public final class BenchMain {
                 case "--backends" -> backends = args[++i];
                 case "--peers" -> peers = args[++i];
                 case "--out" -> out = Path.of(args[++i]);
+                case "--report-only" -> reportOnly = Path.of(args[++i]);
                 case "-h", "--help" -> {
                     System.out.println("""
                             usage: rnnkit bench [--quick] [--scenarios S0,S2,...] [--backends scalar,vector,native]
-                                                [--peers ort|none] [--out DIR]
+                                                [--peers ort,libtorch|none] [--out DIR] [--report-only JMH.json]
 
                             Runs the scenarios S0-S8 (forward) and S2/S3 training on the chosen rnnkit backends
-                            and on ONNX Runtime (1 and 2 intra-op threads) in one JMH run, checks in set-up that
+                            and on ONNX Runtime and LibTorch (1 and 2 threads) in one JMH run, checks in set-up that
                             every peer and backend computes rnnkit's function within the golden tolerance, and
                             prints a table per scenario: ms per call, GFLOP/s, and the ratio to each peer and to
                             the best peer. --quick: 1 fork, 1 x 1 s warm-up, 3 x 1 s measurement (minutes);
@@ -50,7 +52,7 @@ public final class BenchMain {
             }
         }
         Files.createDirectories(out);
-        Path results = out.resolve("results.json");
+        Path results = reportOnly != null ? reportOnly : out.resolve("results.json");
         String[] sc = scenarios.split(",");
         List<String> training = new ArrayList<>(Arrays.stream(sc).filter(s -> s.equals("S2") || s.equals("S3")).toList());
         ChainedOptionsBuilder opt = new OptionsBuilder()
@@ -64,15 +66,44 @@ public final class BenchMain {
         if (peers.contains("ort")) {
             opt.include("org\\.rnnkit\\.bench\\.peer\\.OrtBenchmark\\.");
         }
+        if (peers.contains("libtorch")) {
+            if (reportOnly == null) {
+                warmLibTorchCache();
+            }
+            opt.include("org\\.rnnkit\\.bench\\.peer\\.LibTorchBenchmark\\.");
+            if (!training.isEmpty()) {
+                opt.include("org\\.rnnkit\\.bench\\.peer\\.LibTorchTrainingBenchmark\\.");
+            }
+        }
         if (quick) {
             opt.warmupIterations(1).warmupTime(TimeValue.seconds(1)).measurementIterations(3)
                     .measurementTime(TimeValue.seconds(1));
         }
-        new Runner(opt.build()).run();
+        if (reportOnly == null) {
+            new Runner(opt.build()).run();
+        }
         List<Report.Row> rows = Report.read(results);
         List<Map<String, Object>> summary = Report.print(rows, System.out);
         Report.writeJson(out.resolve("summary.json"), rows, summary);
         Report.writeSvg(out.resolve("ratios.svg"), summary);
         System.out.println("wrote " + results + ", " + out.resolve("summary.json") + ", " + out.resolve("ratios.svg"));
+    }
+
+    /**
+     * JavaCPP extracts LibTorch's libraries into its cache on first use; the very first extraction on a
+     * machine crashed a JVM here once (inside the library loader), later loads never did. So the first load
+     * happens in a throwaway JVM, retried once, before any benchmark fork needs it.
+     */
+    private static void warmLibTorchCache() throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        for (int attempt = 1; attempt <= 2; attempt++) {
+            Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp",
+                    System.getProperty("java.class.path"), "org.rnnkit.bench.peer.LibTorchWarmUp")
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            if (p.waitFor() == 0) {
+                return;
+            }
+            System.err.println("rnnkit bench: loading LibTorch failed (attempt " + attempt + ", exit " + p.exitValue() + ")");
+        }
     }
 }

@@ -55,10 +55,15 @@ public final class Report {
             String who;
             boolean peer;
             int threads = params.get("threads") == null ? 1 : Integer.parseInt((String) params.get("threads"));
-            switch (simple) {
-                case "OrtBenchmark" -> { who = "ONNX Runtime"; peer = true; }
-                case "LibTorchBenchmark" -> { who = "LibTorch"; peer = true; }
-                default -> { who = (String) params.get("backend"); peer = false; }
+            if (simple.startsWith("Ort")) {
+                who = "ONNX Runtime";
+                peer = true;
+            } else if (simple.startsWith("LibTorch")) {
+                who = "LibTorch";
+                peer = true;
+            } else {
+                who = (String) params.get("backend");
+                peer = false;
             }
             rows.add(new Row(scenario, train ? "train" : "forward", who, peer, threads, score * toMs, err * toMs));
         }

@@ -1,0 +1,101 @@
+package org.rnnkit.bench.peer;
+
+import java.util.Map;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.openblas.global.openblas_nolapack;
+import org.bytedeco.pytorch.GRUImpl;
+import org.bytedeco.pytorch.GRUOptions;
+import org.bytedeco.pytorch.LSTMImpl;
+import org.bytedeco.pytorch.LSTMOptions;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.RNNImpl;
+import org.bytedeco.pytorch.RNNOptions;
+import org.bytedeco.pytorch.StringTensorDict;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.rnnkit.bench.Scenario;
+import org.rnnkit.nn.CellType;
+
+/**
+ * LibTorch (PyTorch 2.10's C++ core, through JavaCPP) modules for the scenarios, with rnnkit's weights
+ * copied in so both run the same function.
+ *
+ * <p>Thread safety: not thread-safe; one module per benchmark trial.
+ */
+final class LibTorch {
+    private LibTorch() {}
+
+    /**
+     * Sets LibTorch's intra-op threads and OpenBLAS's own pool, which {@code at::set_num_threads} does not
+     * reach. GRU and RNN run through OpenBLAS per step; with 2 threads there, OpenMP spin-waiting starves
+     * OpenBLAS on 2 vCPUs (PEERS.md), so they get one OpenBLAS thread.
+     */
+    static void threads(Scenario s, int threads) {
+        torch.set_num_threads(threads);
+        openblas_nolapack.blas_set_num_threads(s.type == CellType.LSTM ? threads : 1);
+    }
+
+    /** The scenario's module with the given parameters (PyTorch names). */
+    static Module module(Scenario s, Map<String, org.rnnkit.tensor.Tensor> stateDict) {
+        Module m = switch (s.type) {
+            case LSTM -> {
+                LSTMOptions o = new LSTMOptions(s.input, s.hidden);
+                o.num_layers().put(s.layers);
+                o.bidirectional().put(s.bidirectional);
+                yield new LSTMImpl(o);
+            }
+            case GRU -> {
+                GRUOptions o = new GRUOptions(s.input, s.hidden);
+                o.num_layers().put(s.layers);
+                o.bidirectional().put(s.bidirectional);
+                yield new GRUImpl(o);
+            }
+            case RNN_TANH -> {
+                RNNOptions o = new RNNOptions(s.input, s.hidden); // tanh is the default nonlinearity
+                o.num_layers().put(s.layers);
+                o.bidirectional().put(s.bidirectional);
+                yield new RNNImpl(o);
+            }
+            case RNN_RELU -> throw new IllegalArgumentException("no ReLU scenario");
+        };
+        StringTensorDict params = m.named_parameters();
+        if (params.size() != stateDict.size()) {
+            throw new IllegalStateException("LibTorch module has " + params.size() + " parameters, rnnkit "
+                    + stateDict.size());
+        }
+        try (NoGradGuard g = new NoGradGuard()) {
+            for (var e : stateDict.entrySet()) {
+                if (!params.contains(e.getKey())) {
+                    throw new IllegalStateException("LibTorch module has no parameter " + e.getKey());
+                }
+                long[] shape = java.util.Arrays.stream(e.getValue().shape()).asLongStream().toArray();
+                params.get(e.getKey()).copy_(tensor(e.getValue().data(), shape));
+            }
+        }
+        return m;
+    }
+
+    static Tensor tensor(float[] data, long... shape) {
+        return Tensor.create(data, shape);
+    }
+
+    /** Reads a float tensor's values. */
+    static float[] values(Tensor t) {
+        Tensor c = t.contiguous();
+        float[] out = new float[(int) c.numel()];
+        FloatPointer p = c.data_ptr_float();
+        p.get(out);
+        return out;
+    }
+
+    /** The output sequence of a forward call. */
+    static Tensor forward(Module m, Tensor x) {
+        if (m instanceof LSTMImpl l) {
+            return l.forward(x).get0();
+        } else if (m instanceof GRUImpl g) {
+            return g.forward(x).get0();
+        }
+        return ((RNNImpl) m).forward(x).get0();
+    }
+}

@@ -1,0 +1,51 @@
+package org.rnnkit.tests.api;
+
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.rnnkit.nn.LayerOutput;
+import org.rnnkit.nn.RecurrentLayer;
+import org.rnnkit.nn.Workspace;
+import org.rnnkit.spi.Backend;
+import org.rnnkit.tensor.Tensor;
+import org.rnnkit.tests.TestData;
+
+/** Forward into caller-owned results: the same bits as a fresh forward, no allocation once warm. */
+class ForwardIntoTest {
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("org.rnnkit.tests.BackendSource#usable")
+    void reusedResultsEqualFreshOnesAndAllocateNothing(Backend backend) {
+        RecurrentLayer lstm = RecurrentLayer.lstm(5, 8).numLayers(2).bidirectional(true).seed(3).backend(backend).build();
+        SplittableRandom r = new SplittableRandom(4);
+        Tensor x = TestData.normal(r, 7, 3, 5), h0 = TestData.normal(r, 4, 3, 8), c0 = TestData.normal(r, 4, 3, 8);
+        int[] lengths = {7, 2, 5};
+        LayerOutput fresh = lstm.forward(x, lengths, h0, c0, new Workspace());
+        LayerOutput into = new LayerOutput(TestData.normal(r, 7, 3, 16), TestData.normal(r, 4, 3, 8),
+                TestData.normal(r, 4, 3, 8)); // garbage in: every element must be overwritten
+        Workspace ws = new Workspace();
+        assertSame(into, lstm.forward(x, lengths, h0, c0, ws, into));
+        assertTrue(into.output().bitEquals(fresh.output()) && into.hN().bitEquals(fresh.hN())
+                && into.cN().bitEquals(fresh.cN()));
+
+        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        for (int i = 0; i < 5_000; i++) {
+            lstm.forward(x, lengths, h0, c0, ws, into);
+        }
+        long before = threads.getThreadAllocatedBytes(Thread.currentThread().threadId());
+        for (int i = 0; i < 500; i++) {
+            lstm.forward(x, lengths, h0, c0, ws, into);
+        }
+        long allocated = threads.getThreadAllocatedBytes(Thread.currentThread().threadId()) - before;
+        // validation builds a few small shape arrays per call unless the JIT removes them: allow < 1 KB a call
+        assertTrue(allocated < 500 * 1024, backend.name() + ": 500 calls allocated " + allocated + " bytes");
+
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> lstm.forward(x, null, null,
+                null, ws, new LayerOutput(Tensor.zeros(7, 3, 8), Tensor.zeros(4, 3, 8), Tensor.zeros(4, 3, 8))));
+        assertTrue(e.getMessage().startsWith("into.output: expected shape (7, 3, 16), got (7, 3, 8)"), e.getMessage());
+    }
+}
