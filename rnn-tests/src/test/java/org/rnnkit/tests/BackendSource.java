@@ -20,11 +20,17 @@ public final class BackendSource {
         return "true".equalsIgnoreCase(System.getenv("CI"));
     }
 
-    /** Every usable backend as a JUnit argument named after it; see the class comment for unusable ones. */
+    /**
+     * Every usable backend as a JUnit argument named after it; see the class comment for unusable ones.
+     * {@code -Drnnkit.tests.backends=a,b} narrows the run to those names (the extra vector-width runs).
+     */
     public static Stream<Named<Backend>> usable() {
-        List<Backends.Discovered> found = Backends.discovered();
+        String only = System.getProperty("rnnkit.tests.backends", "").trim();
+        List<Backends.Discovered> found = Backends.discovered().stream()
+                .filter(d -> only.isEmpty() || List.of(only.split("\\s*,\\s*")).contains(d.name())).toList();
         if (found.isEmpty()) {
-            throw new IllegalStateException("no backend discovered: is rnn-cpu-scalar on the test class path?");
+            throw new IllegalStateException("no backend discovered" + (only.isEmpty() ? "" : " named " + only)
+                    + ": are the backend modules on the test class path?");
         }
         StringBuilder unusable = new StringBuilder();
         for (Backends.Discovered d : found) {
