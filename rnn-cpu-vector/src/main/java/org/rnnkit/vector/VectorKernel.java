@@ -27,11 +27,16 @@ final class VectorKernel implements RecurrentKernel {
         this.type = type;
     }
 
-    record Weights(KernelShape shape, DirectionWeights w) implements PreparedWeights {}
+    /** PyTorch's weights (for the backward pass) and their transposes (for the forward products). */
+    record Weights(KernelShape shape, DirectionWeights w, float[] ihT, float[] hhT, float[] hrT)
+            implements PreparedWeights {}
 
     @Override
-    public PreparedWeights prepare(KernelShape shape, DirectionWeights weights) {
-        return new Weights(shape, weights);
+    public PreparedWeights prepare(KernelShape s, DirectionWeights w) {
+        int rows = s.gateRows();
+        return new Weights(s, w, VectorMath.transpose(w.weightIh(), rows, s.inputSize()),
+                VectorMath.transpose(w.weightHh(), rows, s.hOut()),
+                s.projSize() > 0 ? VectorMath.transpose(w.weightHr(), s.projSize(), s.hiddenSize()) : null);
     }
 
     @Override
@@ -66,14 +71,15 @@ final class VectorKernel implements RecurrentKernel {
             float[] h, int hOff, float[] c, int cOff,
             float[] tape, int tapeOff,
             float[] ws, int wsOff) {
-        KernelShape s = ((Weights) prepared).shape();
-        DirectionWeights w = ((Weights) prepared).w();
+        Weights pw = (Weights) prepared;
+        KernelShape s = pw.shape();
+        DirectionWeights w = pw.w();
         int rows = s.gateRows(), in = s.inputSize(), hOut = s.hOut(), hid = s.hiddenSize(), stride = stride(s);
         int gh = wsOff + seqLen * batch * rows, full = gh + rows;
         for (int t = 0; t < seqLen; t++) {
             for (int b = 0; b < batch; b++) {
                 if (t < length(lengths, b, seqLen)) {
-                    VectorMath.matVec(w.weightIh(), rows, in, x, xOff + t * xTimeStride + b * xBatchStride, w.biasIh(),
+                    VectorMath.matVec(pw.ihT(), rows, in, x, xOff + t * xTimeStride + b * xBatchStride, w.biasIh(),
                             ws, wsOff + (t * batch + b) * rows);
                 }
             }
@@ -90,63 +96,72 @@ final class VectorKernel implements RecurrentKernel {
                 if (tp >= 0) {
                     System.arraycopy(h, hr, tape, tp, hOut);
                 }
-                VectorMath.matVec(w.weightHh(), rows, hOut, h, hr, w.biasHh(), ws, gh);
+                VectorMath.matVec(pw.hhT(), rows, hOut, h, hr, w.biasHh(), ws, gh);
                 switch (type) {
                     case RNN_TANH, RNN_RELU -> {
-                        for (int j = 0; j < hid; j++) {
-                            float pre = ws[gx + j] + ws[gh + j];
-                            h[hr + j] = type == CellType.RNN_TANH ? VectorMath.tanh(pre)
-                                    : pre > 0f || Float.isNaN(pre) ? pre : 0f;
+                        VectorMath.add(ws, gx, ws, gh, hid);
+                        if (type == CellType.RNN_TANH) {
+                            VectorActivations.tanh(ws, gh, hid);
+                            System.arraycopy(ws, gh, h, hr, hid);
+                        } else {
+                            for (int j = 0; j < hid; j++) {
+                                float pre = ws[gh + j];
+                                h[hr + j] = pre > 0f || Float.isNaN(pre) ? pre : 0f;
+                            }
                         }
                         if (tp >= 0) {
                             System.arraycopy(h, hr, tape, tp + hOut, hid);
                         }
                     }
                     case LSTM -> {
-                        boolean proj = s.projSize() > 0;
+                        // pre-activations in gh, then i f (sigmoid), g (tanh), o (sigmoid) in place
+                        VectorMath.add(ws, gx, ws, gh, rows);
+                        VectorActivations.sigmoid(ws, gh, 2 * hid);
+                        VectorActivations.tanh(ws, gh + 2 * hid, hid);
+                        VectorActivations.sigmoid(ws, gh + 3 * hid, hid);
                         int gates = tp + hOut;
                         for (int j = 0; j < hid; j++) {
-                            float i = VectorMath.sigmoid(ws[gx + j] + ws[gh + j]);
-                            float f = VectorMath.sigmoid(ws[gx + hid + j] + ws[gh + hid + j]);
-                            float g = VectorMath.tanh(ws[gx + 2 * hid + j] + ws[gh + 2 * hid + j]);
-                            float o = VectorMath.sigmoid(ws[gx + 3 * hid + j] + ws[gh + 3 * hid + j]);
-                            float cOld = c[cr + j], cNew = f * cOld + i * g;
+                            float cOld = c[cr + j];
+                            float cNew = ws[gh + hid + j] * cOld + ws[gh + j] * ws[gh + 2 * hid + j];
                             c[cr + j] = cNew;
-                            float hNew = o * VectorMath.tanh(cNew);
-                            if (proj) {
-                                ws[full + j] = hNew;
-                            } else {
-                                h[hr + j] = hNew;
-                            }
+                            ws[full + j] = cNew;
                             if (tp >= 0) {
-                                tape[gates + j] = i;
-                                tape[gates + hid + j] = f;
-                                tape[gates + 2 * hid + j] = g;
-                                tape[gates + 3 * hid + j] = o;
                                 tape[gates + 4 * hid + j] = cOld;
                                 tape[gates + 5 * hid + j] = cNew;
                             }
                         }
-                        if (proj) {
-                            VectorMath.matVec(w.weightHr(), s.projSize(), hid, ws, full, null, h, hr);
+                        VectorActivations.tanh(ws, full, hid); // tanh(c')
+                        for (int j = 0; j < hid; j++) {
+                            ws[full + j] *= ws[gh + 3 * hid + j]; // o * tanh(c')
+                        }
+                        if (s.projSize() > 0) {
+                            VectorMath.matVec(pw.hrT(), s.projSize(), hid, ws, full, null, h, hr);
                             if (tp >= 0) {
                                 System.arraycopy(ws, full, tape, gates + 6 * hid, hid);
                             }
+                        } else {
+                            System.arraycopy(ws, full, h, hr, hid);
+                        }
+                        if (tp >= 0) {
+                            System.arraycopy(ws, gh, tape, gates, rows);
                         }
                     }
                     case GRU -> {
+                        // r, z from the summed pre-activations; n = tanh(gx_n + r * (W_hn h + b_hn))
+                        VectorMath.add(ws, gx, ws, gh, 2 * hid);
+                        VectorActivations.sigmoid(ws, gh, 2 * hid);
                         for (int j = 0; j < hid; j++) {
-                            float r = VectorMath.sigmoid(ws[gx + j] + ws[gh + j]);
-                            float z = VectorMath.sigmoid(ws[gx + hid + j] + ws[gh + hid + j]);
-                            float hn = ws[gh + 2 * hid + j];
-                            float n = VectorMath.tanh(ws[gx + 2 * hid + j] + r * hn);
+                            ws[full + j] = ws[gx + 2 * hid + j] + ws[gh + j] * ws[gh + 2 * hid + j];
+                        }
+                        VectorActivations.tanh(ws, full, hid);
+                        for (int j = 0; j < hid; j++) {
+                            float z = ws[gh + hid + j], n = ws[full + j];
                             h[hr + j] = (h[hr + j] - n) * z + n;
-                            if (tp >= 0) {
-                                tape[tp + hid + j] = r;
-                                tape[tp + 2 * hid + j] = z;
-                                tape[tp + 3 * hid + j] = n;
-                                tape[tp + 4 * hid + j] = hn;
-                            }
+                        }
+                        if (tp >= 0) {
+                            System.arraycopy(ws, gh, tape, tp + hid, 2 * hid); // r, z
+                            System.arraycopy(ws, full, tape, tp + 3 * hid, hid); // n
+                            System.arraycopy(ws, gh + 2 * hid, tape, tp + 4 * hid, hid); // W_hn h + b_hn
                         }
                     }
                 }

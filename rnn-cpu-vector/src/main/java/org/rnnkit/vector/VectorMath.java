@@ -1,15 +1,14 @@
 package org.rnnkit.vector;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The vector backend's arithmetic. The species is a {@code static final} constant (C2 only intrinsifies
  * constant species), chosen at class initialisation from {@code -Drnnkit.vector.bitSize} (128, 256, 512;
- * default: the CPU's preferred width). Reductions use a fixed order for a given species, so results do
- * not depend on anything but the inputs.
+ * default: the CPU's preferred width). Nothing here reduces across lanes: every output element
+ * accumulates in a fixed order, so results depend on the inputs only.
  */
 final class VectorMath {
     static final VectorSpecies<Float> S = species();
@@ -30,62 +29,68 @@ final class VectorMath {
         return "FloatVector " + S.vectorBitSize() + "-bit (" + L + " lanes), FMA; correctly rounded activations";
     }
 
-    /** {@code out[oo + k] = dot(w[o_k ..], x[xo ..])} for four rows, sharing each load of {@code x}. */
-    static void dot4(float[] w, int o0, int o1, int o2, int o3, float[] x, int xo, int n, float[] out, int oo) {
-        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
-        int i = 0;
-        for (int bound = S.loopBound(n); i < bound; i += L) {
-            FloatVector xv = FloatVector.fromArray(S, x, xo + i);
-            a0 = FloatVector.fromArray(S, w, o0 + i).fma(xv, a0);
-            a1 = FloatVector.fromArray(S, w, o1 + i).fma(xv, a1);
-            a2 = FloatVector.fromArray(S, w, o2 + i).fma(xv, a2);
-            a3 = FloatVector.fromArray(S, w, o3 + i).fma(xv, a3);
+    /** The transpose of a row-major {@code rows x cols} matrix, laid out once when weights are prepared. */
+    static float[] transpose(float[] w, int rows, int cols) {
+        float[] t = new float[w.length];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                t[c * rows + r] = w[r * cols + c];
+            }
         }
-        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
-        float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            float xi = x[xo + i];
-            s0 = Math.fma(w[o0 + i], xi, s0);
-            s1 = Math.fma(w[o1 + i], xi, s1);
-            s2 = Math.fma(w[o2 + i], xi, s2);
-            s3 = Math.fma(w[o3 + i], xi, s3);
-        }
-        out[oo] = s0;
-        out[oo + 1] = s1;
-        out[oo + 2] = s2;
-        out[oo + 3] = s3;
-    }
-
-    /** {@code dot(w[o ..], x[xo ..])} over {@code n} elements. */
-    static float dot(float[] w, int o, float[] x, int xo, int n) {
-        FloatVector a = FloatVector.zero(S);
-        int i = 0;
-        for (int bound = S.loopBound(n); i < bound; i += L) {
-            a = FloatVector.fromArray(S, w, o + i).fma(FloatVector.fromArray(S, x, xo + i), a);
-        }
-        float s = a.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            s = Math.fma(w[o + i], x[xo + i], s);
-        }
-        return s;
+        return t;
     }
 
     /**
-     * {@code out[oo + r] = W[r] . x (+ bias[r])} for {@code rows} rows of a row-major matrix with {@code n}
-     * columns: the mat-vec of the gates, four rows at a time.
+     * {@code out[oo + r] = bias[r] + sum_j W[r][j] * x[xo + j]} from the transposed weights
+     * {@code wT[j * rows + r]}: each output accumulates over {@code j} in order with FMAs, whether it sits in
+     * a vector lane or in the scalar tail. No horizontal reduction, so the result is the same bits whatever
+     * the JIT did (the Vector API leaves the order of a float reduction open) and whatever the alignment.
+     * Four output vectors share each broadcast of {@code x[j]}.
      */
-    static void matVec(float[] w, int rows, int n, float[] x, int xo, float[] bias, float[] out, int oo) {
+    static void matVec(float[] wT, int rows, int n, float[] x, int xo, float[] bias, float[] out, int oo) {
         int r = 0;
-        for (; r + 4 <= rows; r += 4) {
-            dot4(w, r * n, (r + 1) * n, (r + 2) * n, (r + 3) * n, x, xo, n, out, oo + r);
+        for (; r + 4 * L <= rows; r += 4 * L) {
+            FloatVector a0 = start(bias, r), a1 = start(bias, r + L), a2 = start(bias, r + 2 * L), a3 = start(bias, r + 3 * L);
+            for (int j = 0, row = r; j < n; j++, row += rows) {
+                FloatVector xj = FloatVector.broadcast(S, x[xo + j]);
+                a0 = FloatVector.fromArray(S, wT, row).fma(xj, a0);
+                a1 = FloatVector.fromArray(S, wT, row + L).fma(xj, a1);
+                a2 = FloatVector.fromArray(S, wT, row + 2 * L).fma(xj, a2);
+                a3 = FloatVector.fromArray(S, wT, row + 3 * L).fma(xj, a3);
+            }
+            a0.intoArray(out, oo + r);
+            a1.intoArray(out, oo + r + L);
+            a2.intoArray(out, oo + r + 2 * L);
+            a3.intoArray(out, oo + r + 3 * L);
+        }
+        for (; r + L <= rows; r += L) {
+            FloatVector a = start(bias, r);
+            for (int j = 0, row = r; j < n; j++, row += rows) {
+                a = FloatVector.fromArray(S, wT, row).fma(FloatVector.broadcast(S, x[xo + j]), a);
+            }
+            a.intoArray(out, oo + r);
         }
         for (; r < rows; r++) {
-            out[oo + r] = dot(w, r * n, x, xo, n);
-        }
-        if (bias != null) {
-            for (r = 0; r < rows; r++) {
-                out[oo + r] += bias[r];
+            float acc = bias == null ? 0f : bias[r];
+            for (int j = 0; j < n; j++) {
+                acc = Math.fma(wT[j * rows + r], x[xo + j], acc);
             }
+            out[oo + r] = acc;
+        }
+    }
+
+    private static FloatVector start(float[] bias, int r) {
+        return bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, r);
+    }
+
+    /** {@code y[yo + i] += x[xo + i]} for {@code i < n}. */
+    static void add(float[] x, int xo, float[] y, int yo, int n) {
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += L) {
+            FloatVector.fromArray(S, x, xo + i).add(FloatVector.fromArray(S, y, yo + i)).intoArray(y, yo + i);
+        }
+        for (; i < n; i++) {
+            y[yo + i] += x[xo + i];
         }
     }
 

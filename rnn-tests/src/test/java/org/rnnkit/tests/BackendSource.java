@@ -1,18 +1,51 @@
 package org.rnnkit.tests;
 
+import java.lang.reflect.Method;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Named;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.InvocationInterceptor;
+import org.junit.jupiter.api.extension.ReflectiveInvocationContext;
+import org.opentest4j.AssertionFailedError;
+import org.opentest4j.TestAbortedException;
 import org.rnnkit.backend.Backends;
+import org.rnnkit.nn.CellType;
 import org.rnnkit.spi.Backend;
+import org.rnnkit.spi.RecurrentKernel;
 
 /**
- * The one source of backends for every cross-backend test: everything {@link Backends#discovered()}
- * finds. A backend that is discovered but not usable is skipped with its probe's reason, except when the
- * environment variable {@code CI} is {@code true}: there it fails the build, so a broken backend can never
- * pass CI by being silently skipped.
+ * The one source of backends for every cross-backend test: everything {@link Backends#discovered()} finds,
+ * as JUnit {@link Named} arguments, so a backend added later ({@code vector}, {@code native}) is tested
+ * without touching any test.
+ *
+ * <p>A backend that is discovered but not usable here is not dropped silently. It is passed to the tests
+ * as an {@link Unusable} stand-in, and each test that receives it ends with its probe's reason:
+ * <ul>
+ *   <li>normally as an <em>assumption</em> (the test is reported as skipped, with the reason);
+ *   <li>when the environment variable {@code CI} is {@code true}, as a <em>failure</em> naming the backend
+ *       and the reason, so a broken backend can never pass CI by being skipped.
+ * </ul>
+ * Parameterized tests get this before their body runs, from {@link Guard} (registered for every test
+ * class through JUnit's extension auto-detection: {@code src/test/resources/junit-platform.properties} and
+ * {@code META-INF/services/org.junit.jupiter.api.extension.Extension}). Dynamic tests call
+ * {@link #require(Backend)} first. Any other use of a stand-in (building a layer on it) ends the test the
+ * same way, because its {@link Backend#kernel} throws the verdict.
+ *
+ * <p>{@code -Drnnkit.tests.backends=a,b} narrows a run to those names (the pom's extra runs of the
+ * {@code vector} backend at each vector width use it); a name that is not discovered is an error.
+ *
+ * <p>A deliberately unusable provider is <em>not</em> registered on the test class path (it would appear
+ * in every listing, in {@code Backends.select}'s "known:" message, and in this source, which would then
+ * need an exception for it): {@code BackendSelectionTest} registers its throwing provider in an isolated
+ * class loader, and {@code BackendSourceTest} feeds the same provider to {@link #from} directly.
  */
 public final class BackendSource {
+    /** System property narrowing the backends under test to a comma list of names. */
+    public static final String ONLY = "rnnkit.tests.backends";
+
     private BackendSource() {}
 
     /** True when running in CI ({@code CI=true}). */
@@ -21,30 +54,105 @@ public final class BackendSource {
     }
 
     /**
-     * Every usable backend as a JUnit argument named after it; see the class comment for unusable ones.
-     * {@code -Drnnkit.tests.backends=a,b} narrows the run to those names (the extra vector-width runs).
+     * Every discovered backend (narrowed by {@value #ONLY}) as a JUnit argument named after it, highest
+     * priority first; unusable ones as {@link Unusable} stand-ins (see the class comment).
+     */
+    public static Stream<Named<Backend>> all() {
+        return from(Backends.discovered(), System.getProperty(ONLY, ""), inCi()).stream();
+    }
+
+    /**
+     * The name the existing {@code @MethodSource("org.rnnkit.tests.BackendSource#usable")} tests use: the
+     * same as {@link #all()}. Usable backends run; unusable ones are skipped (or fail in CI) with their reason.
      */
     public static Stream<Named<Backend>> usable() {
-        String only = System.getProperty("rnnkit.tests.backends", "").trim();
-        List<Backends.Discovered> found = Backends.discovered().stream()
-                .filter(d -> only.isEmpty() || List.of(only.split("\\s*,\\s*")).contains(d.name())).toList();
-        if (found.isEmpty()) {
-            throw new IllegalStateException("no backend discovered" + (only.isEmpty() ? "" : " named " + only)
-                    + ": are the backend modules on the test class path?");
-        }
+        return all();
+    }
+
+    /** The policy of {@link #all()} on a given discovery result, for tests of this class. */
+    public static List<Named<Backend>> from(List<Backends.Discovered> discovered, String only, boolean ci) {
+        List<String> names = only == null || only.isBlank() ? List.of() : Arrays.asList(only.trim().split("\\s*,\\s*"));
+        List<Named<Backend>> result = new ArrayList<>();
         StringBuilder unusable = new StringBuilder();
-        for (Backends.Discovered d : found) {
-            if (!d.usable()) {
-                unusable.append(d.name()).append(": ").append(d.availability().describe()).append("; ");
+        for (Backends.Discovered d : discovered) {
+            if (!names.isEmpty() && !names.contains(d.name())) {
+                continue;
+            }
+            if (d.usable()) {
+                result.add(Named.of(d.name(), Backends.named(d.name())));
+            } else {
+                String reason = d.availability().describe();
+                result.add(Named.of(d.name() + " (unusable)", new Unusable(d.name(), reason, ci)));
+                unusable.append(d.name()).append(": ").append(reason).append("; ");
             }
         }
-        if (inCi() && unusable.length() > 0) {
-            throw new IllegalStateException("CI=true and a discovered backend is unusable: " + unusable);
+        if (result.isEmpty()) {
+            throw new IllegalStateException("no backend discovered" + (names.isEmpty() ? "" : " named " + names)
+                    + ": are the backend modules on the test class path? discovered: "
+                    + discovered.stream().map(Backends.Discovered::name).toList());
         }
         if (unusable.length() > 0) {
-            System.err.println("[rnnkit tests] skipping unusable backends: " + unusable);
+            System.err.println("[rnnkit tests] discovered but unusable (" + (ci ? "failing: CI=true" : "skipped")
+                    + "): " + unusable);
         }
-        return found.stream().filter(Backends.Discovered::usable)
-                .map(d -> Named.of(d.name(), Backends.named(d.name())));
+        return result;
+    }
+
+    /**
+     * {@code backend} itself when it is usable; for an {@link Unusable} stand-in, ends the test: skipped with
+     * the reason, or failed when {@code CI=true}.
+     */
+    public static Backend require(Backend backend) {
+        if (backend instanceof Unusable u) {
+            u.end();
+        }
+        return backend;
+    }
+
+    /**
+     * Stands in for a discovered backend that is not usable here. Anything that needs its kernels ends the
+     * test with {@link #end()}.
+     */
+    public record Unusable(String name, String reason, boolean ci) implements Backend {
+        @Override
+        public String description() {
+            return "unusable here: " + reason;
+        }
+
+        @Override
+        public RecurrentKernel kernel(CellType type) {
+            end();
+            throw new AssertionError("unreachable");
+        }
+
+        /** Throws the verdict: an assumption failure (skip), or in CI an assertion failure. */
+        public void end() {
+            if (ci) {
+                throw new AssertionFailedError("CI=true and backend '" + name
+                        + "' was discovered but is not usable here: " + reason);
+            }
+            throw new TestAbortedException("backend '" + name + "' is not usable here: " + reason
+                    + " (with CI=true this is a failure)");
+        }
+    }
+
+    /**
+     * Ends every invocation of a parameterized test that received an {@link Unusable} backend before its
+     * body runs, so a test that expects an exception (e.g. {@code assertThrows}) cannot mistake the
+     * verdict for its own. Registered for all test classes by auto-detection (see the class comment).
+     */
+    public static final class Guard implements InvocationInterceptor {
+        @Override
+        public void interceptTestTemplateMethod(Invocation<Void> invocation,
+                ReflectiveInvocationContext<Method> invocationContext, ExtensionContext extensionContext)
+                throws Throwable {
+            for (Object argument : invocationContext.getArguments()) {
+                if (argument instanceof Unusable u) {
+                    invocation.skip();
+                    u.end();
+                }
+            }
+            invocation.proceed();
+        }
     }
 }

@@ -32,15 +32,8 @@ class ForwardIntoTest {
         assertTrue(into.output().bitEquals(fresh.output()) && into.hN().bitEquals(fresh.hN())
                 && into.cN().bitEquals(fresh.cN()));
 
-        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
-        for (int i = 0; i < 5_000; i++) {
-            lstm.forward(x, lengths, h0, c0, ws, into);
-        }
-        long before = threads.getThreadAllocatedBytes(Thread.currentThread().threadId());
-        for (int i = 0; i < 500; i++) {
-            lstm.forward(x, lengths, h0, c0, ws, into);
-        }
-        long allocated = threads.getThreadAllocatedBytes(Thread.currentThread().threadId()) - before;
+        long allocated = TestData.steadyStateAllocation(() -> lstm.forward(x, lengths, h0, c0, ws, into), 500,
+                500 * 1024);
         // validation builds a few small shape arrays per call unless the JIT removes them: allow < 1 KB a call
         assertTrue(allocated < 500 * 1024, backend.name() + ": 500 calls allocated " + allocated + " bytes");
 

@@ -4,18 +4,50 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.rnnkit.nn.CellType;
 import org.rnnkit.nn.MergeMode;
+import org.rnnkit.tensor.Tensor;
 
 /**
- * An independent double-precision implementation of PyTorch's recurrent layers and cells, written
- * straight from the equations of the PyTorch 1.13 documentation (LSTM gates i, f, g, o; GRU r, z, n with
- * {@code n = tanh(W_in x + b_in + r*(W_hn h + b_hn))}, {@code h' = (1-z)*n + z*h}), with per-row lengths
- * as {@code pack_padded_sequence}, and rnnkit's merge modes. It shares no code with rnnkit's compute path:
- * it only reads configurations and plain arrays.
+ * An independent double-precision implementation of PyTorch's {@code nn.RNN} (tanh, relu),
+ * {@code nn.LSTM} (with {@code proj_size}), {@code nn.GRU} and the three cells, written straight from the
+ * equations of the PyTorch 1.13 documentation:
+ *
+ * <pre>
+ * RNN:  h' = act(W_ih x + b_ih + W_hh h + b_hh)
+ * LSTM: i = σ(W_ii x + b_ii + W_hi h + b_hi)   f = σ(..f..)   g = tanh(..g..)   o = σ(..o..)   (row blocks i,f,g,o)
+ *       c' = f*c + i*g      h' = o*tanh(c')      h' = W_hr h'  when proj_size > 0
+ * GRU:  r = σ(W_ir x + b_ir + W_hr h + b_hr)   z = σ(..z..)                                     (row blocks r,z,n)
+ *       n = tanh(W_in x + b_in + r*(W_hn h + b_hn))      h' = (1-z)*n + z*h
+ * </pre>
+ *
+ * Layers: {@code num_layers} stacked (layer {@code k > 0} reads the previous layer's output), forward and
+ * reverse directions concatenated ({@code [fwd | rev]}) or merged by rnnkit's merge modes, state index
+ * {@code layer * D + direction}, {@code batch_first}, unbatched input (as B = 1), {@code h0}/{@code c0} or
+ * zeros, and per-row lengths with the semantics of {@code testdata/golden/README.md} ("Variable-length
+ * batches"): row {@code b} runs steps {@code 0..n-1} only, the reverse direction starts at {@code n-1},
+ * {@code output} is 0 at {@code t >= n}, {@code h_n}/{@code c_n} are each direction's state after its own
+ * last step, and upper layers read only valid steps.
+ *
+ * <p>Every value is a double; nothing here calls rnnkit's compute path (it reads configurations and plain
+ * arrays only). A {@link Flaw} can be switched on to model a typical implementation error: the property
+ * test uses that to show that its tolerance catches such errors (that it is not loose).
  */
 public final class Oracle {
     private Oracle() {}
 
-    /** A layer's description for the oracle (the fields of {@code RecurrentConfig}). */
+    /** Deliberate errors, for checking that the comparison would catch a faulty backend. */
+    public enum Flaw {
+        NONE,
+        /** sigmoid and tanh with a relative error of 1e-4 (about 840 float32 ulps). */
+        ACTIVATION_REL_1E4,
+        /** GRU: {@code b_hn} added outside {@code r * (...)}, as {@code tanh(W_in x + b_in + b_hn + r*(W_hn h))}. */
+        GRU_BHN_OUTSIDE_R,
+        /** LSTM: the {@code g} and {@code o} row blocks swapped (gate order i, f, o, g). */
+        LSTM_GATES_IFOG,
+        /** Per-row lengths: the reverse direction starts at step {@code T-1} instead of the row's own last step. */
+        REVERSE_STARTS_AT_T
+    }
+
+    /** A layer's (or, with one layer, a cell's) description for the oracle: the fields of {@code RecurrentConfig}. */
     public record Spec(CellType type, int input, int hidden, int layers, boolean bias, boolean batchFirst,
             boolean bidirectional, int proj, MergeMode merge) {
         int dirs() {
@@ -29,42 +61,51 @@ public final class Oracle {
         int outW() {
             return merge == MergeMode.CONCAT ? dirs() * hOut() : hOut();
         }
-
-        int gates() {
-            return type.gates();
-        }
     }
 
-    /** Results in PyTorch's layouts (same as rnnkit's), in double. */
+    /** Results in PyTorch's layouts, in double: output, h_n {@code (S, B, H_out)}, c_n {@code (S, B, H)} or null. */
     public record Result(double[] output, double[] hN, double[] cN) {}
 
-    /** Parameters as doubles, by state_dict name. */
-    public static Map<String, double[]> widen(Map<String, org.rnnkit.tensor.Tensor> sd) {
+    /** Parameters as doubles (exact widening), by state_dict name. */
+    public static Map<String, double[]> widen(Map<String, Tensor> stateDict) {
         Map<String, double[]> m = new LinkedHashMap<>();
-        sd.forEach((k, v) -> {
-            double[] d = new double[v.size()];
-            for (int i = 0; i < d.length; i++) {
-                d[i] = v.data()[i];
-            }
-            m.put(k, d);
-        });
+        stateDict.forEach((k, v) -> m.put(k, widen(v)));
         return m;
+    }
+
+    /** A tensor's values as doubles (exact), or null for null. */
+    public static double[] widen(Tensor t) {
+        if (t == null) {
+            return null;
+        }
+        double[] d = new double[t.size()];
+        for (int i = 0; i < d.length; i++) {
+            d[i] = t.data()[i];
+        }
+        return d;
+    }
+
+    /** {@link #layer(Spec, Map, double[], int, int, int[], double[], double[], Flaw)} without a flaw. */
+    public static Result layer(Spec s, Map<String, double[]> p, double[] x, int seqLen, int batch, int[] lengths,
+            double[] h0, double[] c0) {
+        return layer(s, p, x, seqLen, batch, lengths, h0, c0, Flaw.NONE);
     }
 
     /**
      * Runs a layer.
      *
-     * @param x input in the layer's layout ({@code (T,B,I)}, {@code (B,T,I)}, or unbatched with B=1)
-     * @param lengths per row, or null
-     * @param h0 {@code (S, B, H_out)} or null; {@code c0} {@code (S, B, H)} or null
+     * @param x input in the layer's layout: {@code (T, B, I)}, {@code (B, T, I)} with batch_first, or
+     *     unbatched {@code (T, I)} passed as B = 1
+     * @param lengths valid steps per row (each {@code 1..T}), or null for T everywhere
+     * @param h0 {@code (S, B, H_out)} or null for zeros; {@code c0} {@code (S, B, H)} or null for zeros
      */
     public static Result layer(Spec s, Map<String, double[]> p, double[] x, int seqLen, int batch, int[] lengths,
-            double[] h0, double[] c0) {
-        int hOut = s.hOut(), hid = s.hidden, d = s.dirs();
-        int states = s.layers * d;
+            double[] h0, double[] c0, Flaw flaw) {
+        final int hOut = s.hOut(), hid = s.hidden, d = s.dirs();
+        final int states = s.layers * d;
         double[] hN = new double[states * batch * hOut];
         double[] cN = s.type == CellType.LSTM ? new double[states * batch * hid] : null;
-        // time-major working copy of the input: in[t][b][i]
+        // time-major working copy of the input: in[(t * B + b) * inW + i]
         int inW = s.input;
         double[] in = new double[seqLen * batch * inW];
         for (int t = 0; t < seqLen; t++) {
@@ -73,14 +114,14 @@ public final class Oracle {
                 System.arraycopy(x, src, in, (t * batch + b) * inW, inW);
             }
         }
-        double[] out = null;
         for (int k = 0; k < s.layers; k++) {
-            double[] both = new double[seqLen * batch * d * hOut];
+            double[] both = new double[seqLen * batch * d * hOut]; // [fwd | rev] per (t, b); zeros at padded steps
             for (int dir = 0; dir < d; dir++) {
                 String sfx = "_l" + k + (dir == 1 ? "_reverse" : "");
                 int st = k * d + dir;
                 for (int b = 0; b < batch; b++) {
                     int len = lengths == null ? seqLen : lengths[b];
+                    int last = flaw == Flaw.REVERSE_STARTS_AT_T ? seqLen - 1 : len - 1;
                     double[] h = new double[hOut], c = new double[hid];
                     if (h0 != null) {
                         System.arraycopy(h0, (st * batch + b) * hOut, h, 0, hOut);
@@ -89,10 +130,10 @@ public final class Oracle {
                         System.arraycopy(c0, (st * batch + b) * hid, c, 0, hid);
                     }
                     for (int step = 0; step < len; step++) {
-                        int t = dir == 1 ? len - 1 - step : step;
+                        int t = dir == 1 ? last - step : step;
                         double[] xt = new double[inW];
                         System.arraycopy(in, (t * batch + b) * inW, xt, 0, inW);
-                        double[][] hc = step(s, p, sfx, xt, h, c);
+                        double[][] hc = step(s, p, sfx, xt, h, c, flaw);
                         h = hc[0];
                         c = hc[1];
                         System.arraycopy(h, 0, both, (t * batch + b) * d * hOut + dir * hOut, hOut);
@@ -104,35 +145,66 @@ public final class Oracle {
                 }
             }
             int w = s.outW();
-            out = new double[seqLen * batch * w];
+            double[] out = new double[seqLen * batch * w];
             for (int r = 0; r < seqLen * batch; r++) {
-                for (int j = 0; j < (w == d * hOut ? w : hOut); j++) {
-                    out[r * w + j] = w == d * hOut ? both[r * d * hOut + j]
+                for (int j = 0; j < w; j++) {
+                    out[r * w + j] = s.merge == MergeMode.CONCAT ? both[r * d * hOut + j]
                             : merge(s.merge, both[r * 2 * hOut + j], both[r * 2 * hOut + hOut + j]);
                 }
             }
             in = out;
             inW = w;
         }
-        // back to the user's layout
+        // back to the caller's layout
         int w = s.outW();
         double[] output = new double[seqLen * batch * w];
         for (int t = 0; t < seqLen; t++) {
             for (int b = 0; b < batch; b++) {
                 int dst = s.batchFirst ? (b * seqLen + t) * w : (t * batch + b) * w;
-                System.arraycopy(out, (t * batch + b) * w, output, dst, w);
+                System.arraycopy(in, (t * batch + b) * w, output, dst, w);
             }
         }
         return new Result(output, hN, cN);
     }
 
-    /** One cell step for one row: returns {h', c'}. Also the cells' equation ({@code sfx} = "" for cells). */
+    /**
+     * A cell: one step for every row of a batch. {@code x} {@code (B, I)}, {@code h} and {@code c}
+     * {@code (B, H)} or null for zeros. Returns {@code {h', c'}} ({@code c'} null unless LSTM).
+     */
+    public static double[][] cell(Spec s, Map<String, double[]> p, double[] x, int batch, double[] h, double[] c,
+            Flaw flaw) {
+        int in = s.input, hid = s.hidden;
+        double[] hOut = new double[batch * hid], cOut = s.type == CellType.LSTM ? new double[batch * hid] : null;
+        for (int b = 0; b < batch; b++) {
+            double[] xb = java.util.Arrays.copyOfRange(x, b * in, (b + 1) * in);
+            double[] hb = h == null ? new double[hid] : java.util.Arrays.copyOfRange(h, b * hid, (b + 1) * hid);
+            double[] cb = c == null ? new double[hid] : java.util.Arrays.copyOfRange(c, b * hid, (b + 1) * hid);
+            double[][] hc = step(s, p, "", xb, hb, cb, flaw);
+            System.arraycopy(hc[0], 0, hOut, b * hid, hid);
+            if (cOut != null) {
+                System.arraycopy(hc[1], 0, cOut, b * hid, hid);
+            }
+        }
+        return new double[][] {hOut, cOut};
+    }
+
+    /** One step of one row without a flaw: {@code {h', c'}}. */
     public static double[][] step(Spec s, Map<String, double[]> p, String sfx, double[] x, double[] h, double[] c) {
-        int hid = s.hidden, hOut = s.hOut(), in = x.length;
+        return step(s, p, sfx, x, h, c, Flaw.NONE);
+    }
+
+    /**
+     * One step of one row: returns {@code {h', c'}} ({@code c'} is {@code c} unchanged unless LSTM). The
+     * parameter names are {@code weight_ih + sfx} etc.: {@code sfx = "_l0_reverse"} for layers, {@code ""}
+     * for cells.
+     */
+    public static double[][] step(Spec s, Map<String, double[]> p, String sfx, double[] x, double[] h, double[] c,
+            Flaw flaw) {
+        final int hid = s.hidden, hOut = s.hOut(), in = x.length;
         double[] wIh = p.get("weight_ih" + sfx), wHh = p.get("weight_hh" + sfx);
         double[] bIh = p.get("bias_ih" + sfx), bHh = p.get("bias_hh" + sfx);
-        int rows = s.gates() * hid;
-        double[] gi = new double[rows], gh = new double[rows];
+        int rows = s.type.gates() * hid;
+        double[] gi = new double[rows], gh = new double[rows]; // W_ih x + b_ih and W_hh h + b_hh, per gate row
         for (int r = 0; r < rows; r++) {
             double a = bIh == null ? 0 : bIh[r], bb = bHh == null ? 0 : bHh[r];
             for (int i = 0; i < in; i++) {
@@ -146,19 +218,26 @@ public final class Oracle {
         }
         double[] hNew = new double[hOut], cNew = c.clone();
         switch (s.type) {
-            case RNN_TANH, RNN_RELU -> {
+            case RNN_TANH -> {
                 for (int j = 0; j < hid; j++) {
-                    double v = gi[j] + gh[j];
-                    hNew[j] = s.type == CellType.RNN_TANH ? Math.tanh(v) : Math.max(0, v);
+                    hNew[j] = tanh(gi[j] + gh[j], flaw);
+                }
+            }
+            case RNN_RELU -> {
+                for (int j = 0; j < hid; j++) {
+                    hNew[j] = Math.max(0, gi[j] + gh[j]);
                 }
             }
             case LSTM -> {
+                int gBlock = flaw == Flaw.LSTM_GATES_IFOG ? 3 : 2, oBlock = flaw == Flaw.LSTM_GATES_IFOG ? 2 : 3;
                 double[] full = new double[hid];
                 for (int j = 0; j < hid; j++) {
-                    double i = sigmoid(gi[j] + gh[j]), f = sigmoid(gi[hid + j] + gh[hid + j]);
-                    double g = Math.tanh(gi[2 * hid + j] + gh[2 * hid + j]), o = sigmoid(gi[3 * hid + j] + gh[3 * hid + j]);
+                    double i = sigmoid(gi[j] + gh[j], flaw);
+                    double f = sigmoid(gi[hid + j] + gh[hid + j], flaw);
+                    double g = tanh(gi[gBlock * hid + j] + gh[gBlock * hid + j], flaw);
+                    double o = sigmoid(gi[oBlock * hid + j] + gh[oBlock * hid + j], flaw);
                     cNew[j] = f * c[j] + i * g;
-                    full[j] = o * Math.tanh(cNew[j]);
+                    full[j] = o * tanh(cNew[j], flaw);
                 }
                 if (s.proj > 0) {
                     double[] whr = p.get("weight_hr" + sfx);
@@ -175,8 +254,15 @@ public final class Oracle {
             }
             case GRU -> {
                 for (int j = 0; j < hid; j++) {
-                    double r = sigmoid(gi[j] + gh[j]), z = sigmoid(gi[hid + j] + gh[hid + j]);
-                    double n = Math.tanh(gi[2 * hid + j] + r * gh[2 * hid + j]);
+                    double r = sigmoid(gi[j] + gh[j], flaw);
+                    double z = sigmoid(gi[hid + j] + gh[hid + j], flaw);
+                    double n;
+                    if (flaw == Flaw.GRU_BHN_OUTSIDE_R && bHh != null) {
+                        double bhn = bHh[2 * hid + j];
+                        n = tanh(gi[2 * hid + j] + bhn + r * (gh[2 * hid + j] - bhn), flaw);
+                    } else {
+                        n = tanh(gi[2 * hid + j] + r * gh[2 * hid + j], flaw);
+                    }
                     hNew[j] = (1 - z) * n + z * h[j];
                 }
             }
@@ -184,8 +270,14 @@ public final class Oracle {
         return new double[][] {hNew, cNew};
     }
 
-    static double sigmoid(double v) {
-        return 1 / (1 + Math.exp(-v));
+    static double sigmoid(double v, Flaw flaw) {
+        double s = 1 / (1 + Math.exp(-v));
+        return flaw == Flaw.ACTIVATION_REL_1E4 ? s * (1 + 1e-4) : s;
+    }
+
+    static double tanh(double v, Flaw flaw) {
+        double t = Math.tanh(v);
+        return flaw == Flaw.ACTIVATION_REL_1E4 ? t * (1 + 1e-4) : t;
     }
 
     static double merge(MergeMode m, double a, double b) {
@@ -193,7 +285,7 @@ public final class Oracle {
             case SUM -> a + b;
             case MUL -> a * b;
             case AVERAGE -> (a + b) / 2;
-            case CONCAT -> throw new IllegalArgumentException("concat");
+            case CONCAT -> throw new IllegalArgumentException("concat is not a merge");
         };
     }
 }

@@ -107,27 +107,18 @@ class StreamingTest {
     }
 
     /**
-     * Step-by-step streaming allocates nothing once the state's workspace has grown: measured with the
-     * JVM's per-thread allocation counter over 2 000 steps (a per-step allocation of even one small object
-     * would show as tens of kilobytes).
+     * Step-by-step streaming allocates nothing once the state's workspace has grown and the code is
+     * compiled: measured with the JVM's per-thread allocation counter over 2 000 steps (a per-step
+     * allocation of even one small object would show as tens of kilobytes).
      */
     @ParameterizedTest(name = "{0}")
     @MethodSource("org.rnnkit.tests.BackendSource#usable")
     void streamingAStepAllocatesNothing(Backend backend) {
-        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
         RecurrentLayer lstm = RecurrentLayer.lstm(8, 16).numLayers(2).seed(2).backend(backend).build();
         StreamState st = lstm.newStream(2);
         float[] x = new float[2 * 8], out = new float[2 * 16];
         java.util.Arrays.fill(x, 0.5f);
-        for (int i = 0; i < 20_000; i++) { // warm up: JIT and the workspace
-            lstm.stream(st, x, 0, 1, out, 0);
-        }
-        long tid = Thread.currentThread().threadId();
-        long before = threads.getThreadAllocatedBytes(tid);
-        for (int i = 0; i < 2_000; i++) {
-            lstm.stream(st, x, 0, 1, out, 0);
-        }
-        long allocated = threads.getThreadAllocatedBytes(tid) - before;
+        long allocated = TestData.steadyStateAllocation(() -> lstm.stream(st, x, 0, 1, out, 0), 2_000, 0);
         assertTrue(allocated < 4096, backend.name() + ": 2 000 streamed steps allocated " + allocated + " bytes");
     }
 
