@@ -27,16 +27,16 @@ final class VectorKernel implements RecurrentKernel {
         this.type = type;
     }
 
-    /** PyTorch's weights (for the backward pass) and their transposes (for the forward products). */
+    /** PyTorch's weights (for the backward pass) and their packed panels (for the forward products). */
     record Weights(KernelShape shape, DirectionWeights w, float[] ihT, float[] hhT, float[] hrT)
             implements PreparedWeights {}
 
     @Override
     public PreparedWeights prepare(KernelShape s, DirectionWeights w) {
         int rows = s.gateRows();
-        return new Weights(s, w, VectorMath.transpose(w.weightIh(), rows, s.inputSize()),
-                VectorMath.transpose(w.weightHh(), rows, s.hOut()),
-                s.projSize() > 0 ? VectorMath.transpose(w.weightHr(), s.projSize(), s.hiddenSize()) : null);
+        return new Weights(s, w, VectorMath.pack(w.weightIh(), rows, s.inputSize()),
+                VectorMath.pack(w.weightHh(), rows, s.hOut()),
+                s.projSize() > 0 ? VectorMath.pack(w.weightHr(), s.projSize(), s.hiddenSize()) : null);
     }
 
     @Override

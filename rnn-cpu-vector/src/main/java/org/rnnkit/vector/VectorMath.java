@@ -29,51 +29,62 @@ final class VectorMath {
         return "FloatVector " + S.vectorBitSize() + "-bit (" + L + " lanes), FMA; correctly rounded activations";
     }
 
-    /** The transpose of a row-major {@code rows x cols} matrix, laid out once when weights are prepared. */
-    static float[] transpose(float[] w, int rows, int cols) {
-        float[] t = new float[w.length];
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) {
-                t[c * rows + r] = w[r * cols + c];
+    /**
+     * Packs a row-major {@code rows x cols} matrix for {@link #matVec}, once, when weights are prepared:
+     * rows in panels of {@code 4L}, then of {@code L}, each panel column-major ({@code cols} runs of the
+     * panel's width, contiguous, so the product streams through memory); the last {@code rows % L} rows
+     * stay in row order.
+     */
+    static float[] pack(float[] w, int rows, int cols) {
+        float[] p = new float[w.length];
+        int r = 0, o = 0;
+        for (int width : new int[] {4 * L, L}) {
+            for (; r + width <= rows; r += width) {
+                for (int c = 0; c < cols; c++) {
+                    for (int k = 0; k < width; k++) {
+                        p[o++] = w[(r + k) * cols + c];
+                    }
+                }
             }
         }
-        return t;
+        System.arraycopy(w, r * cols, p, o, (rows - r) * cols);
+        return p;
     }
 
     /**
-     * {@code out[oo + r] = bias[r] + sum_j W[r][j] * x[xo + j]} from the transposed weights
-     * {@code wT[j * rows + r]}: each output accumulates over {@code j} in order with FMAs, whether it sits in
-     * a vector lane or in the scalar tail. No horizontal reduction, so the result is the same bits whatever
-     * the JIT did (the Vector API leaves the order of a float reduction open) and whatever the alignment.
-     * Four output vectors share each broadcast of {@code x[j]}.
+     * {@code out[oo + r] = bias[r] + sum_j W[r][j] * x[xo + j]} from weights packed by {@link #pack}: each
+     * output accumulates over {@code j} in order with FMAs, whether it sits in a vector lane or in the
+     * scalar tail. No horizontal reduction, so the result is the same bits whatever the JIT did (the Vector
+     * API leaves the order of a float reduction open) and whatever the alignment. Four output vectors share
+     * each broadcast of {@code x[j]}.
      */
-    static void matVec(float[] wT, int rows, int n, float[] x, int xo, float[] bias, float[] out, int oo) {
-        int r = 0;
-        for (; r + 4 * L <= rows; r += 4 * L) {
+    static void matVec(float[] wp, int rows, int n, float[] x, int xo, float[] bias, float[] out, int oo) {
+        int r = 0, o = 0;
+        for (; r + 4 * L <= rows; r += 4 * L, o += 4 * L * n) {
             FloatVector a0 = start(bias, r), a1 = start(bias, r + L), a2 = start(bias, r + 2 * L), a3 = start(bias, r + 3 * L);
-            for (int j = 0, row = r; j < n; j++, row += rows) {
+            for (int j = 0, at = o; j < n; j++, at += 4 * L) {
                 FloatVector xj = FloatVector.broadcast(S, x[xo + j]);
-                a0 = FloatVector.fromArray(S, wT, row).fma(xj, a0);
-                a1 = FloatVector.fromArray(S, wT, row + L).fma(xj, a1);
-                a2 = FloatVector.fromArray(S, wT, row + 2 * L).fma(xj, a2);
-                a3 = FloatVector.fromArray(S, wT, row + 3 * L).fma(xj, a3);
+                a0 = FloatVector.fromArray(S, wp, at).fma(xj, a0);
+                a1 = FloatVector.fromArray(S, wp, at + L).fma(xj, a1);
+                a2 = FloatVector.fromArray(S, wp, at + 2 * L).fma(xj, a2);
+                a3 = FloatVector.fromArray(S, wp, at + 3 * L).fma(xj, a3);
             }
             a0.intoArray(out, oo + r);
             a1.intoArray(out, oo + r + L);
             a2.intoArray(out, oo + r + 2 * L);
             a3.intoArray(out, oo + r + 3 * L);
         }
-        for (; r + L <= rows; r += L) {
+        for (; r + L <= rows; r += L, o += L * n) {
             FloatVector a = start(bias, r);
-            for (int j = 0, row = r; j < n; j++, row += rows) {
-                a = FloatVector.fromArray(S, wT, row).fma(FloatVector.broadcast(S, x[xo + j]), a);
+            for (int j = 0, at = o; j < n; j++, at += L) {
+                a = FloatVector.fromArray(S, wp, at).fma(FloatVector.broadcast(S, x[xo + j]), a);
             }
             a.intoArray(out, oo + r);
         }
-        for (; r < rows; r++) {
+        for (; r < rows; r++, o += n) {
             float acc = bias == null ? 0f : bias[r];
             for (int j = 0; j < n; j++) {
-                acc = Math.fma(wT[j * rows + r], x[xo + j], acc);
+                acc = Math.fma(wp[o + j], x[xo + j], acc);
             }
             out[oo + r] = acc;
         }
