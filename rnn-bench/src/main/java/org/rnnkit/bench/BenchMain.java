@@ -24,7 +24,11 @@ public final class BenchMain {
     public static void main(String[] args) throws Exception {
         boolean quick = false;
         Path reportOnly = null;
-        String scenarios = "S0,S1,S2,S3,S4,S5,S6,S7,S8", backends = "scalar", peers = "ort,libtorch";
+        String scenarios = "S0,S1,S2,S3,S4,S5,S6,S7,S8", peers = "ort,libtorch";
+        // default: every backend usable here (the launcher runs this JVM with the Vector API module)
+        String backends = String.join(",", org.rnnkit.backend.Backends.discovered().stream()
+                .filter(org.rnnkit.backend.Backends.Discovered::usable).map(org.rnnkit.backend.Backends.Discovered::name)
+                .toList());
         Path out = Path.of("rnn-bench/target/bench");
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -36,7 +40,7 @@ public final class BenchMain {
                 case "--report-only" -> reportOnly = Path.of(args[++i]);
                 case "-h", "--help" -> {
                     System.out.println("""
-                            usage: rnnkit bench [--quick] [--scenarios S0,S2,...] [--backends scalar,vector,native]
+                            usage: rnnkit bench [--quick] [--scenarios S0,S2,...] [--backends NAMES (default: all usable)]
                                                 [--peers ort,libtorch|none] [--out DIR] [--report-only JMH.json]
 
                             Runs the scenarios S0-S8 (forward) and S2/S3 training on the chosen rnnkit backends
