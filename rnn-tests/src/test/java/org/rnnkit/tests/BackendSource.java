@@ -46,6 +46,8 @@ public final class BackendSource {
     /** System property narrowing the backends under test to a comma list of names. */
     public static final String ONLY = "rnnkit.tests.backends";
 
+    private static final java.util.concurrent.atomic.AtomicBoolean REPORTED = new java.util.concurrent.atomic.AtomicBoolean();
+
     private BackendSource() {}
 
     /** True when running in CI ({@code CI=true}). */
@@ -58,7 +60,15 @@ public final class BackendSource {
      * priority first; unusable ones as {@link Unusable} stand-ins (see the class comment).
      */
     public static Stream<Named<Backend>> all() {
-        return from(Backends.discovered(), System.getProperty(ONLY, ""), inCi()).stream();
+        List<Named<Backend>> list = from(Backends.discovered(), System.getProperty(ONLY, ""), inCi());
+        String unusable = list.stream().filter(n -> n.getPayload() instanceof Unusable)
+                .map(n -> n.getPayload().name() + ": " + ((Unusable) n.getPayload()).reason())
+                .reduce((a, b) -> a + "; " + b).orElse("");
+        if (!unusable.isEmpty() && !REPORTED.getAndSet(true)) {
+            System.err.println("[rnnkit tests] discovered but unusable (" + (inCi() ? "failing: CI=true" : "skipped")
+                    + "): " + unusable);
+        }
+        return list.stream();
     }
 
     /**
@@ -73,7 +83,6 @@ public final class BackendSource {
     public static List<Named<Backend>> from(List<Backends.Discovered> discovered, String only, boolean ci) {
         List<String> names = only == null || only.isBlank() ? List.of() : Arrays.asList(only.trim().split("\\s*,\\s*"));
         List<Named<Backend>> result = new ArrayList<>();
-        StringBuilder unusable = new StringBuilder();
         for (Backends.Discovered d : discovered) {
             if (!names.isEmpty() && !names.contains(d.name())) {
                 continue;
@@ -83,17 +92,12 @@ public final class BackendSource {
             } else {
                 String reason = d.availability().describe();
                 result.add(Named.of(d.name() + " (unusable)", new Unusable(d.name(), reason, ci)));
-                unusable.append(d.name()).append(": ").append(reason).append("; ");
             }
         }
         if (result.isEmpty()) {
             throw new IllegalStateException("no backend discovered" + (names.isEmpty() ? "" : " named " + names)
                     + ": are the backend modules on the test class path? discovered: "
                     + discovered.stream().map(Backends.Discovered::name).toList());
-        }
-        if (unusable.length() > 0) {
-            System.err.println("[rnnkit tests] discovered but unusable (" + (ci ? "failing: CI=true" : "skipped")
-                    + "): " + unusable);
         }
         return result;
     }

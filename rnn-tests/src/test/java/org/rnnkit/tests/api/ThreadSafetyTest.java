@@ -22,50 +22,100 @@ import org.rnnkit.spi.Backend;
 import org.rnnkit.tensor.Tensor;
 import org.rnnkit.tests.TestData;
 
-/** A loaded layer (and cell) is shareable: 8 threads at once get the same bits as one thread. */
+/**
+ * A built layer (and cell) is shareable: 8 threads calling one instance at once, each with its own
+ * {@link Workspace} and many different inputs (different sequence lengths and batch sizes, so workspaces
+ * grow and are reused), get exactly the bits a single thread gets.
+ */
 class ThreadSafetyTest {
+    static final int THREADS = 8, INPUTS = 24, ROUNDS = 40;
 
-    private static Tensor input(long seed, int... shape) {
+    private static Tensor normal(long seed, int... shape) {
         return TestData.normal(new SplittableRandom(seed), shape);
     }
 
+    /** Input {@code i} of the layer: T = 5..13, B = 1..4, I = 6. */
+    private static Tensor layerInput(int i) {
+        return normal(i, 5 + i % 9, 1 + i % 4, 6);
+    }
+
     @ParameterizedTest(name = "{0}")
-    @MethodSource("org.rnnkit.tests.BackendSource#usable")
-    void eightThreadsShareOneLayerAndOneCell(Backend backend) throws Exception {
+    @MethodSource("org.rnnkit.tests.BackendSource#all")
+    void eightThreadsShareOneLstmLayer(Backend backend) throws Exception {
         RecurrentLayer layer = RecurrentLayer.lstm(6, 10).numLayers(2).bidirectional(true).projSize(7).seed(4)
                 .backend(backend).build();
-        RecurrentCell cell = RecurrentCell.initialized(new CellConfig(CellType.GRU, 6, 10, true), 5, backend);
-        int inputs = 24;
-        LayerOutput[] expected = new LayerOutput[inputs];
-        CellOutput[] expectedCell = new CellOutput[inputs];
-        for (int i = 0; i < inputs; i++) {
-            expected[i] = layer.forward(input(i, 9 + i % 5, 3, 6));
-            expectedCell[i] = cell.forward(input(i, 3, 6));
+        LayerOutput[] expected = new LayerOutput[INPUTS];
+        for (int i = 0; i < INPUTS; i++) {
+            Tensor x = layerInput(i);
+            int b = x.dim(1);
+            expected[i] = layer.forward(x, normal(100 + i, 4, b, 7), normal(200 + i, 4, b, 10));
         }
-        ExecutorService pool = Executors.newFixedThreadPool(8);
+        concurrently(worker -> {
+            Workspace ws = new Workspace();
+            for (int round = 0; round < ROUNDS; round++) {
+                int i = (worker * 7 + round) % INPUTS;
+                Tensor x = layerInput(i);
+                int b = x.dim(1);
+                LayerOutput o = layer.forward(x, normal(100 + i, 4, b, 7), normal(200 + i, 4, b, 10), ws);
+                assertTrue(o.output().bitEquals(expected[i].output()) && o.hN().bitEquals(expected[i].hN())
+                        && o.cN().bitEquals(expected[i].cN()), backend.name() + ": thread " + worker + ", input " + i);
+            }
+        });
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("org.rnnkit.tests.BackendSource#all")
+    void eightThreadsShareOneCell(Backend backend) throws Exception {
+        for (CellType type : new CellType[] {CellType.LSTM, CellType.GRU}) {
+            RecurrentCell cell = RecurrentCell.initialized(new CellConfig(type, 6, 10, true), 5, backend);
+            CellOutput[] expected = new CellOutput[INPUTS];
+            for (int i = 0; i < INPUTS; i++) {
+                int b = 1 + i % 5;
+                expected[i] = cell.forward(normal(i, b, 6), normal(100 + i, b, 10),
+                        type == CellType.LSTM ? normal(200 + i, b, 10) : null);
+            }
+            concurrently(worker -> {
+                Workspace ws = new Workspace();
+                for (int round = 0; round < ROUNDS; round++) {
+                    int i = (worker * 5 + round) % INPUTS, b = 1 + i % 5;
+                    CellOutput o = cell.forward(normal(i, b, 6), normal(100 + i, b, 10),
+                            type == CellType.LSTM ? normal(200 + i, b, 10) : null, ws);
+                    assertTrue(o.h().bitEquals(expected[i].h())
+                            && (o.c() == null ? expected[i].c() == null : o.c().bitEquals(expected[i].c())),
+                            backend.name() + " " + type + " cell: thread " + worker + ", input " + i);
+                }
+            });
+        }
+    }
+
+    interface Worker {
+        void run(int worker) throws Exception;
+    }
+
+    /** Runs {@code body} on {@value #THREADS} threads released at the same moment; rethrows the first failure. */
+    private static void concurrently(Worker body) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(THREADS);
         CountDownLatch start = new CountDownLatch(1);
         try {
             List<Future<?>> done = new ArrayList<>();
-            for (int w = 0; w < 8; w++) {
+            for (int w = 0; w < THREADS; w++) {
                 int worker = w;
                 done.add(pool.submit(() -> {
                     start.await();
-                    Workspace ws = new Workspace();
-                    for (int round = 0; round < 20; round++) {
-                        int i = (worker * 7 + round) % inputs;
-                        LayerOutput o = layer.forward(input(i, 9 + i % 5, 3, 6), null, null, ws);
-                        assertTrue(o.output().bitEquals(expected[i].output()), "layer output, input " + i);
-                        assertTrue(o.hN().bitEquals(expected[i].hN()) && o.cN().bitEquals(expected[i].cN()),
-                                "layer state, input " + i);
-                        CellOutput c = cell.forward(input(i, 3, 6), null, null, ws);
-                        assertTrue(c.h().bitEquals(expectedCell[i].h()), "cell, input " + i);
-                    }
+                    body.run(worker);
                     return null;
                 }));
             }
             start.countDown();
             for (Future<?> f : done) {
-                f.get();
+                try {
+                    f.get();
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (e.getCause() instanceof Error err) {
+                        throw err;
+                    }
+                    throw e;
+                }
             }
         } finally {
             pool.shutdownNow();

@@ -5,8 +5,9 @@ import org.rnnkit.spi.Backend;
 import org.rnnkit.spi.BackendProvider;
 
 /**
- * A deliberately broken provider for {@link BackendSelectionTest}: its probe throws. It is registered
- * only inside that test's isolated class loader, never on the test class path, so no other test sees it.
+ * A deliberately broken provider: its probe throws. {@link BackendSelectionTest} registers it only inside
+ * an isolated class loader, and {@code BackendSourceTest} hands it to the backend source directly; it is
+ * never registered on the test class path, so no other test discovers it.
  */
 public final class ThrowingProbeProvider implements BackendProvider {
     @Override

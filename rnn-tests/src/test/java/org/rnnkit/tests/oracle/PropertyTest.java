@@ -41,47 +41,120 @@ import org.rnnkit.tests.TestData;
  * also against the scalar backend. Forward results on every try; gradients (against central differences
  * of the oracle's loss) on a fifth as many, smaller tries. A failure is shrunk to the smallest
  * configuration that still fails and reported with backend, configuration, seed, tensor, element index,
- * both values, ULP distance and a one-line reproduction.
+ * both values, ULP distance and a one-line reproduction ({@link ShrinkTest} exercises that path with a
+ * planted fault). The forward tolerance is derived per case from its measured sensitivity to float32
+ * rounding (see the comment at {@link #F_LAMBDA}); {@link #theToleranceCatchesTypicalErrors} shows it is
+ * not loose.
  *
  * <p>Knobs: {@code -Drnnkit.tests.tries} (forward tries per backend, default 300; the build passes the
  * parent pom's {@code rnnkit.tests.tries}), {@code -Drnnkit.tests.seed} (base seed, printed; try {@code i}
  * draws its configuration and data from {@code seed + i}, so {@code -Drnnkit.tests.seed=S
- * -Drnnkit.tests.tries=1} replays the try with seed {@code S} alone).
+ * -Drnnkit.tests.tries=1} replays the try with seed {@code S} alone), {@code -Drnnkit.tests.measure=true}
+ * (run every try and print the worst fractions without failing: for re-deriving the tolerances).
  */
 class PropertyTest {
     static final int TRIES = Integer.getInteger("rnnkit.tests.tries", 300);
     static final long SEED = Long.getLong("rnnkit.tests.seed", 20261124L);
+    /** Measuring only: every try runs and is recorded, none fails (to re-derive the tolerances). */
+    static final boolean MEASURE = Boolean.getBoolean("rnnkit.tests.measure");
 
     /*
-     * Forward tolerance, per tensor and element (the rule and constants of testdata/golden/README.md):
+     * Forward tolerance, per tensor and element, the golden README's rule with constants derived per case:
      *
-     *     |got - ref| <= F_ATOL * max(1, max|ref|) + F_RTOL * |ref|,   F_ATOL = 1e-5, F_RTOL = 1e-4
+     *     |got - ref| <= atol * max(1, max|ref|) + F_RTOL * |ref|,   atol = F_LAMBDA * max(u, S)
      *
-     * Derivation. With u = 2^-24 ≈ 6e-8 (float32 unit roundoff), a correct float32 backend differs from the
-     * exact result through
-     *  (a) each gate pre-activation, a dot product of length K = I + H_out (plus two biases): worst case
-     *      K*u*sum|w_i x_i|, but rounding errors of a sum behave like a random walk, so the error is about
-     *      u*sigma*K/sqrt(6) (std; sigma = rms of the products w_i x_i ≈ 0.58/sqrt(H) for normal data with
-     *      PyTorch's uniform(±1/sqrt(H)) weights). At the largest sizes drawn (K ≤ 2*129+2, H = 129) that is
-     *      ~3e-7, i.e. ~1.6e-6 at five standard deviations: 0.16 of F_ATOL;
-     *  (b) the activation's own rounding: half an ulp, ≤ 6e-8 relative;
-     *  (c) the recurrence: an error in h returns through W_hh (norm ≈ 1 at this initialisation) times
-     *      sigma' ≤ 1/4 or tanh' ≤ 1, so it is carried and mostly damped; over T ≤ 40 random-sign steps it
-     *      grows at most like sqrt(T) ≈ 6; LSTM's c adds its errors with weight f < 1.
-     * The largest errors come from the saturating mode (inputs ±20, weights x3): products are ~35/sqrt(H)
-     * in size, so (a) is ~20x larger, and only pre-activations that happen to land near 0 (tanh' ≈ 1)
-     * pass it on. The relative term F_RTOL covers large-valued results (ReLU, LSTM c, projections) whose
-     * error scales with the value. So the tolerance is the error model's worst case with a margin of a
-     * few, not a guess; measured (printed at the end of every run as "worst"): the scalar backend uses at
-     * most 0.60 of it over 40 000 tries (20 base seeds x 2 000), the vector backend 0.38, both in
-     * saturating tanh RNNs. And it is not loose: theToleranceCatchesTypicalErrors shows that an activation
-     * error of 1e-4 relative (≈ 840 ulps), b_hn outside r*(...), a swapped LSTM gate and a reverse
-     * direction starting at T-1 instead of the row's length are caught.
+     * with u = 2^-24 (float32 unit roundoff) and S the case's measured sensitivity to float32 rounding
+     * (sensitivity(): the oracle run again on inputs perturbed by float32-sized relative errors).
      *
-     * Between two float32 backends (vector vs scalar) both errors add, so the same rule is used: the
-     * measured worst fractions sum to less than 1.
+     * Derivation. A correct float32 backend differs from the exact result through
+     *  (a) each gate pre-activation, a dot product of length K = I (or D*H_out) + H_out + 2 biases. Its
+     *      float32 value is the exact dot product of weights perturbed by relative errors of at most K*u
+     *      (backward error), and since rounding errors of a sum behave like a random walk, typically
+     *      ~sqrt(K)*u: ≤ 16*u ≈ 1e-6 here (K ≤ 260);
+     *  (b) the activation's own rounding, half an ulp (u relative), and the rounding of inputs and states;
+     *  (c) the recurrence and the layers above, which carry these errors on: damped where sigma'/tanh' are
+     *      small (saturation), amplified where the weights are large (x3 in the saturating mode) and in
+     *      deep stacks. This factor is what a fixed constant cannot know: over 40 000 tries, the golden
+     *      constants (atol 1e-5, rtol 1e-4) left 15x slack for normal data (worst 0.065) but were exceeded
+     *      by the plain scalar backend (1.31) and the vector backend (1.64; 1.90 against scalar) for
+     *      saturating tanh stacks, where 1-ulp weight changes move an output by 4e-5.
+     * So the oracle measures (a)+(b)+(c) for each case: S is the largest change of any result when every
+     * weight gets the random relative error sqrt(K)*u*g and every input and state value u*g (g standard
+     * normal), propagated through this case's own recurrence. Measured with F_LAMBDA = 1 over 40 000
+     * tries (20 base seeds x 2 000, -Drnnkit.tests.measure=true), the largest fraction used was 1.45 by the
+     * scalar and 1.62 by the vector backend against the oracle, 1.81 between vector and scalar, and it was
+     * alike in every data mode (worst by mode 0.71 to 1.81; median of the per-run worsts 0.4 to 0.76): the
+     * sensitivity tracks the actual error. F_LAMBDA = 4 puts that tail at 0.45, a margin of more than 2;
+     * each run prints its own worst fractions at the end. F_RTOL = 16u covers the rounding of each element.
+     *
+     * Not loose: theToleranceCatchesTypicalErrors shows that an activation error of 1e-5 relative (84
+     * ulps; caught in 360 of 360 cases over 6 base seeds), 1e-4 relative, b_hn outside r*(...), swapped
+     * LSTM g/o gates and a reverse direction starting at T-1 instead of the row's length are caught. The
+     * derived atol (1 000 drawn cases): normal data median 1.8e-6 (10%-90%: 7e-7 to 4e-6), so mostly
+     * tighter than the golden 1e-5; zeros and subnormal inputs ~9e-7; saturating data median 1.9e-5, up
+     * to 2.4e-4 for the ill-conditioned saturating stacks where float32 itself cannot do better.
+     *
+     * Between two float32 backends (vector vs scalar) both errors add; the same rule holds with the
+     * measured worst given above.
      */
-    static final double F_ATOL = 1e-5, F_RTOL = 1e-4;
+    static final double U = 0x1p-24, F_LAMBDA = 4, F_RTOL = 16 * U;
+    static final int PERTURBATIONS = 2;
+
+    /**
+     * The case's sensitivity to float32 rounding, measured with the oracle: the largest change of any
+     * result (relative to {@code max(1, max|ref|)} of its tensor) when the oracle runs again with every
+     * weight and bias multiplied by {@code 1 + sqrt(K) u g} and every input and initial-state value by
+     * {@code 1 + u g} ({@code g} standard normal, fresh for each value; {@code K} the longest dot product
+     * of the case). A float32 dot product of length K is the exact dot product of weights perturbed by
+     * such relative amounts (its backward error, random-walk sized), so this is the error a correct float32
+     * backend makes, propagated (amplified or damped) through this case's recurrence and layers exactly
+     * as the case propagates it. Largest over {@value #PERTURBATIONS} perturbations.
+     */
+    static double sensitivity(Case c, Inputs in, Oracle.Result ref) {
+        int hOut = c.proj > 0 ? c.proj : c.hidden;
+        int below = (c.bidirectional && c.merge == MergeMode.CONCAT ? 2 : 1) * hOut;
+        int k = Math.max(c.input, c.layers > 1 && !c.cell ? below : 0) + hOut + 2;
+        SplittableRandom r = new SplittableRandom(c.seed ^ 0x5E45L);
+        double s = 0;
+        for (int n = 0; n < PERTURBATIONS; n++) {
+            Map<String, double[]> p = Oracle.widen(in.params);
+            p.values().forEach(v -> perturb(v, Math.sqrt(k) * U, r));
+            Oracle.Result moved = oracle(c, p, perturb(Oracle.widen(in.x), U, r), in.lengths,
+                    perturb(Oracle.widen(in.h0), U, r), perturb(Oracle.widen(in.c0), U, r), Oracle.Flaw.NONE);
+            s = Math.max(s, Math.max(spread(moved.output(), ref.output()),
+                    Math.max(spread(moved.hN(), ref.hN()), spread(moved.cN(), ref.cN()))));
+        }
+        return s;
+    }
+
+    private static double[] perturb(double[] v, double relative, SplittableRandom r) {
+        if (v != null) {
+            for (int i = 0; i < v.length; i++) {
+                v[i] *= 1 + relative * r.nextGaussian();
+            }
+        }
+        return v;
+    }
+
+    private static double spread(double[] moved, double[] ref) {
+        if (ref == null) {
+            return 0;
+        }
+        double max = 0, d = 0;
+        for (int i = 0; i < ref.length; i++) {
+            max = Math.max(max, Math.abs(ref[i]));
+            d = Math.max(d, Math.abs(moved[i] - ref[i]));
+        }
+        return d / Math.max(1, max);
+    }
+
+    /** The oracle's results for a case and the absolute tolerance derived from its sensitivity. */
+    record Reference(Oracle.Result result, double atol) {}
+
+    static Reference reference(Case c, Inputs in) {
+        Oracle.Result ref = reference(c, in, Oracle.Flaw.NONE);
+        return new Reference(ref, F_LAMBDA * Math.max(U, sensitivity(c, in, ref)));
+    }
 
     /**
      * Gradient tolerance: the golden gradient rule, {@code 2e-5 * max(1, max|g|) + 2e-4 * |fd|}, with
@@ -121,11 +194,7 @@ class PropertyTest {
         Case withFlags(boolean newBias, boolean newBatchFirst, boolean newBi, MergeMode newMerge, boolean newUnbatched,
                 boolean newState, boolean newVarlen, Data newData) {
             return new Case(cell, type, input, hidden, layers, newBias, newBatchFirst, newBi, proj, newMerge,
-                    newUnbatched, newState, newVarlen, seq, newBatch(newUnbatched), newData, seed);
-        }
-
-        private int newBatch(boolean newUnbatched) {
-            return newUnbatched ? 1 : batch;
+                    newUnbatched, newState, newVarlen, seq, newUnbatched ? 1 : batch, newData, seed);
         }
 
         /** The kind for the coverage table: the type, "cell" for cells. */
@@ -322,27 +391,31 @@ class PropertyTest {
     }
 
     static Oracle.Result reference(Case c, Inputs in, Oracle.Flaw flaw) {
-        Map<String, double[]> p = Oracle.widen(in.params);
-        if (c.cell) {
-            double[][] hc = Oracle.cell(c.spec(), p, Oracle.widen(in.x), c.batch, Oracle.widen(in.h0),
-                    Oracle.widen(in.c0), flaw);
-            return new Oracle.Result(null, hc[0], hc[1]);
-        }
-        return Oracle.layer(c.spec(), p, Oracle.widen(in.x), c.seq, c.batch, in.lengths, Oracle.widen(in.h0),
+        return oracle(c, Oracle.widen(in.params), Oracle.widen(in.x), in.lengths, Oracle.widen(in.h0),
                 Oracle.widen(in.c0), flaw);
     }
 
-    static Miss compare(Got got, Oracle.Result want) {
+    static Oracle.Result oracle(Case c, Map<String, double[]> p, double[] x, int[] lengths, double[] h0, double[] c0,
+            Oracle.Flaw flaw) {
+        if (c.cell) {
+            double[][] hc = Oracle.cell(c.spec(), p, x, c.batch, h0, c0, flaw);
+            return new Oracle.Result(null, hc[0], hc[1]);
+        }
+        return Oracle.layer(c.spec(), p, x, c.seq, c.batch, lengths, h0, c0, flaw);
+    }
+
+    static Miss compare(Got got, Oracle.Result want, double atol) {
         return worst(List.of(
-                compare("output", got.output, want.output(), F_ATOL, F_RTOL),
-                compare("h_n", got.hN, want.hN(), F_ATOL, F_RTOL),
-                compare("c_n", got.cN, want.cN(), F_ATOL, F_RTOL)));
+                compare("output", got.output, want.output(), atol, F_RTOL),
+                compare("h_n", got.hN, want.hN(), atol, F_RTOL),
+                compare("c_n", got.cN, want.cN(), atol, F_RTOL)));
     }
 
     /** A backend's forward results against the oracle: the worst element. */
     static Miss forward(Backend backend, Case c) {
         Inputs in = inputs(c);
-        return compare(run(backend, c, in), reference(c, in, Oracle.Flaw.NONE));
+        Reference ref = reference(c, in);
+        return compare(run(backend, c, in), ref.result(), ref.atol());
     }
 
     /** A backend's forward results against the scalar backend's, element by element. */
@@ -350,7 +423,7 @@ class PropertyTest {
         Inputs in = inputs(c);
         Got other = run(backend, c, in), scalar = run(Backends.named("scalar"), c, in);
         return compare(other, new Oracle.Result(Oracle.widen(scalar.output), Oracle.widen(scalar.hN),
-                Oracle.widen(scalar.cN)));
+                Oracle.widen(scalar.cN)), reference(c, in).atol());
     }
 
     // ---- bookkeeping ----------------------------------------------------------------------------------
@@ -358,8 +431,11 @@ class PropertyTest {
     /** Per "backend / comparison": tries and the worst try; per backend: tries by kind and data mode. */
     private static final Map<String, Object[]> WORST = new TreeMap<>();
     private static final Map<String, Map<String, Integer>> COUNTS = new TreeMap<>();
+    private static final Map<String, java.util.EnumMap<Data, Double>> BY_MODE = new TreeMap<>();
 
     static synchronized void note(String backend, String comparison, Case c, Miss m) {
+        BY_MODE.computeIfAbsent(backend + " / " + comparison, k -> new java.util.EnumMap<>(Data.class))
+                .merge(c.data, m.fraction, Math::max);
         Object[] w = WORST.computeIfAbsent(backend + " / " + comparison, k -> new Object[] {0, Miss.NONE, null});
         w[0] = (Integer) w[0] + 1;
         if (m.fraction >= ((Miss) w[1]).fraction) {
@@ -398,6 +474,11 @@ class PropertyTest {
         COUNTS.forEach((backend, counts) -> System.out.println("[property]   " + backend + " forward tries: " + counts));
         WORST.forEach((k, w) -> System.out.printf("[property]   %-32s %5d tries, worst %.4f: %s: %s%n", k, (Integer) w[0],
                 ((Miss) w[1]).fraction, w[2], w[1]));
+        BY_MODE.forEach((k, m) -> {
+            StringBuilder sb = new StringBuilder();
+            m.forEach((mode, f) -> sb.append(' ').append(mode).append(' ').append(String.format("%.4f", f)));
+            System.out.printf("[property]   %-32s worst by data mode:%s%n", k, sb);
+        });
     }
 
     // ---- shrinking ----------------------------------------------------------------------------------------
@@ -521,8 +602,16 @@ class PropertyTest {
                 + " -Drnnkit.tests.backends=" + backend + " -Drnnkit.tests.seed=" + c.seed + " -Drnnkit.tests.tries=1";
     }
 
-    private static String failure(String backend, String what, Case drawn, Case smallest, Miss miss) {
+    static String failure(String backend, String what, Case drawn, Case smallest, Miss miss) {
+        String tolerance;
+        try {
+            tolerance = String.format("atol %.3g * max(1, max|ref|) + rtol %.3g * |ref|",
+                    reference(smallest, inputs(smallest)).atol(), F_RTOL);
+        } catch (RuntimeException e) {
+            tolerance = "?";
+        }
         return backend + ": " + what + "\n  smallest failing configuration: " + smallest + "\n  " + miss
+                + " [tolerance " + tolerance + "]"
                 + "\n  drawn as: " + drawn + "\n  base seed " + SEED + "; reproduce: " + reproduce(backend, drawn);
     }
 
@@ -538,7 +627,7 @@ class PropertyTest {
                 Case c = draw(new SplittableRandom(seed), seed, false);
                 Miss m = attempt(() -> forward(backend, c));
                 note(backend.name(), "forward vs oracle", c, m);
-                if (m.fails()) {
+                if (m.fails() && !MEASURE) {
                     Case small = shrink(c, s -> attempt(() -> forward(backend, s)).fails());
                     fail(failure(backend.name(), "forward results differ from the double-precision oracle", c, small,
                             attempt(() -> forward(backend, small))));
@@ -546,7 +635,7 @@ class PropertyTest {
                 if (other) {
                     Miss s = attempt(() -> againstScalar(backend, c));
                     note(backend.name(), "forward vs scalar", c, s);
-                    if (s.fails()) {
+                    if (s.fails() && !MEASURE) {
                         Case small = shrink(c, x -> attempt(() -> againstScalar(backend, x)).fails());
                         fail(failure(backend.name(), "forward results differ from the scalar backend's", c, small,
                                 attempt(() -> againstScalar(backend, small))));
@@ -565,7 +654,7 @@ class PropertyTest {
                 Case c = draw(new SplittableRandom(seed ^ 0x5DEECE66DL), seed, true);
                 Miss m = attempt(() -> gradients(backend, c));
                 note(backend.name(), "gradients vs oracle", c, m);
-                if (m.fails()) {
+                if (m.fails() && !MEASURE) {
                     Case small = shrink(c, s -> attempt(() -> gradients(backend, s)).fails());
                     fail(failure(backend.name(), "gradients differ from central differences of the oracle's loss", c,
                             small, attempt(() -> gradients(backend, small))));
@@ -580,7 +669,7 @@ class PropertyTest {
      */
     @Test
     void theToleranceCatchesTypicalErrors() {
-        int tries = 60;
+        int tries = 60; // cases per flaw where it can show
         StringBuilder report = new StringBuilder();
         for (Oracle.Flaw flaw : Oracle.Flaw.values()) {
             if (flaw == Oracle.Flaw.NONE) {
@@ -591,7 +680,7 @@ class PropertyTest {
             for (long seed = SEED; applicable < tries; seed++) {
                 Case c = draw(new SplittableRandom(seed ^ 0xF1A3L), seed, false);
                 boolean shows = c.data == Data.NORMAL && switch (flaw) {
-                    case ACTIVATION_REL_1E4 -> c.type != CellType.RNN_RELU;
+                    case ACTIVATION_REL_1E4, ACTIVATION_REL_1E5 -> c.type != CellType.RNN_RELU;
                     case GRU_BHN_OUTSIDE_R -> c.type == CellType.GRU && c.bias;
                     case LSTM_GATES_IFOG -> c.type == CellType.LSTM;
                     case REVERSE_STARTS_AT_T -> c.varlen && c.bidirectional
@@ -604,21 +693,25 @@ class PropertyTest {
                 applicable++;
                 Inputs in = inputs(c);
                 Oracle.Result flawed = reference(c, in, flaw);
-                Got asFloat = new Got(toFloat(flawed.output(), c), toFloat(flawed.hN(), c), toFloat(flawed.cN(), c));
-                if (compare(asFloat, reference(c, in, Oracle.Flaw.NONE)).fails()) {
+                Got asFloat = new Got(toFloat(flawed.output()), toFloat(flawed.hN()), toFloat(flawed.cN()));
+                Reference ref = reference(c, in);
+                if (compare(asFloat, ref.result(), ref.atol()).fails()) {
                     caught++;
                 } else if (missed == null) {
                     missed = c;
                 }
             }
             report.append(String.format("%s caught in %d of %d; ", flaw, caught, applicable));
-            assertTrue(caught >= applicable * 0.9, flaw + " is caught in only " + caught + " of " + applicable
+            // 1e-5 relative (84 ulps) is near the derived atol of the best-conditioned cases: allow a few misses
+            double least = flaw == Oracle.Flaw.ACTIVATION_REL_1E5 ? 0.9 : 0.95;
+            assertTrue(caught >= applicable * least, flaw + " is caught in only " + caught + " of " + applicable
                     + " cases where it shows, e.g. " + missed);
         }
         System.out.println("[property] tolerance sensitivity: " + report);
     }
 
-    private static Tensor toFloat(double[] v, Case c) {
+    /** What a backend with the flaw would return: the flawed oracle's values rounded to float32. */
+    private static Tensor toFloat(double[] v) {
         if (v == null) {
             return null;
         }
