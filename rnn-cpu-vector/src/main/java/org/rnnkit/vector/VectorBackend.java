@@ -1,22 +1,94 @@
 package org.rnnkit.vector;
 
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.rnnkit.nn.CellType;
 import org.rnnkit.spi.Backend;
 import org.rnnkit.spi.RecurrentKernel;
 
 /**
- * The Vector API backend: matrix products with {@code FloatVector} FMAs, several weight rows sharing each
- * load of the input, gate arithmetic in plain Java with correctly rounded activations.
+ * The Vector API backend: weights packed once into panels, the input projection of a whole sequence as
+ * one blocked product, the recurrence as a register-blocked GEMM over the running rows (a mat-vec at
+ * batch 1), gate equations right after each row's product with correctly rounded activations.
+ *
+ * <h2>Threads</h2>
+ * Single-threaded by default. {@code -Drnnkit.vector.threads=N} (read when the backend is created; the
+ * registry's instance then uses a pool of N-1 daemon workers) or {@link #withExecutor} lets large calls
+ * split independent work: the input projection and the input gradient by time blocks, the recurrence by
+ * blocks of batch rows (batch 8 and more), the weight gradients by rows of the result, and a batch-1
+ * forward recurrence by hidden units with the parts meeting after every step (a spinning barrier: give it
+ * cores that are otherwise idle). Each output keeps one owner and its fixed reduction order, so results
+ * are bit-identical for every thread count; small calls stay on the calling thread.
  *
  * <p>Thread safety: immutable; its kernels are stateless.
  */
 public final class VectorBackend implements Backend {
     public static final String NAME = "vector";
+    /** {@code -Drnnkit.vector.threads=N}: threads for the registry's instance (default 1). */
+    public static final String THREADS_PROPERTY = "rnnkit.vector.threads";
 
-    private final RecurrentKernel rnnTanh = new VectorKernel(CellType.RNN_TANH);
-    private final RecurrentKernel rnnRelu = new VectorKernel(CellType.RNN_RELU);
-    private final RecurrentKernel lstm = new VectorKernel(CellType.LSTM);
-    private final RecurrentKernel gru = new VectorKernel(CellType.GRU);
+    private final VectorParallel par;
+    private final RecurrentKernel rnnTanh, rnnRelu, lstm, gru;
+    private final String description;
+
+    /** The backend with the thread count of {@code rnnkit.vector.threads} (default 1). */
+    VectorBackend() {
+        this(defaultParallel());
+    }
+
+    private VectorBackend(VectorParallel par) {
+        this.par = par;
+        rnnTanh = new VectorRnnKernel(false, par);
+        rnnRelu = new VectorRnnKernel(true, par);
+        lstm = new VectorLstmKernel(par);
+        gru = new VectorGruKernel(par);
+        description = VectorProbe.describe() + (par.threads() > 1 ? ", up to " + par.threads() + " threads" : "");
+    }
+
+    /**
+     * This backend splitting large calls into up to {@code threads} parts, the calling thread running
+     * one and {@code executor} the others (a part no worker has started is run by the caller, so a busy
+     * executor delays but never blocks a call). {@code threads == 1} ignores the executor.
+     *
+     * @throws IllegalArgumentException if {@code threads < 1}, or {@code executor} is null with {@code threads > 1}
+     */
+    public VectorBackend withExecutor(Executor executor, int threads) {
+        return new VectorBackend(threads == 1 ? VectorParallel.SERIAL : new VectorParallel(executor, threads));
+    }
+
+    /** How many parts a large call may be split into. */
+    public int threads() {
+        return par.threads();
+    }
+
+    private static VectorParallel defaultParallel() {
+        int n = Integer.getInteger(THREADS_PROPERTY, 1);
+        if (n <= 1) {
+            return VectorParallel.SERIAL;
+        }
+        return new VectorParallel(Pool.executor(n - 1), n);
+    }
+
+    /** The workers of {@code rnnkit.vector.threads}: daemon threads, made once. */
+    private static final class Pool {
+        private static ExecutorService pool;
+
+        static synchronized Executor executor(int workers) {
+            if (pool == null) {
+                AtomicInteger id = new AtomicInteger();
+                ThreadFactory f = r -> {
+                    Thread t = new Thread(r, "rnnkit-vector-" + id.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                };
+                pool = Executors.newFixedThreadPool(workers, f);
+            }
+            return pool;
+        }
+    }
 
     @Override
     public String name() {
@@ -25,7 +97,7 @@ public final class VectorBackend implements Backend {
 
     @Override
     public String description() {
-        return VectorMath.describe();
+        return description;
     }
 
     @Override

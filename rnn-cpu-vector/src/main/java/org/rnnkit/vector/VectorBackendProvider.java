@@ -5,14 +5,15 @@ import org.rnnkit.spi.Backend;
 import org.rnnkit.spi.BackendProvider;
 
 /**
- * Provider of the {@code vector} backend. It touches no Vector API type itself: the probe first checks
- * that the incubator module is in the boot layer, and only then loads {@link VectorMath} to read the
- * vector width, so a JVM without {@code --add-modules jdk.incubator.vector} gets a reason, not an error.
+ * Provider of the {@code vector} backend. It touches no Vector API type: {@link #probe()} first checks
+ * that {@code jdk.incubator.vector} is in the boot layer, and only then lets {@link VectorProbe} read the
+ * vector width, so a JVM started without {@code --add-modules jdk.incubator.vector} gets a reason instead
+ * of a {@link NoClassDefFoundError}.
  *
  * <p>Thread safety: stateless.
  */
 public final class VectorBackendProvider implements BackendProvider {
-    /** Above scalar (0), below a native backend. */
+    /** Above scalar (0), below a native backend (200). */
     public static final int PRIORITY = 100;
 
     @Override
@@ -27,17 +28,17 @@ public final class VectorBackendProvider implements BackendProvider {
 
     @Override
     public Availability probe() {
-        if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
-            return Availability.unavailable("the Vector API module is not loaded: pass --add-modules jdk.incubator.vector"
-                    + " to the JVM");
-        }
         try {
-            int bits = VectorMath.bitSize();
-            if (bits < 128) {
-                return Availability.unavailable("vector width " + bits + " bits is below 128: no SIMD to use");
+            if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+                return Availability.unavailable("the Vector API module is not loaded: pass --add-modules "
+                        + "jdk.incubator.vector to the JVM");
             }
-            return Availability.available(VectorMath.describe());
-        } catch (Throwable t) { // a probe never throws (e.g. a bad rnnkit.vector.bitSize)
+            String problem = VectorProbe.problem();
+            if (problem != null) {
+                return Availability.unavailable(problem);
+            }
+            return Availability.available(VectorProbe.describe());
+        } catch (Throwable t) { // a probe never throws
             return Availability.unavailable("the Vector API failed to initialise", t);
         }
     }

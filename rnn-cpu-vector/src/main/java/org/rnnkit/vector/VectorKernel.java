@@ -1,68 +1,283 @@
 package org.rnnkit.vector;
 
+import static org.rnnkit.vector.VectorMath.pad;
+
 import java.util.Arrays;
 import org.rnnkit.nn.CellType;
 import org.rnnkit.spi.DirectionWeights;
 import org.rnnkit.spi.KernelShape;
 import org.rnnkit.spi.PreparedWeights;
 import org.rnnkit.spi.RecurrentKernel;
+import org.rnnkit.vector.VectorMath.Packed;
 
 /**
- * One kernel for every recurrence: the products ({@code W_ih x} for all valid steps first, then
- * {@code W_hh h} per step, and in the backward pass the weight, input and state gradients) run on
- * {@link VectorMath}; the gate equations are PyTorch's, evaluated per element.
+ * The loops every vector kernel shares; the cell types supply their step and step-back equations.
  *
- * <p>Each (step, row) is computed from its own inputs only, in a fixed order, so a result does not depend
- * on the sequence length or the other rows: chunked streaming equals one-shot runs bit for bit.
+ * <h2>Layout</h2>
+ * Every gate block is padded from {@code H} to {@code Hp} (a multiple of the lane count) with zero
+ * weights and biases, so gate vectors never straddle two gates and every elementwise loop runs whole
+ * vectors. Padded lanes stay exactly 0 through every step (zero pre-activations give zero states and
+ * zero gradients), so they never reach a real value. The state lives in the workspace in that padded
+ * form during a call and goes back to the caller's arrays at the end.
  *
- * <p>Workspace: forward {@code gx} ({@code T*B*G*H}), {@code gh} ({@code G*H}), unprojected h ({@code H});
- * backward {@code dgx}, {@code dgh} ({@code G*H} each), {@code dhPrev} ({@code hOut}), {@code dr} ({@code H}).
- * Tape per (step, row): incoming h ({@code hOut}), then RNN: new h; LSTM: i f g o, incoming c, new c
- * [, unprojected h]; GRU: r z n, {@code W_hn h + b_hn}.
+ * <h2>Forward</h2>
+ * (1) {@code gx = X W_ih^T + b} for every valid {@code (t, b)} as one blocked product over all those
+ * rows ({@code b} folds {@code b_hh} in wherever PyTorch's equation adds it outside a gate product).
+ * (2) Step {@code s} takes the rows still running ({@code length > s}), adds {@code W_hh h} to their
+ * {@code gx} rows in place as one small GEMM (a mat-vec at batch 1), and applies the gate equations to
+ * each row right after, while it is in L1; finished rows drop out, so the cost follows the sum of the
+ * lengths. Nothing is allocated.
+ *
+ * <h2>Backward</h2>
+ * Back in time, step by step: gate gradients per running row from the tape, then
+ * {@code dh = direct + dG W_hh} as one GEMM over the rows. The gate gradients of every {@code (t, b)} stay
+ * in the workspace, so afterwards the weight gradients are three blocked products over all rows
+ * ({@code dW_ih += dG^T X}, {@code dW_hh += dG_h^T H_prev}, {@code dW_hr += dH^T R}), staged transposed
+ * and added to PyTorch's layout in tiles, and the input gradient one more ({@code dx += dG W_ih}).
+ *
+ * <h2>Threads</h2>
+ * With a {@link VectorParallel} of more than one thread, phases above {@link #PARALLEL_MIN_FMAS} split:
+ * the input projection and the input gradient by time blocks, the recurrence (both ways) by blocks of
+ * batch rows (batch 8 and more: each part owns its rows for the whole sequence, no synchronisation), the
+ * weight gradients by rows of each result; a batch-1 forward recurrence splits each step by hidden
+ * units, the parts meeting at a spinning barrier after every step ({@link #unitParts}). Small calls stay
+ * on the calling thread.
+ *
+ * <p>Every product accumulates each output element in one fixed order ({@link VectorMath}), so results
+ * depend on a row's own data only: not on {@code seqLen}, the other rows, or how work is split.
+ *
+ * <p>Thread safety: stateless; each call works in its own workspace, tape and outputs.
  */
-final class VectorKernel implements RecurrentKernel {
-    private final CellType type;
+abstract class VectorKernel implements RecurrentKernel {
 
-    VectorKernel(CellType type) {
-        this.type = type;
+    /** The padded sizes of a shape. */
+    static class Dims {
+        final KernelShape shape;
+        final int in, hid, hp, hOut, hOutP, proj, projP, gates, gp;
+        /** Backward staging of the weight gradients, one region per product: offsets and total size. */
+        final int stIh, stHh, stBias, stHr, stSize;
+
+        Dims(KernelShape s) {
+            shape = s;
+            in = s.inputSize();
+            hid = s.hiddenSize();
+            hp = pad(hid);
+            hOut = s.hOut();
+            hOutP = pad(hOut);
+            proj = s.projSize();
+            projP = proj > 0 ? pad(proj) : 0;
+            gates = s.type().gates();
+            gp = gates * hp;
+            stIh = 0;
+            stHh = stIh + in * gp;
+            stBias = stHh + hOut * gp;
+            stHr = stBias + 2 * gp;
+            stSize = stHr + hid * projP;
+        }
+
+        /** PyTorch's row of padded gate row {@code o}, or -1 for padding. */
+        final int realRow(int o) {
+            int q = o / hp, j = o % hp;
+            return j < hid ? q * hid + j : -1;
+        }
     }
 
-    /** PyTorch's weights (for the backward pass) and their packed panels (for the forward products). */
-    record Weights(KernelShape shape, DirectionWeights w, float[] ihT, float[] hhT, float[] hrT)
-            implements PreparedWeights {}
+    /** Weights in the kernel's layouts (immutable once built). */
+    static final class Weights extends Dims implements PreparedWeights {
+        /** Input projection ({@code gp x in}) and its init ({@code gp}, null without bias). */
+        final Packed ih;
+        final float[] bias;
+        /** Recurrent product: all gates (RNN, LSTM) or {@code r, z} (GRU), {@code k = hOut}. */
+        final Packed hh;
+        /** GRU: {@code W_hn} ({@code hp x H}) and {@code b_hn} (null without bias). */
+        final Packed hhN;
+        final float[] biasHn;
+        /** LSTM projection {@code W_hr} ({@code P x H}) and its transpose. */
+        final Packed hr, hrT;
+        /** Backward: {@code W_ih^T} ({@code in x gp}) and {@code W_hh^T} ({@code hOut x gp}). */
+        final Packed ihT, hhT;
+
+        Weights(KernelShape s, DirectionWeights w) {
+            super(s);
+            float[] wIh = w.weightIh(), wHh = w.weightHh();
+            boolean gru = s.type() == CellType.GRU;
+            ih = VectorMath.pack(gp, gp, in, (o, k) -> {
+                int r = realRow(o);
+                return r < 0 ? 0f : wIh[r * in + k];
+            });
+            ihT = VectorMath.pack(in, pad(in), gp, (o, g) -> {
+                int r = realRow(g);
+                return r < 0 || o >= in ? 0f : wIh[r * in + o];
+            });
+            hhT = VectorMath.pack(hOut, hOutP, gp, (o, g) -> {
+                int r = realRow(g);
+                return r < 0 || o >= hOut ? 0f : wHh[r * hOut + o];
+            });
+            int rec = gru ? 2 * hp : gp;
+            hh = VectorMath.pack(rec, rec, hOut, (o, k) -> {
+                int r = realRow(o);
+                return r < 0 ? 0f : wHh[r * hOut + k];
+            });
+            if (gru) {
+                hhN = VectorMath.pack(hp, hp, hOut, (o, k) -> o < hid ? wHh[(2 * hid + o) * hOut + k] : 0f);
+            } else {
+                hhN = null;
+            }
+            if (s.bias()) {
+                bias = new float[gp];
+                float[] bi = w.biasIh(), bh = w.biasHh();
+                for (int o = 0; o < gp; o++) {
+                    int r = realRow(o);
+                    if (r >= 0) {
+                        // b_hh joins b_ih except inside GRU's r * (W_hn h + b_hn)
+                        bias[o] = gru && r >= 2 * hid ? bi[r] : bi[r] + bh[r];
+                    }
+                }
+                if (gru) {
+                    biasHn = new float[hp];
+                    System.arraycopy(bh, 2 * hid, biasHn, 0, hid);
+                } else {
+                    biasHn = null;
+                }
+            } else {
+                bias = null;
+                biasHn = null;
+            }
+            if (proj > 0) {
+                float[] wHr = w.weightHr();
+                hr = VectorMath.pack(proj, projP, hid, (o, k) -> o < proj ? wHr[o * hid + k] : 0f);
+                hrT = VectorMath.pack(hid, hp, proj, (o, p) -> o < hid ? wHr[p * hid + o] : 0f);
+            } else {
+                hr = null;
+                hrT = null;
+            }
+        }
+
+        @Override
+        public KernelShape shape() {
+            return shape;
+        }
+    }
+
+    /** Below this many multiply-adds (~0.2 ms) a phase stays on the calling thread: waking a worker costs 20-80 us here. */
+    static final long PARALLEL_MIN_FMAS = 1L << 24;
+
+    final VectorParallel par;
+
+    VectorKernel(VectorParallel par) {
+        this.par = par;
+    }
 
     @Override
-    public PreparedWeights prepare(KernelShape s, DirectionWeights w) {
-        int rows = s.gateRows();
-        return new Weights(s, w, VectorMath.pack(w.weightIh(), rows, s.inputSize()),
-                VectorMath.pack(w.weightHh(), rows, s.hOut()),
-                s.projSize() > 0 ? VectorMath.pack(w.weightHr(), s.projSize(), s.hiddenSize()) : null);
+    public PreparedWeights prepare(KernelShape shape, DirectionWeights weights) {
+        return new Weights(shape, weights);
     }
+
+    // ---- what each cell type supplies ------------------------------------------------------------------
+
+    /** Floats per (step, row) slot of the tape; the slot starts with the incoming h ({@code hOutP}). */
+    abstract int tapeStride(Dims d);
+
+    /** Floats per batch row of forward scratch beyond {@code gx} and the padded {@code h} (LSTM: c first). */
+    abstract int forwardRowScratch(Dims d);
+
+    /** Floats per (step, row) of gate gradients: {@code gp}, twice for GRU (input side, then hidden side). */
+    int backwardGateSlots(Dims d) {
+        return d.gp;
+    }
+
+    /** Offset in a gate-gradient slot where the hidden side starts (GRU: after the input side). */
+    int hiddenSideOffset(Dims d) {
+        return 0;
+    }
+
+    /** Floats per batch row of backward scratch beyond the padded {@code dh} (LSTM: dc first). */
+    abstract int backwardRowScratch(Dims d);
+
+    /** Whether {@code dh_prev} has a part outside {@code W_hh} (GRU: {@code dh * z}). */
+    boolean hasDirectPath() {
+        return false;
+    }
+
+    /** LSTM with projection: offset in the tape slot of the unprojected {@code o*tanh(c')}. */
+    int projectionInputOffset(Dims d) {
+        throw new AssertionError("no projection");
+    }
+
+    /**
+     * One forward step for the rows {@code b} in {@code [b0, b1)} that run at step {@code s}, for the hidden
+     * units {@code [u0, u1)} (all of {@code [0, Hp)}, or a multiple-of-{@link VectorMath#PANEL} slice when a
+     * batch-1 step is split between threads): add {@code W_hh h} into the units' gate pre-activations in
+     * their {@code gx} rows, in place, and apply the cell's equations, reading {@code h} at
+     * {@code ws[hIn + b*hOutP]} and writing the new one at {@code ws[hOut + b*hOutP]} (the same buffer
+     * unless split), updating the cell's row scratch ({@code ws[ex + b*forwardRowScratch]}), and, with a
+     * tape, filling each row's slot after the incoming {@code h} (already stored by the caller).
+     */
+    abstract void step(Weights w, int[] lengths, int seqLen, int batch, boolean reverse, int s, int b0, int b1,
+            int u0, int u1, float[] ws, int gx, int hIn, int hOut, int ex, float[] tape, int tapeOff);
+
+    /**
+     * One backward step for the rows {@code b} in {@code [b0, b1)} that run at step {@code s}: from
+     * {@code dh} ({@code ws[dhs + b*hOutP]}), the cell's row scratch and the tape, write the gate gradients
+     * of slot {@code (t, b)} at {@code ws[dg + (t*B + b)*backwardGateSlots]}, update the row scratch (LSTM:
+     * dc), and leave in the dh row the part of {@code dL/dh_prev} outside {@code W_hh} when
+     * {@link #hasDirectPath()}. With a projection, also store the step's {@code dh} at
+     * {@code ws[dht + (t*B + b)*projP]}.
+     */
+    abstract void stepBack(Weights w, int[] lengths, int seqLen, int batch, boolean reverse, int s, int b0, int b1,
+            float[] ws, int dg, int dhs, int ex, int dht, float[] tape, int tapeOff);
+
+    // ---- sizes -----------------------------------------------------------------------------------------
 
     @Override
     public long workspaceSize(KernelShape s, int seqLen, int batch) {
-        long fwd = (long) seqLen * batch * s.gateRows() + s.gateRows() + s.hiddenSize();
-        long bwd = 2L * s.gateRows() + s.hOut() + s.hiddenSize();
+        Dims d = new Dims(s);
+        long rows = (long) seqLen * batch;
+        long fwd = rows * d.gp + (long) batch * (2 * d.hOutP + forwardRowScratch(d));
+        long bwd = rows * (backwardGateSlots(d) + d.projP) + (long) batch * (d.hOutP + backwardRowScratch(d))
+                + d.stSize;
         return Math.max(fwd, bwd);
-    }
-
-    private int stride(KernelShape s) {
-        int h = s.hiddenSize();
-        return s.hOut() + switch (type) {
-            case RNN_TANH, RNN_RELU -> h;
-            case LSTM -> 6 * h + (s.projSize() > 0 ? h : 0);
-            case GRU -> 4 * h;
-        };
     }
 
     @Override
     public long tapeSize(KernelShape s, int seqLen, int batch) {
-        return (long) seqLen * batch * stride(s);
+        return (long) seqLen * batch * tapeStride(new Dims(s));
     }
 
-    private static int length(int[] lengths, int b, int seqLen) {
-        return lengths == null ? seqLen : lengths[b];
+    /** Time index of row {@code b} at step {@code s}, or -1 once the row has finished. */
+    static int time(int[] lengths, int seqLen, boolean reverse, int b, int s) {
+        int len = lengths == null ? seqLen : lengths[b];
+        return s >= len ? -1 : reverse ? len - 1 - s : s;
     }
+
+    private static int maxLength(int[] lengths, int seqLen, int b0, int b1) {
+        if (lengths == null) {
+            return seqLen;
+        }
+        int m = 0;
+        for (int b = b0; b < b1; b++) {
+            m = Math.max(m, lengths[b]);
+        }
+        return m;
+    }
+
+    private static long validRows(int[] lengths, int seqLen, int batch) {
+        if (lengths == null) {
+            return (long) seqLen * batch;
+        }
+        long n = 0;
+        for (int len : lengths) {
+            n += len;
+        }
+        return n;
+    }
+
+    /** Parts for a phase of {@code fmas} multiply-adds that splits into at most {@code maxParts}. */
+    private int parts(long fmas, int maxParts) {
+        return fmas < PARALLEL_MIN_FMAS ? 1 : Math.max(1, Math.min(par.threads(), maxParts));
+    }
+
+    // ---- forward ---------------------------------------------------------------------------------------
 
     @Override
     public void forward(PreparedWeights prepared, int seqLen, int batch, int[] lengths, boolean reverse,
@@ -71,107 +286,92 @@ final class VectorKernel implements RecurrentKernel {
             float[] h, int hOff, float[] c, int cOff,
             float[] tape, int tapeOff,
             float[] ws, int wsOff) {
-        Weights pw = (Weights) prepared;
-        KernelShape s = pw.shape();
-        DirectionWeights w = pw.w();
-        int rows = s.gateRows(), in = s.inputSize(), hOut = s.hOut(), hid = s.hiddenSize(), stride = stride(s);
-        int gh = wsOff + seqLen * batch * rows, full = gh + rows;
-        for (int t = 0; t < seqLen; t++) {
-            for (int b = 0; b < batch; b++) {
-                if (t < length(lengths, b, seqLen)) {
-                    VectorMath.matVec(pw.ihT(), rows, in, x, xOff + t * xTimeStride + b * xBatchStride, w.biasIh(),
-                            ws, wsOff + (t * batch + b) * rows);
+        Weights w = (Weights) prepared;
+        int gp = w.gp;
+        int gx = wsOff, hs = gx + seqLen * batch * gp, hs2 = hs + batch * w.hOutP, ex = hs2 + batch * w.hOutP;
+        long rows = validRows(lengths, seqLen, batch);
+
+        // (1) the input projection of every valid step: one product over all of them, split by time
+        // (lambdas only when splitting: the single-threaded path allocates nothing)
+        int parts = parts(rows * gp * w.in, seqLen);
+        if (parts == 1) {
+            projection(w, seqLen, batch, lengths, 0, seqLen, x, xOff, xTimeStride, xBatchStride, ws, gx);
+        } else {
+            par.run(parts, (p, n) -> projection(w, seqLen, batch, lengths, VectorParallel.split(seqLen, p, n),
+                    VectorParallel.split(seqLen, p + 1, n), x, xOff, xTimeStride, xBatchStride, ws, gx));
+        }
+
+        // (2) the recurrence, split by batch rows (each part owns its rows for the whole sequence), or at
+        //     batch 1 by hidden units, the parts meeting after every step
+        int unitParts = unitParts(w, seqLen, batch, lengths);
+        if (unitParts > 1) {
+            unitSplitRecurrence(w, seqLen, batch, lengths, reverse, unitParts,
+                    out, outOff, outTimeStride, outBatchStride, h, hOff, c, cOff, tape, tapeOff, ws, gx, hs, hs2, ex);
+            return;
+        }
+        parts = parts(rows * gp * w.hOut, batch / 4);
+        if (parts == 1) {
+            recurrence(w, seqLen, batch, lengths, reverse, 0, batch,
+                    out, outOff, outTimeStride, outBatchStride, h, hOff, c, cOff, tape, tapeOff, ws, gx, hs, ex);
+        } else {
+            par.run(parts, (p, n) -> recurrence(w, seqLen, batch, lengths, reverse,
+                    VectorParallel.split(batch, p, n, 4), VectorParallel.split(batch, p + 1, n, 4),
+                    out, outOff, outTimeStride, outBatchStride, h, hOff, c, cOff, tape, tapeOff, ws, gx, hs, ex));
+        }
+    }
+
+    /** {@code gx = X W_ih^T + b} for the valid rows of steps {@code [t0, t1)}. */
+    private static void projection(Weights w, int seqLen, int batch, int[] lengths, int t0, int t1,
+            float[] x, int xOff, int xTimeStride, int xBatchStride, float[] ws, int gx) {
+        VectorMath.gemm(w.ih, 0, w.gp, lengths, seqLen, false, -1, t0, t1, 0, batch,
+                x, xOff, xTimeStride, xBatchStride,
+                ws, gx, batch * w.gp, w.gp,
+                w.bias, 0, 0, 0);
+    }
+
+    /** State in, the steps, state out, for rows {@code [b0, b1)}. */
+    private void recurrence(Weights w, int seqLen, int batch, int[] lengths, boolean reverse, int b0, int b1,
+            float[] out, int outOff, int outTimeStride, int outBatchStride,
+            float[] h, int hOff, float[] c, int cOff, float[] tape, int tapeOff,
+            float[] ws, int gx, int hs, int ex) {
+        int hOut = w.hOut, hOutP = w.hOutP, stride = tapeStride(w), rowScratch = forwardRowScratch(w);
+        // the state in, padded with zeros
+        for (int b = b0; b < b1; b++) {
+            System.arraycopy(h, hOff + b * hOut, ws, hs + b * hOutP, hOut);
+            VectorMath.zero(ws, hs + b * hOutP + hOut, hOutP - hOut);
+            VectorMath.zero(ws, ex + b * rowScratch, rowScratch);
+            if (c != null) {
+                System.arraycopy(c, cOff + b * w.hid, ws, ex + b * rowScratch, w.hid);
+            }
+        }
+        // step s runs the rows longer than s
+        int steps = maxLength(lengths, seqLen, b0, b1);
+        for (int s = 0; s < steps; s++) {
+            if (tape != null) {
+                for (int b = b0; b < b1; b++) {
+                    int t = time(lengths, seqLen, reverse, b, s);
+                    if (t >= 0) {
+                        System.arraycopy(ws, hs + b * hOutP, tape, tapeOff + (t * batch + b) * stride, hOutP);
+                    }
+                }
+            }
+            step(w, lengths, seqLen, batch, reverse, s, b0, b1, 0, w.hp, ws, gx, hs, hs, ex, tape, tapeOff);
+            if (out != null) {
+                for (int b = b0; b < b1; b++) {
+                    int t = time(lengths, seqLen, reverse, b, s);
+                    if (t >= 0) {
+                        System.arraycopy(ws, hs + b * hOutP, out, outOff + t * outTimeStride + b * outBatchStride, hOut);
+                    }
                 }
             }
         }
-        for (int step = 0; step < seqLen; step++) {
-            for (int b = 0; b < batch; b++) {
-                int len = length(lengths, b, seqLen);
-                if (step >= len) {
-                    continue;
-                }
-                int t = reverse ? len - 1 - step : step;
-                int hr = hOff + b * hOut, cr = cOff + b * hid, gx = wsOff + (t * batch + b) * rows;
-                int tp = tape == null ? -1 : tapeOff + (t * batch + b) * stride;
-                if (tp >= 0) {
-                    System.arraycopy(h, hr, tape, tp, hOut);
-                }
-                VectorMath.matVec(pw.hhT(), rows, hOut, h, hr, w.biasHh(), ws, gh);
-                switch (type) {
-                    case RNN_TANH, RNN_RELU -> {
-                        VectorMath.add(ws, gx, ws, gh, hid);
-                        if (type == CellType.RNN_TANH) {
-                            VectorActivations.tanh(ws, gh, hid);
-                            System.arraycopy(ws, gh, h, hr, hid);
-                        } else {
-                            for (int j = 0; j < hid; j++) {
-                                float pre = ws[gh + j];
-                                h[hr + j] = pre > 0f || Float.isNaN(pre) ? pre : 0f;
-                            }
-                        }
-                        if (tp >= 0) {
-                            System.arraycopy(h, hr, tape, tp + hOut, hid);
-                        }
-                    }
-                    case LSTM -> {
-                        // pre-activations in gh, then i f (sigmoid), g (tanh), o (sigmoid) in place
-                        VectorMath.add(ws, gx, ws, gh, rows);
-                        VectorActivations.sigmoid(ws, gh, 2 * hid);
-                        VectorActivations.tanh(ws, gh + 2 * hid, hid);
-                        VectorActivations.sigmoid(ws, gh + 3 * hid, hid);
-                        int gates = tp + hOut;
-                        for (int j = 0; j < hid; j++) {
-                            float cOld = c[cr + j];
-                            float cNew = ws[gh + hid + j] * cOld + ws[gh + j] * ws[gh + 2 * hid + j];
-                            c[cr + j] = cNew;
-                            ws[full + j] = cNew;
-                            if (tp >= 0) {
-                                tape[gates + 4 * hid + j] = cOld;
-                                tape[gates + 5 * hid + j] = cNew;
-                            }
-                        }
-                        VectorActivations.tanh(ws, full, hid); // tanh(c')
-                        for (int j = 0; j < hid; j++) {
-                            ws[full + j] *= ws[gh + 3 * hid + j]; // o * tanh(c')
-                        }
-                        if (s.projSize() > 0) {
-                            VectorMath.matVec(pw.hrT(), s.projSize(), hid, ws, full, null, h, hr);
-                            if (tp >= 0) {
-                                System.arraycopy(ws, full, tape, gates + 6 * hid, hid);
-                            }
-                        } else {
-                            System.arraycopy(ws, full, h, hr, hid);
-                        }
-                        if (tp >= 0) {
-                            System.arraycopy(ws, gh, tape, gates, rows);
-                        }
-                    }
-                    case GRU -> {
-                        // r, z from the summed pre-activations; n = tanh(gx_n + r * (W_hn h + b_hn))
-                        VectorMath.add(ws, gx, ws, gh, 2 * hid);
-                        VectorActivations.sigmoid(ws, gh, 2 * hid);
-                        for (int j = 0; j < hid; j++) {
-                            ws[full + j] = ws[gx + 2 * hid + j] + ws[gh + j] * ws[gh + 2 * hid + j];
-                        }
-                        VectorActivations.tanh(ws, full, hid);
-                        for (int j = 0; j < hid; j++) {
-                            float z = ws[gh + hid + j], n = ws[full + j];
-                            h[hr + j] = (h[hr + j] - n) * z + n;
-                        }
-                        if (tp >= 0) {
-                            System.arraycopy(ws, gh, tape, tp + hid, 2 * hid); // r, z
-                            System.arraycopy(ws, full, tape, tp + 3 * hid, hid); // n
-                            System.arraycopy(ws, gh + 2 * hid, tape, tp + 4 * hid, hid); // W_hn h + b_hn
-                        }
-                    }
-                }
-                if (out != null) {
-                    System.arraycopy(h, hr, out, outOff + t * outTimeStride + b * outBatchStride, hOut);
-                }
+        // the state out; zeros at the padded steps of shorter rows
+        for (int b = b0; b < b1; b++) {
+            System.arraycopy(ws, hs + b * hOutP, h, hOff + b * hOut, hOut);
+            if (c != null) {
+                System.arraycopy(ws, ex + b * rowScratch, c, cOff + b * w.hid, w.hid);
             }
-        }
-        if (out != null && lengths != null) {
-            for (int b = 0; b < batch; b++) {
+            if (out != null && lengths != null) {
                 for (int t = lengths[b]; t < seqLen; t++) {
                     int o = outOff + t * outTimeStride + b * outBatchStride;
                     Arrays.fill(out, o, o + hOut, 0f);
@@ -179,6 +379,86 @@ final class VectorKernel implements RecurrentKernel {
             }
         }
     }
+
+    /**
+     * Parts for splitting each step by hidden units: only with threads (at most one per core), for a few rows (fewer than the
+     * batch split needs) that all run every step or a single row (the two {@code h} buffers alternate, so
+     * a finished row's state would be left behind in the other one), no projection, whole panels per part,
+     * and enough work per step and per call to pay for the hand-off and one barrier per step.
+     */
+    int unitParts(Dims d, int seqLen, int batch, int[] lengths) {
+        int panels = d.hp / VectorMath.PANEL;
+        long perStep = (long) batch * d.gp * d.hOut;
+        if (par.threads() < 2 || batch >= 8 || (lengths != null && batch > 1) || d.proj > 0
+                || d.hp % VectorMath.PANEL != 0 || panels < 2 || perStep < UNIT_SPLIT_MIN_FMAS_PER_STEP
+                || perStep * seqLen < UNIT_SPLIT_MIN_FMAS) {
+            return 1;
+        }
+        return Math.min(Math.min(par.threads(), panels), CORES);
+    }
+
+    /** Lockstep parts spin at each barrier: never more of them than cores. */
+    private static final int CORES = Runtime.getRuntime().availableProcessors();
+
+    /** Per step (~1 us of work): below it one barrier per step costs more than the split saves. */
+    static final long UNIT_SPLIT_MIN_FMAS_PER_STEP = 1L << 16;
+    /** Per call (~50 us of work): below it waking a worker costs more than the split saves. */
+    static final long UNIT_SPLIT_MIN_FMAS = 1L << 21;
+
+    /**
+     * The recurrence with each step split by hidden units: part {@code p} computes the gate rows of its
+     * units (every gate), their equations and their slice of the new {@code h}; the parts meet after every
+     * step. {@code h} alternates between two buffers, so no part overwrites values another still reads.
+     */
+    private void unitSplitRecurrence(Weights w, int seqLen, int batch, int[] lengths, boolean reverse, int parts,
+            float[] out, int outOff, int outTimeStride, int outBatchStride,
+            float[] h, int hOff, float[] c, int cOff, float[] tape, int tapeOff,
+            float[] ws, int gx, int hs, int hs2, int ex) {
+        int hOut = w.hOut, hOutP = w.hOutP, stride = tapeStride(w), rowScratch = forwardRowScratch(w);
+        for (int b = 0; b < batch; b++) {
+            System.arraycopy(h, hOff + b * hOut, ws, hs + b * hOutP, hOut);
+            VectorMath.zero(ws, hs + b * hOutP + hOut, hOutP - hOut);
+            VectorMath.zero(ws, ex + b * rowScratch, rowScratch);
+            if (c != null) {
+                System.arraycopy(c, cOff + b * w.hid, ws, ex + b * rowScratch, w.hid);
+            }
+        }
+        int steps = maxLength(lengths, seqLen, 0, batch);
+        par.runLockstep(parts, steps, (p, n, s) -> {
+            int u0 = VectorParallel.split(w.hp, p, n, VectorMath.PANEL), u1 = VectorParallel.split(w.hp, p + 1, n, VectorMath.PANEL);
+            int hIn = s % 2 == 0 ? hs : hs2, hNew = s % 2 == 0 ? hs2 : hs;
+            int lo = Math.min(u0, hOut), hi = Math.min(u1, hOut);
+            for (int b = 0; b < batch; b++) {
+                int t = time(lengths, seqLen, reverse, b, s);
+                if (t >= 0 && tape != null) {
+                    System.arraycopy(ws, hIn + b * hOutP + u0, tape, tapeOff + (t * batch + b) * stride + u0, u1 - u0);
+                }
+            }
+            step(w, lengths, seqLen, batch, reverse, s, 0, batch, u0, u1, ws, gx, hIn, hNew, ex, tape, tapeOff);
+            for (int b = 0; out != null && b < batch; b++) {
+                int t = time(lengths, seqLen, reverse, b, s);
+                if (t >= 0) {
+                    System.arraycopy(ws, hNew + b * hOutP + lo, out, outOff + t * outTimeStride + b * outBatchStride + lo,
+                            hi - lo);
+                }
+            }
+        });
+        int last = steps % 2 == 0 ? hs : hs2;
+        for (int b = 0; b < batch; b++) {
+            System.arraycopy(ws, last + b * hOutP, h, hOff + b * hOut, hOut);
+            if (c != null) {
+                System.arraycopy(ws, ex + b * rowScratch, c, cOff + b * w.hid, w.hid);
+            }
+            if (out != null && lengths != null) {
+                for (int t = lengths[b]; t < seqLen; t++) {
+                    int o = outOff + t * outTimeStride + b * outBatchStride;
+                    Arrays.fill(out, o, o + hOut, 0f);
+                }
+            }
+        }
+    }
+
+    // ---- backward --------------------------------------------------------------------------------------
 
     @Override
     public void backward(PreparedWeights prepared, int seqLen, int batch, int[] lengths, boolean reverse,
@@ -189,88 +469,181 @@ final class VectorKernel implements RecurrentKernel {
             DirectionWeights grads,
             float[] tape, int tapeOff,
             float[] ws, int wsOff) {
-        KernelShape s = ((Weights) prepared).shape();
-        DirectionWeights w = ((Weights) prepared).w();
-        int rows = s.gateRows(), in = s.inputSize(), hOut = s.hOut(), hid = s.hiddenSize(), stride = stride(s);
-        int dgx = wsOff, dgh = wsOff + rows, dhPrev = dgh + rows, dr = dhPrev + hOut;
-        for (int b = 0; b < batch; b++) {
-            int len = length(lengths, b, seqLen);
-            int dhr = dhOff + b * hOut, dcr = dcOff + b * hid;
-            for (int step = len - 1; step >= 0; step--) {
-                int t = reverse ? len - 1 - step : step;
-                int tp = tapeOff + (t * batch + b) * stride;
-                if (dOut != null) {
-                    VectorMath.axpy(1f, dOut, dOutOff + t * dOutTimeStride + b * dOutBatchStride, dh, dhr, hOut);
+        Weights w = (Weights) prepared;
+        int gp = w.gp, slots = backwardGateSlots(w);
+        int dg = wsOff, dht = dg + seqLen * batch * slots, dhs = dht + seqLen * batch * w.projP;
+        int ex = dhs + batch * w.hOutP, st = ex + batch * backwardRowScratch(w);
+        long rows = validRows(lengths, seqLen, batch);
+
+        // (1) back in time, split by batch rows
+        int parts = parts(rows * gp * w.hOut, batch / 4);
+        if (parts == 1) {
+            recurrenceBack(w, seqLen, batch, lengths, reverse, 0, batch, dOut, dOutOff, dOutTimeStride, dOutBatchStride,
+                    dh, dhOff, dc, dcOff, tape, tapeOff, ws, dg, dht, dhs, ex);
+        } else {
+            par.run(parts, (p, n) -> recurrenceBack(w, seqLen, batch, lengths, reverse,
+                    VectorParallel.split(batch, p, n, 4), VectorParallel.split(batch, p + 1, n, 4),
+                    dOut, dOutOff, dOutTimeStride, dOutBatchStride, dh, dhOff, dc, dcOff, tape, tapeOff, ws, dg, dht, dhs, ex));
+        }
+
+        // (2) weight gradients: blocked products over every valid (t, b), split by rows of the result
+        parts = parts(rows * gp * (w.in + w.hOut), Math.max(1, (w.in + w.hOut) / 8));
+        if (parts == 1) {
+            weightGradients(w, seqLen, batch, lengths, x, xOff, xTimeStride, xBatchStride, grads, tape, tapeOff,
+                    ws, dg, dht, st, 0, 1);
+        } else {
+            par.run(parts, (p, n) -> weightGradients(w, seqLen, batch, lengths, x, xOff, xTimeStride, xBatchStride,
+                    grads, tape, tapeOff, ws, dg, dht, st, p, n));
+        }
+
+        // (3) the input gradient, added to what the other direction left there; split by time
+        if (dx != null) {
+            parts = parts(rows * gp * w.in, seqLen);
+            if (parts == 1) {
+                inputGradient(w, seqLen, batch, lengths, 0, seqLen, ws, dg, dx, dxOff, dxTimeStride, dxBatchStride);
+            } else {
+                par.run(parts, (p, n) -> inputGradient(w, seqLen, batch, lengths, VectorParallel.split(seqLen, p, n),
+                        VectorParallel.split(seqLen, p + 1, n), ws, dg, dx, dxOff, dxTimeStride, dxBatchStride));
+            }
+        }
+    }
+
+    /** {@code dx += dG W_ih} for the valid rows of steps {@code [t0, t1)}. */
+    private void inputGradient(Weights w, int seqLen, int batch, int[] lengths, int t0, int t1, float[] ws, int dg,
+            float[] dx, int dxOff, int dxTimeStride, int dxBatchStride) {
+        int slots = backwardGateSlots(w);
+        VectorMath.gemm(w.ihT, 0, w.in, lengths, seqLen, false, -1, t0, t1, 0, batch,
+                ws, dg, batch * slots, slots,
+                dx, dxOff, dxTimeStride, dxBatchStride,
+                dx, dxOff, dxTimeStride, dxBatchStride);
+    }
+
+    /** dL/d(final state) in, the steps back, dL/d(initial state) out, for rows {@code [b0, b1)}. */
+    private void recurrenceBack(Weights w, int seqLen, int batch, int[] lengths, boolean reverse, int b0, int b1,
+            float[] dOut, int dOutOff, int dOutTimeStride, int dOutBatchStride,
+            float[] dh, int dhOff, float[] dc, int dcOff, float[] tape, int tapeOff,
+            float[] ws, int dg, int dht, int dhs, int ex) {
+        int hOut = w.hOut, hOutP = w.hOutP, slots = backwardGateSlots(w), rowScratch = backwardRowScratch(w);
+        for (int b = b0; b < b1; b++) {
+            System.arraycopy(dh, dhOff + b * hOut, ws, dhs + b * hOutP, hOut);
+            VectorMath.zero(ws, dhs + b * hOutP + hOut, hOutP - hOut);
+            VectorMath.zero(ws, ex + b * rowScratch, rowScratch);
+            if (dc != null) {
+                System.arraycopy(dc, dcOff + b * w.hid, ws, ex + b * rowScratch, w.hid);
+            }
+        }
+        // gate gradients per row, then dh_prev = direct + dG_h W_hh as one product over the rows
+        for (int s = maxLength(lengths, seqLen, b0, b1) - 1; s >= 0; s--) {
+            if (dOut != null) {
+                for (int b = b0; b < b1; b++) {
+                    int t = time(lengths, seqLen, reverse, b, s);
+                    if (t >= 0) {
+                        VectorMath.addInto(dOut, dOutOff + t * dOutTimeStride + b * dOutBatchStride,
+                                ws, dhs + b * hOutP, hOut);
+                    }
                 }
-                Arrays.fill(ws, dhPrev, dhPrev + hOut, 0f);
-                switch (type) {
-                    case RNN_TANH, RNN_RELU -> {
-                        for (int j = 0; j < hid; j++) {
-                            float hNew = tape[tp + hOut + j], d = dh[dhr + j];
-                            float da = type == CellType.RNN_RELU ? (hNew > 0f ? d : 0f) : d * (1f - hNew * hNew);
-                            ws[dgx + j] = da;
-                            ws[dgh + j] = da;
+            }
+            stepBack(w, lengths, seqLen, batch, reverse, s, b0, b1, ws, dg, dhs, ex, dht, tape, tapeOff);
+            VectorMath.gemm(w.hhT, 0, hOutP, lengths, seqLen, reverse, s, 0, 0, b0, b1,
+                    ws, dg + hiddenSideOffset(w), batch * slots, slots,
+                    ws, dhs, 0, hOutP,
+                    hasDirectPath() ? ws : null, dhs, 0, hOutP);
+        }
+        for (int b = b0; b < b1; b++) {
+            System.arraycopy(ws, dhs + b * hOutP, dh, dhOff + b * hOut, hOut);
+            if (dc != null) {
+                System.arraycopy(ws, ex + b * rowScratch, dc, dcOff + b * w.hid, w.hid);
+            }
+        }
+    }
+
+    /**
+     * Part {@code p} of {@code n} of the weight gradients: rows {@code [k0, k1)} of each staged product
+     * ({@code dW_ih^T}, {@code dW_hh^T}, {@code dW_hr^T}) and a slice of the bias columns, accumulated
+     * over the rows in order, then added to {@code grads} (each part touches its own elements only).
+     */
+    private void weightGradients(Weights w, int seqLen, int batch, int[] lengths,
+            float[] x, int xOff, int xTimeStride, int xBatchStride, DirectionWeights grads,
+            float[] tape, int tapeOff, float[] ws, int dg, int dht, int st, int p, int n) {
+        int gp = w.gp, slots = backwardGateSlots(w), hidden = hiddenSideOffset(w), stride = tapeStride(w);
+        int k0 = VectorParallel.split(w.in, p, n, 4), k1 = VectorParallel.split(w.in, p + 1, n, 4);
+        if (k1 > k0) {
+            int so = st + w.stIh + k0 * gp;
+            VectorMath.zero(ws, so, (k1 - k0) * gp);
+            VectorMath.outer(ws, so, gp, k1 - k0, gp, lengths, seqLen, batch, 0, seqLen,
+                    x, xOff + k0, xTimeStride, xBatchStride, ws, dg, batch * slots, slots);
+            scatterGates(w, ws, st + w.stIh, k0, k1, w.in, grads.weightIh());
+        }
+        k0 = VectorParallel.split(w.hOut, p, n, 4);
+        k1 = VectorParallel.split(w.hOut, p + 1, n, 4);
+        if (k1 > k0) {
+            int so = st + w.stHh + k0 * gp;
+            VectorMath.zero(ws, so, (k1 - k0) * gp);
+            VectorMath.outer(ws, so, gp, k1 - k0, gp, lengths, seqLen, batch, 0, seqLen,
+                    tape, tapeOff + k0, batch * stride, stride, ws, dg + hidden, batch * slots, slots);
+            scatterGates(w, ws, st + w.stHh, k0, k1, w.hOut, grads.weightHh());
+        }
+        if (w.bias != null) {
+            int c0 = VectorParallel.split(gp, p, n, VectorMath.L), c1 = VectorParallel.split(gp, p + 1, n, VectorMath.L);
+            if (c1 > c0) {
+                int sb = st + w.stBias;
+                VectorMath.zero(ws, sb + c0, c1 - c0);
+                VectorMath.zero(ws, sb + gp + c0, c1 - c0);
+                VectorMath.columnSums(ws, sb + c0, c1 - c0, lengths, batch, 0, seqLen, ws, dg + c0, batch * slots, slots);
+                VectorMath.columnSums(ws, sb + gp + c0, c1 - c0, lengths, batch, 0, seqLen, ws, dg + hidden + c0,
+                        batch * slots, slots);
+                scatterBias(w, ws, sb, c0, c1, grads.biasIh());
+                scatterBias(w, ws, sb + gp, c0, c1, grads.biasHh());
+            }
+        }
+        if (w.proj > 0) {
+            int pp = w.projP;
+            k0 = VectorParallel.split(w.hid, p, n, 4);
+            k1 = VectorParallel.split(w.hid, p + 1, n, 4);
+            if (k1 > k0) {
+                int so = st + w.stHr + k0 * pp;
+                VectorMath.zero(ws, so, (k1 - k0) * pp);
+                VectorMath.outer(ws, so, pp, k1 - k0, pp, lengths, seqLen, batch, 0, seqLen,
+                        tape, tapeOff + projectionInputOffset(w) + k0, batch * stride, stride,
+                        ws, dht, batch * pp, pp);
+                float[] gHr = grads.weightHr();
+                for (int j = k0; j < k1; j++) {
+                    for (int q = 0; q < w.proj; q++) {
+                        gHr[q * w.hid + j] += ws[st + w.stHr + j * pp + q];
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * {@code dst[(q*H + j)*k + kk] += st[kk*gp + q*Hp + j]} for {@code kk} in {@code [k0, k1)}: back to
+     * PyTorch's layout, a transpose done in 16 x 16 tiles so that both sides stay in L1.
+     */
+    private static void scatterGates(Dims d, float[] ws, int st, int k0, int k1, int k, float[] dst) {
+        final int tile = 16;
+        for (int kb = k0; kb < k1; kb += tile) {
+            int ke = Math.min(k1, kb + tile);
+            for (int q = 0; q < d.gates; q++) {
+                for (int jb = 0; jb < d.hid; jb += tile) {
+                    int je = Math.min(d.hid, jb + tile);
+                    for (int j = jb; j < je; j++) {
+                        int src = st + q * d.hp + j, to = (q * d.hid + j) * k;
+                        for (int kk = kb; kk < ke; kk++) {
+                            dst[to + kk] += ws[src + kk * d.gp];
                         }
                     }
-                    case LSTM -> {
-                        int gates = tp + hOut;
-                        float[] dSrc = dh;
-                        int dOff = dhr;
-                        if (s.projSize() > 0) {
-                            // dL/d(o*tanh(c')) = W_hr^T dh; dW_hr += dh (x) unprojected h
-                            Arrays.fill(ws, dr, dr + hid, 0f);
-                            VectorMath.matTVecAdd(w.weightHr(), hOut, hid, dh, dhr, ws, dr);
-                            for (int p = 0; p < hOut; p++) {
-                                VectorMath.axpy(dh[dhr + p], tape, gates + 6 * hid, grads.weightHr(), p * hid, hid);
-                            }
-                            dSrc = ws;
-                            dOff = dr;
-                        }
-                        for (int j = 0; j < hid; j++) {
-                            float i = tape[gates + j], f = tape[gates + hid + j], g = tape[gates + 2 * hid + j],
-                                    o = tape[gates + 3 * hid + j];
-                            float tc = VectorMath.tanh(tape[gates + 5 * hid + j]);
-                            float d = dSrc[dOff + j];
-                            float dct = dc[dcr + j] + d * o * (1f - tc * tc);
-                            dc[dcr + j] = dct * f;
-                            ws[dgx + j] = dct * g * i * (1f - i);
-                            ws[dgx + hid + j] = dct * tape[gates + 4 * hid + j] * f * (1f - f);
-                            ws[dgx + 2 * hid + j] = dct * i * (1f - g * g);
-                            ws[dgx + 3 * hid + j] = d * tc * o * (1f - o);
-                        }
-                        System.arraycopy(ws, dgx, ws, dgh, rows);
-                    }
-                    case GRU -> {
-                        for (int j = 0; j < hid; j++) {
-                            float hp = tape[tp + j], r = tape[tp + hid + j], z = tape[tp + 2 * hid + j],
-                                    n = tape[tp + 3 * hid + j], hn = tape[tp + 4 * hid + j];
-                            float d = dh[dhr + j];
-                            float dan = d * (1f - z) * (1f - n * n);
-                            float dar = dan * hn * r * (1f - r), daz = d * (hp - n) * z * (1f - z);
-                            ws[dgx + j] = dar;
-                            ws[dgx + hid + j] = daz;
-                            ws[dgx + 2 * hid + j] = dan;
-                            ws[dgh + j] = dar;
-                            ws[dgh + hid + j] = daz;
-                            ws[dgh + 2 * hid + j] = dan * r;
-                            ws[dhPrev + j] = d * z;
-                        }
-                    }
                 }
-                int xr = xOff + t * xTimeStride + b * xBatchStride;
-                for (int r = 0; r < rows; r++) {
-                    VectorMath.axpy(ws[dgx + r], x, xr, grads.weightIh(), r * in, in);
-                    VectorMath.axpy(ws[dgh + r], tape, tp, grads.weightHh(), r * hOut, hOut);
-                }
-                if (s.bias()) {
-                    VectorMath.axpy(1f, ws, dgx, grads.biasIh(), 0, rows);
-                    VectorMath.axpy(1f, ws, dgh, grads.biasHh(), 0, rows);
-                }
-                if (dx != null) {
-                    VectorMath.matTVecAdd(w.weightIh(), rows, in, ws, dgx, dx, dxOff + t * dxTimeStride + b * dxBatchStride);
-                }
-                VectorMath.matTVecAdd(w.weightHh(), rows, hOut, ws, dgh, ws, dhPrev);
-                System.arraycopy(ws, dhPrev, dh, dhr, hOut);
+            }
+        }
+    }
+
+    /** {@code dst[q*H + j] += st[q*Hp + j]} for padded columns {@code [c0, c1)}. */
+    private static void scatterBias(Dims d, float[] ws, int st, int c0, int c1, float[] dst) {
+        for (int o = c0; o < c1; o++) {
+            int r = d.realRow(o);
+            if (r >= 0) {
+                dst[r] += ws[st + o];
             }
         }
     }

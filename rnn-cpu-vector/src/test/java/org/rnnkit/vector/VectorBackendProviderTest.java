@@ -1,0 +1,82 @@
+package org.rnnkit.vector;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ServiceLoader;
+import org.junit.jupiter.api.Test;
+import org.rnnkit.backend.Backends;
+import org.rnnkit.nn.CellType;
+import org.rnnkit.spi.Availability;
+import org.rnnkit.spi.Backend;
+import org.rnnkit.spi.BackendProvider;
+
+/** Discovery, probe, naming, the species property and the thread option of the vector backend. */
+class VectorBackendProviderTest {
+
+    @Test
+    void isDiscoveredWithItsNameAndPriority() {
+        BackendProvider p = ServiceLoader.load(BackendProvider.class).stream().map(ServiceLoader.Provider::get)
+                .filter(x -> x.name().equals("vector")).findFirst().orElseThrow();
+        assertTrue(p instanceof VectorBackendProvider);
+        assertEquals(100, p.priority());
+        assertTrue(Backends.discovered().stream().anyMatch(d -> d.name().equals("vector") && d.usable()),
+                Backends.discovered().toString());
+    }
+
+    @Test
+    void probeDescribesTheSpeciesAndTheBackendHasEveryKernel() {
+        Availability a = new VectorBackendProvider().probe();
+        assertTrue(a.isAvailable(), a.toString());
+        assertTrue(a.detail().matches("FloatVector (128|256|512)-bit, FMA.*"), a.detail());
+        Backend b = new VectorBackendProvider().create();
+        assertEquals("vector", b.name());
+        assertTrue(b.description().startsWith("FloatVector " + VectorMath.bitSize() + "-bit, FMA"), b.description());
+        for (CellType t : CellType.values()) {
+            assertTrue(b.kernel(t) instanceof VectorKernel, t.toString());
+        }
+    }
+
+    @Test
+    void theSpeciesFollowsTheProperty() {
+        String forced = System.getProperty(VectorProbe.BIT_SIZE_PROPERTY);
+        if (forced != null) {
+            assertEquals(Integer.parseInt(forced), VectorMath.bitSize());
+        } else {
+            assertEquals(jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize(), VectorMath.bitSize());
+        }
+        assertEquals(VectorMath.bitSize() / 32, VectorMath.L);
+        assertEquals(VectorMath.L / 2, VectorMath.AL);
+    }
+
+    @Test
+    void aBadBitSizeIsAReasonNotAnError() {
+        String old = System.getProperty(VectorProbe.BIT_SIZE_PROPERTY);
+        System.setProperty(VectorProbe.BIT_SIZE_PROPERTY, "384");
+        try {
+            Availability a = new VectorBackendProvider().probe();
+            assertFalse(a.isAvailable());
+            assertTrue(a.detail().contains("rnnkit.vector.bitSize: expected 128, 256 or 512, got '384'"), a.detail());
+        } finally {
+            if (old == null) {
+                System.clearProperty(VectorProbe.BIT_SIZE_PROPERTY);
+            } else {
+                System.setProperty(VectorProbe.BIT_SIZE_PROPERTY, old);
+            }
+        }
+    }
+
+    @Test
+    void threadsAreOptIn() {
+        VectorBackend b = (VectorBackend) new VectorBackendProvider().create();
+        assertEquals(Integer.getInteger(VectorBackend.THREADS_PROPERTY, 1) > 1 ? Integer.getInteger(VectorBackend.THREADS_PROPERTY) : 1,
+                b.threads());
+        assertEquals(1, b.withExecutor(null, 1).threads());
+        assertEquals(3, b.withExecutor(Runnable::run, 3).threads());
+        assertTrue(b.withExecutor(Runnable::run, 3).description().endsWith("up to 3 threads"));
+        assertThrows(IllegalArgumentException.class, () -> b.withExecutor(null, 2));
+        assertThrows(IllegalArgumentException.class, () -> b.withExecutor(Runnable::run, 0));
+    }
+}
