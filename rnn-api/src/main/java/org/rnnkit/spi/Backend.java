@@ -19,6 +19,21 @@ public interface Backend extends AutoCloseable {
     /** The kernel for a recurrence type. */
     RecurrentKernel kernel(CellType type);
 
+    /**
+     * This backend allowed to split one call over up to {@code threads} threads (the calling thread
+     * included), choosing by shape how many help; results must not depend on the count. Backends that
+     * never split return themselves. The returned backend owns no threads of its own beyond a shared,
+     * process-wide pool of daemon threads.
+     *
+     * @throws IllegalArgumentException if {@code threads < 1}
+     */
+    default Backend withThreads(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads: expected >= 1, got " + threads);
+        }
+        return this;
+    }
+
     /** Releases native resources, if any. Backends are process-wide; the registry never closes them. */
     @Override
     default void close() {}

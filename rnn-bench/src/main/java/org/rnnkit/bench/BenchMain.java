@@ -25,10 +25,9 @@ public final class BenchMain {
         boolean quick = false;
         Path reportOnly = null;
         String scenarios = "S0,S1,S2,S3,S4,S5,S6,S7,S8", peers = "ort,libtorch";
-        // default: every backend usable here (the launcher runs this JVM with the Vector API module)
-        String backends = String.join(",", org.rnnkit.backend.Backends.discovered().stream()
-                .filter(org.rnnkit.backend.Backends.Discovered::usable).map(org.rnnkit.backend.Backends.Discovered::name)
-                .toList());
+        // default: every backend usable here (the launcher runs this JVM with the Vector API module), at one
+        // thread and, for those that split calls, at two
+        String backends = String.join(",", defaultBackends());
         Path out = Path.of("rnn-bench/target/bench");
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -40,7 +39,8 @@ public final class BenchMain {
                 case "--report-only" -> reportOnly = Path.of(args[++i]);
                 case "-h", "--help" -> {
                     System.out.println("""
-                            usage: rnnkit bench [--quick] [--scenarios S0,S2,...] [--backends NAMES (default: all usable)]
+                            usage: rnnkit bench [--quick] [--scenarios S0,S2,...] [--backends NAME[:THREADS],... (default: all usable, at 1
+                                                and 2 threads where they split calls)]
                                                 [--peers ort,libtorch|none] [--out DIR] [--report-only JMH.json]
 
                             Runs the scenarios S0-S8 (forward) and S2/S3 training on the chosen rnnkit backends
@@ -91,6 +91,21 @@ public final class BenchMain {
         Report.writeJson(out.resolve("summary.json"), rows, summary);
         Report.writeSvg(out.resolve("ratios.svg"), summary);
         System.out.println("wrote " + results + ", " + out.resolve("summary.json") + ", " + out.resolve("ratios.svg"));
+    }
+
+    /** Every usable backend as {@code NAME}, plus {@code NAME:2} for those that use a second thread. */
+    private static List<String> defaultBackends() {
+        List<String> specs = new ArrayList<>();
+        for (org.rnnkit.backend.Backends.Discovered d : org.rnnkit.backend.Backends.discovered()) {
+            if (d.usable()) {
+                specs.add(d.name());
+                org.rnnkit.spi.Backend b = org.rnnkit.backend.Backends.named(d.name());
+                if (b.withThreads(2) != b) {
+                    specs.add(d.name() + ":2");
+                }
+            }
+        }
+        return specs;
     }
 
     /**

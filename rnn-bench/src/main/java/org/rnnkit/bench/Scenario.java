@@ -37,6 +37,24 @@ public enum Scenario {
     }
 
     /** The layer of this scenario with weights from a fixed seed (PyTorch's default initialisation). */
+    /**
+     * The backend a benchmark parameter names: {@code NAME} (one thread) or {@code NAME:N} (that backend
+     * allowed {@code N} threads per call, {@link Backend#withThreads}).
+     */
+    public static Backend backend(String spec) {
+        int colon = spec.indexOf(':');
+        if (colon < 0) {
+            return org.rnnkit.backend.Backends.named(spec);
+        }
+        int threads;
+        try {
+            threads = Integer.parseInt(spec.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("backend: expected NAME or NAME:THREADS, got '" + spec + "'");
+        }
+        return org.rnnkit.backend.Backends.named(spec.substring(0, colon)).withThreads(threads);
+    }
+
     public RecurrentLayer layer(Backend backend) {
         return RecurrentLayer.builder(type).inputSize(input).hiddenSize(hidden).numLayers(layers)
                 .bidirectional(bidirectional).seed(1234).backend(backend).build();

@@ -1,5 +1,7 @@
 package org.rnnkit.vector;
 
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -59,34 +61,42 @@ public final class VectorBackend implements Backend {
         return new VectorBackend(threads == 1 ? VectorParallel.SERIAL : new VectorParallel(executor, threads));
     }
 
+    /** This backend on the shared daemon pool of {@code rnnkit-vector-*} workers, up to {@code threads} parts per call. */
+    @Override
+    public VectorBackend withThreads(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads: expected >= 1, got " + threads);
+        }
+        return threads == par.threads() ? this : new VectorBackend(parallel(threads));
+    }
+
     /** How many parts a large call may be split into. */
     public int threads() {
         return par.threads();
     }
 
     private static VectorParallel defaultParallel() {
-        int n = Integer.getInteger(THREADS_PROPERTY, 1);
-        if (n <= 1) {
-            return VectorParallel.SERIAL;
-        }
-        return new VectorParallel(Pool.executor(n - 1), n);
+        return parallel(Math.max(1, Integer.getInteger(THREADS_PROPERTY, 1)));
     }
 
-    /** The workers of {@code rnnkit.vector.threads}: daemon threads, made once. */
+    private static VectorParallel parallel(int threads) {
+        return threads == 1 ? VectorParallel.SERIAL : new VectorParallel(Pool.executor(threads - 1), threads);
+    }
+
+    /** The shared workers: daemon threads, one fixed pool per worker count, made on first use. */
     private static final class Pool {
-        private static ExecutorService pool;
+        private static final Map<Integer, ExecutorService> POOLS = new HashMap<>();
+        private static final AtomicInteger ID = new AtomicInteger();
 
         static synchronized Executor executor(int workers) {
-            if (pool == null) {
-                AtomicInteger id = new AtomicInteger();
+            return POOLS.computeIfAbsent(workers, n -> {
                 ThreadFactory f = r -> {
-                    Thread t = new Thread(r, "rnnkit-vector-" + id.incrementAndGet());
+                    Thread t = new Thread(r, "rnnkit-vector-" + ID.incrementAndGet());
                     t.setDaemon(true);
                     return t;
                 };
-                pool = Executors.newFixedThreadPool(workers, f);
-            }
-            return pool;
+                return Executors.newFixedThreadPool(n, f);
+            });
         }
     }
 

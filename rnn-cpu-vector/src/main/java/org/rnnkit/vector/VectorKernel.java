@@ -400,8 +400,11 @@ abstract class VectorKernel implements RecurrentKernel {
     /** Lockstep parts spin at each barrier: never more of them than cores. */
     private static final int CORES = Runtime.getRuntime().availableProcessors();
 
-    /** Per step (~1 us of work): below it one barrier per step costs more than the split saves. */
-    static final long UNIT_SPLIT_MIN_FMAS_PER_STEP = 1L << 16;
+    /**
+     * Per step (~2 us of work): below it one barrier per step costs more than the split saves (measured:
+     * S1's and S6's 2^16 per step ran 1.2-1.3x slower on two threads than on one; S4's 1.5 * 2^17 1.08x faster).
+     */
+    static final long UNIT_SPLIT_MIN_FMAS_PER_STEP = 1L << 17;
     /** Per call (~50 us of work): below it waking a worker costs more than the split saves. */
     static final long UNIT_SPLIT_MIN_FMAS = 1L << 21;
 

@@ -29,10 +29,28 @@ final class VectorProbe {
         return null;
     }
 
-    /** E.g. {@code FloatVector 256-bit, FMA}; loads the kernels' species. */
+    /** E.g. {@code FloatVector 256-bit, FMA in hardware}; loads the kernels' species. */
     static String describe() {
         int bits = VectorMath.bitSize(), max = FloatVector.SPECIES_MAX.vectorBitSize();
-        return "FloatVector " + bits + "-bit, FMA" + (bits > max ? " (above the CPU's " + max
+        return "FloatVector " + bits + "-bit, " + fmaStatus() + (bits > max ? " (above the CPU's " + max
                 + "-bit maximum: emulated, slow)" : "");
+    }
+
+    /**
+     * Whether the CPU has fused multiply-add, from the kernel's CPU flags (Linux): without it every
+     * {@code fma} of the kernels is a slow exact software emulation (results unchanged).
+     */
+    static String fmaStatus() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("flags") || line.startsWith("Features")) {
+                    boolean fma = (" " + line.substring(line.indexOf(':') + 1) + " ").matches(".* (fma|asimd) .*");
+                    return fma ? "FMA in hardware" : "no hardware FMA (fma emulated, slow)";
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // not Linux, or not readable
+        }
+        return "FMA status unknown";
     }
 }

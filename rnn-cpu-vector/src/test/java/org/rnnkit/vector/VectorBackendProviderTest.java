@@ -30,10 +30,10 @@ class VectorBackendProviderTest {
     void probeDescribesTheSpeciesAndTheBackendHasEveryKernel() {
         Availability a = new VectorBackendProvider().probe();
         assertTrue(a.isAvailable(), a.toString());
-        assertTrue(a.detail().matches("FloatVector (128|256|512)-bit, FMA.*"), a.detail());
+        assertTrue(a.detail().matches("FloatVector (128|256|512)-bit, (FMA in hardware|no hardware FMA|FMA status unknown).*"), a.detail());
         Backend b = new VectorBackendProvider().create();
         assertEquals("vector", b.name());
-        assertTrue(b.description().startsWith("FloatVector " + VectorMath.bitSize() + "-bit, FMA"), b.description());
+        assertTrue(b.description().startsWith("FloatVector " + VectorMath.bitSize() + "-bit, " + VectorProbe.fmaStatus()), b.description());
         for (CellType t : CellType.values()) {
             assertTrue(b.kernel(t) instanceof VectorKernel, t.toString());
         }
@@ -78,5 +78,17 @@ class VectorBackendProviderTest {
         assertTrue(b.withExecutor(Runnable::run, 3).description().endsWith("up to 3 threads"));
         assertThrows(IllegalArgumentException.class, () -> b.withExecutor(null, 2));
         assertThrows(IllegalArgumentException.class, () -> b.withExecutor(Runnable::run, 0));
+    }
+
+    @Test
+    void withThreadsUsesTheSharedPool() {
+        VectorBackend one = ((VectorBackend) new VectorBackendProvider().create()).withThreads(1);
+        assertEquals(1, one.threads());
+        VectorBackend two = one.withThreads(2);
+        assertEquals(2, two.threads());
+        assertTrue(two.description().endsWith("up to 2 threads"), two.description());
+        assertTrue(two.withThreads(2) == two, "same count: same backend");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> one.withThreads(0));
+        assertEquals("threads: expected >= 1, got 0", e.getMessage());
     }
 }

@@ -298,7 +298,7 @@ class VectorKernelTest {
             // batch 1 (and a few full-length rows): each step split by hidden units, the parts in lockstep
             for (int batch1 : new int[] {1, 3}) {
                 int[] len1 = batch1 == 1 ? new int[] {seqLen - 3} : null;
-                KernelCase small = new KernelCase(type, 96, 256, 0, true, seqLen, batch1, len1, r.nextBoolean(),
+                KernelCase small = new KernelCase(type, 96, 384, 0, true, seqLen, batch1, len1, r.nextBoolean(),
                         r.nextBoolean(), true, true, true, 1, "normal", r.nextLong());
                 VectorKernel k = (VectorKernel) threaded.get(0).kernel(type);
                 assertTrue(k.unitParts(new VectorKernel.Dims(small.shape()), seqLen, batch1, len1) > 1,
@@ -371,7 +371,10 @@ class VectorKernelTest {
             call.run();
         }
         long best = Long.MAX_VALUE;
-        for (int window = 0; window < 40 && best > 0; window++) {
+        // windows until one allocates nothing, for up to 30 s: C2 compiles in the background and on a
+        // loaded 2-core machine its queue may take seconds to reach these methods
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        for (int window = 0; best > 0 && (window < 40 || System.nanoTime() < deadline); window++) {
             long probe = allocatedBytes();
             long overhead = allocatedBytes() - probe; // what reading the counter allocates itself
             long before = allocatedBytes();

@@ -37,6 +37,7 @@ public class ScenarioBenchmark {
     @Param({"S0", "S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8"})
     public String scenario;
 
+    /** A backend name, or {@code NAME:N} for that backend allowed N threads per call. */
     @Param({"scalar"})
     public String backend;
 
@@ -48,11 +49,11 @@ public class ScenarioBenchmark {
     @Setup(Level.Trial)
     public void setUp() {
         Scenario s = Scenario.valueOf(scenario);
-        layer = s.layer(Backends.named(backend));
+        layer = s.layer(Scenario.backend(backend));
         x = s.input();
         ws = new Workspace();
         into = layer.forward(x);
-        if (!backend.equals("scalar")) {
+        if (!backend.startsWith("scalar")) {
             LayerOutput ref = layer.withBackend(Backends.named("scalar")).forward(x);
             Tolerance.Check c = Tolerance.FORWARD.compare("output", layer.forward(x).output().data(), ref.output().data());
             if (!c.passed()) {

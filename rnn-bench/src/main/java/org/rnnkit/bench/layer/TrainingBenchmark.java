@@ -33,6 +33,7 @@ public class TrainingBenchmark {
     @Param({"S2", "S3"})
     public String trainScenario;
 
+    /** A backend name, or {@code NAME:N} for that backend allowed N threads per call. */
     @Param({"scalar"})
     public String backend;
 
@@ -42,7 +43,7 @@ public class TrainingBenchmark {
     @Setup(Level.Trial)
     public void setUp() {
         Scenario s = Scenario.valueOf(trainScenario);
-        layer = s.layer(Backends.named(backend));
+        layer = s.layer(Scenario.backend(backend));
         x = s.input();
         int[] shape = layer.forward(x).output().shape();
         float[] one = new float[x.dim(0) * x.dim(1) * layer.config().outputSize()];

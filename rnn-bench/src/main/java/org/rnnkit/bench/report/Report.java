@@ -62,8 +62,13 @@ public final class Report {
                 who = "LibTorch";
                 peer = true;
             } else {
-                who = (String) params.get("backend");
+                who = (String) params.get("backend"); // NAME or NAME:THREADS
                 peer = false;
+                int colon = who.indexOf(':');
+                if (colon >= 0) {
+                    threads = Integer.parseInt(who.substring(colon + 1));
+                    who = who.substring(0, colon);
+                }
             }
             rows.add(new Row(scenario, train ? "train" : "forward", who, peer, threads, score * toMs, err * toMs));
         }

@@ -88,6 +88,41 @@ class ThreadSafetyTest {
         }
     }
 
+    /**
+     * {@link Backend#withThreads} changes no bit: forward and backward of layers large enough for a
+     * splitting backend to split (batched, and batch 1 where the recurrence splits by hidden units) give the
+     * same bits at 1, 2 and 3 threads.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("org.rnnkit.tests.BackendSource#all")
+    void theThreadCountChangesNoBit(Backend backend) {
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> backend.withThreads(0));
+        org.junit.jupiter.api.Assertions.assertEquals("threads: expected >= 1, got 0", e.getMessage());
+        for (CellType type : new CellType[] {CellType.LSTM, CellType.GRU, CellType.RNN_TANH}) {
+            for (int batch : new int[] {1, 16}) {
+                RecurrentLayer one = RecurrentLayer.builder(type).inputSize(64).hiddenSize(128).bidirectional(batch > 1).seed(9)
+                        .backend(backend.withThreads(1)).build();
+                Tensor x = normal(31 + batch, 50, batch, 64);
+                var t1 = one.forwardTraining(x, null, null, null);
+                Tensor gOut = normal(77, t1.output().output().shape());
+                var g1 = one.backward(t1, gOut, null, null);
+                for (int threads : new int[] {2, 3}) {
+                    RecurrentLayer many = one.withBackend(backend.withThreads(threads));
+                    var tn = many.forwardTraining(x, null, null, null);
+                    var gn = many.backward(tn, gOut, null, null);
+                    String what = backend.name() + " " + type + " B=" + batch + " at " + threads + " threads";
+                    assertTrue(tn.output().output().bitEquals(t1.output().output()), what + ": output");
+                    assertTrue(tn.output().hN().bitEquals(t1.output().hN()), what + ": h_n");
+                    assertTrue(gn.input().bitEquals(g1.input()), what + ": input gradient");
+                    for (var p : g1.parameters().entrySet()) {
+                        assertTrue(gn.parameters().get(p.getKey()).bitEquals(p.getValue()), what + ": " + p.getKey());
+                    }
+                }
+            }
+        }
+    }
+
     interface Worker {
         void run(int worker) throws Exception;
     }
