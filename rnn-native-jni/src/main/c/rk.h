@@ -1,0 +1,135 @@
+/*
+ * rnnkit native backend: shared declarations of the drivers (rk_driver.c), the per-ISA kernels
+ * (rk_kernels.c, compiled once per instruction set) and the JNI layer (rk_jni.c).
+ *
+ * Layouts (floats; "natural row" r = t*B + b for time step t and batch row b):
+ *   gx    R x GH   input projection, then the gate pre-activations/activations in place (forward)
+ *   dG    R x GS   gate gradients (backward); GS = GH, except GRU: 4H = [dr dz dn*r dn]
+ *   tape  R x TS   per (t, b) slot: the incoming h first (O floats), the rest per cell type:
+ *                  LSTM [h_prev(O) i f g o(4H) c_prev(H) tanh(c')(H) (o*tanh(c'))(H, projection only)]
+ *                  GRU  [h_prev(H) r z n(3H) W_hn h + b_hn(H)]
+ *                  RNN  [h_prev(H) h'(H)]
+ * Batch rows are visited in "rank" order: sorted by length, longest first (stable), so the rows still
+ * running at step s are ranks 0..n_s-1. States live in the workspace by rank during a call.
+ */
+#ifndef RK_H
+#define RK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/** Outputs per packed panel: the packed layout is the same for every instruction set. */
+#define RK_PANEL 64
+/** Rows handed to one rk_ops.gemm_rows call at most. */
+#define RK_ROWS 12
+
+enum { RK_RNN_TANH = 0, RK_RNN_RELU = 1, RK_LSTM = 2, RK_GRU = 3 };
+
+/** W (n x k) in panels of RK_PANEL outputs: panel p holds, for each kk, outputs p*64 .. p*64+63 (zeros past n). */
+typedef struct {
+    int n, k, panels;
+    float *data;
+} rk_pk;
+
+/** One layer direction's weights in the kernels' layouts (native memory, immutable after rk_prepare). */
+typedef struct {
+    int type, I, H, P, O, G, GH, GS, TS, bias;
+    rk_pk ih;     /* N = GH, K = I */
+    float *bx;    /* GH: b_ih + b_hh (GRU n gate: b_ih only); zeros without bias */
+    rk_pk hh;     /* N = GH (GRU: 2H, the r and z gates), K = O */
+    rk_pk hhn;    /* GRU: N = H, K = H */
+    float *bhn;   /* GRU: b_hn (H); zeros without bias */
+    rk_pk hhT;    /* N = O, K = GH (GRU: 3H): dh_prev = dG_h W_hh */
+    rk_pk hr;     /* LSTM projection: N = P, K = H */
+    rk_pk hrT;    /* N = H, K = P */
+    float *wih;   /* GH x I, PyTorch's layout, for dx = dG W_ih */
+    void *block;  /* the one allocation everything above lives in */
+} rk_weights;
+
+/** The kernels of one instruction set. Every product keeps one fixed summation order per output. */
+typedef struct {
+    const char *name;
+    /**
+     * c[r][o] = (init ? init[r][o] : 0) + sum_kk a[r][kk] * W[o][kk], kk ascending, for o < w->n and
+     * r < nrows <= RK_ROWS. init[r] may equal c[r] (in place); a[r] must not overlap c[r].
+     */
+    void (*gemm_rows)(const rk_pk *w, int nrows, const float *const *a, const float *const *init, float *const *c);
+    void (*sigmoid)(const float *src, float *dst, int n);
+    void (*tanh)(const float *src, float *dst, int n);
+    /** g: 4H pre-activations -> i f g o in place; c updated; tc = tanh(c'); hfull = o*tc. */
+    void (*lstm_row)(float *g, float *c, float *tc, float *hfull, int H);
+    /** g: 3H (r, z pre-activations; n's input part) -> r z n in place; hn = W_hn h + b_hn; h updated. */
+    void (*gru_row)(float *g, const float *hn, float *h, int H);
+    /** h = act(g). */
+    void (*rnn_row)(const float *g, float *h, int H, int relu);
+    /** From the tape slot's gates and d = dL/d(o*tanh(c')): dG (4H) and dc (in: after the step, out: before). */
+    void (*lstm_back_row)(const float *gates, const float *cprev, const float *tc, const float *d, float *dc,
+            float *dG, int H);
+    /** slot: [h_prev r z n hn]; dh in: dL/dh', out: dh*z (the part of dL/dh_prev outside W_hh). */
+    void (*gru_back_row)(const float *slot, float *dh, float *dG, int H);
+    void (*rnn_back_row)(const float *hnew, const float *dh, float *dG, int H, int relu);
+    /** dst[j] += src[j]. */
+    void (*add)(const float *src, float *dst, int n);
+} rk_ops;
+
+extern const rk_ops rk_ops_avx512, rk_ops_avx2, rk_ops_generic;
+
+/* ---- OpenBLAS, resolved at run time (rk_jni.c) ---- */
+enum { RK_ROW_MAJOR = 101, RK_NO_TRANS = 111, RK_TRANS = 112 };
+typedef void (*rk_sgemm_fn)(int order, int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
+        const float *b, int ldb, float beta, float *c, int ldc);
+extern rk_sgemm_fn rk_sgemm;
+
+/* ---- sizes (floats), shared with the Java side through JNI ---- */
+typedef struct {
+    int type, I, H, P, O, G, GH, GS, TS;
+} rk_dims;
+
+int rk_dims_of(int type, int I, int H, int P, rk_dims *d);
+int64_t rk_workspace_size(const rk_dims *d, int T, int B);
+int64_t rk_tape_size(const rk_dims *d, int T, int B);
+
+/* ---- weights (rk_driver.c) ---- */
+/** Returns NULL when out of memory. Arrays in PyTorch's layout; bih/bhh/whr may be NULL. */
+rk_weights *rk_prepare(const rk_dims *d, int bias, const float *wih, const float *whh, const float *bih,
+        const float *bhh, const float *whr);
+void rk_release(rk_weights *w);
+
+/** Strides and offsets are in floats and already applied to the pointers. */
+typedef struct {
+    int T, B, reverse;
+    const int *len; /* NULL: every row runs T steps */
+    const float *x;
+    int64_t xts, xbs;
+    float *out; /* NULL: no per-step output */
+    int64_t ots, obs;
+    float *h, *c, *tape, *ws;
+    int threads; /* up to this many threads for the large phases */
+} rk_fwd_args;
+
+typedef struct {
+    int T, B, reverse;
+    const int *len;
+    const float *x;
+    int64_t xts, xbs;
+    const float *dout;
+    int64_t dts, dbs;
+    float *dh, *dc;
+    float *dx;
+    int64_t dxts, dxbs;
+    float *gwih, *gwhh, *gbih, *gbhh, *gwhr;
+    const float *tape;
+    float *ws;
+    int threads;
+} rk_bwd_args;
+
+/* ---- threads (rk_pool.c) ---- */
+/** Part `part` of `parts` of some work. */
+typedef void (*rk_task)(void *ctx, int part, int parts);
+/** Runs parts 0..parts-1, on up to `threads` threads (the caller's included); returns when all are done. */
+void rk_parallel(int parts, int threads, rk_task fn, void *ctx);
+
+void rk_forward(const rk_weights *w, const rk_ops *ops, const rk_fwd_args *a);
+void rk_backward(const rk_weights *w, const rk_ops *ops, const rk_bwd_args *a);
+
+#endif

@@ -1,0 +1,696 @@
+/*
+ * The loops every cell type shares: sizes, packing, and the forward and backward passes over one layer
+ * direction. Products go through rk_ops.gemm_rows (our packed kernels, one fixed summation order per
+ * output, so a row's result never depends on the other rows: streaming chunk by chunk gives the bits of
+ * a one-shot run). The backward pass's big products, summed over every step (dW_ih, dW_hh, dW_hr) and
+ * the input gradient, are OpenBLAS sgemm calls on fixed tiles.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "rk.h"
+
+rk_sgemm_fn rk_sgemm;
+
+/* ---- sizes ----------------------------------------------------------------------------------------- */
+
+int rk_dims_of(int type, int I, int H, int P, rk_dims *d)
+{
+    if (type < RK_RNN_TANH || type > RK_GRU || I < 1 || H < 1 || P < 0 || (P > 0 && type != RK_LSTM)) {
+        return 0;
+    }
+    d->type = type;
+    d->I = I;
+    d->H = H;
+    d->P = P;
+    d->O = P > 0 ? P : H;
+    d->G = type == RK_LSTM ? 4 : type == RK_GRU ? 3 : 1;
+    d->GH = d->G * H;
+    d->GS = type == RK_GRU ? 4 * H : d->GH;
+    d->TS = type == RK_LSTM ? d->O + 6 * H + (P > 0 ? H : 0) : type == RK_GRU ? 5 * H : 2 * H;
+    return 1;
+}
+
+/* per batch row scratch of the forward pass beyond h: LSTM c, tanh(c') (without a tape), o*tanh(c')
+   (projection); GRU W_hn h + b_hn (without a tape) */
+static int64_t fwd_row_scratch(const rk_dims *d)
+{
+    return d->type == RK_LSTM ? 2 * (int64_t)d->H + (d->P > 0 ? d->H : 0) : d->type == RK_GRU ? d->H : 0;
+}
+
+/* per batch row scratch of the backward pass beyond dh: LSTM dc, then W_hr^T dh (projection) */
+static int64_t bwd_row_scratch(const rk_dims *d)
+{
+    return d->type == RK_LSTM ? (int64_t)d->H + (d->P > 0 ? d->H : 0) : 0;
+}
+
+int64_t rk_workspace_size(const rk_dims *d, int T, int B)
+{
+    int64_t R = (int64_t)T * B;
+    int64_t fwd = R * d->GH + (int64_t)B * (d->O + fwd_row_scratch(d)) + B;
+    int64_t bwd = R * d->GS + (d->P > 0 ? R * d->P : 0) + (int64_t)B * (d->O + bwd_row_scratch(d)) + B;
+    return fwd > bwd ? fwd : bwd;
+}
+
+int64_t rk_tape_size(const rk_dims *d, int T, int B)
+{
+    return (int64_t)T * B * d->TS;
+}
+
+/* ---- weights --------------------------------------------------------------------------------------- */
+
+static size_t pk_floats(int n, int k)
+{
+    return (size_t)((n + RK_PANEL - 1) / RK_PANEL) * RK_PANEL * (size_t)k;
+}
+
+static size_t round16(size_t n)
+{
+    return (n + 15) & ~(size_t)15;
+}
+
+/* W[o][kk] = src[(o + off) * rs + kk * cs] for o < n, zeros for the panel's padding */
+static void pack(rk_pk *p, float *data, int n, int k, const float *src, size_t off, size_t rs, size_t cs)
+{
+    p->n = n;
+    p->k = k;
+    p->panels = (n + RK_PANEL - 1) / RK_PANEL;
+    p->data = data;
+    for (int pi = 0; pi < p->panels; pi++) {
+        float *dst = data + (size_t)pi * RK_PANEL * k;
+        for (int kk = 0; kk < k; kk++) {
+            for (int o = 0; o < RK_PANEL; o++) {
+                int oo = pi * RK_PANEL + o;
+                dst[(size_t)kk * RK_PANEL + o] = oo < n ? src[(oo + off) * rs + kk * cs] : 0.0f;
+            }
+        }
+    }
+}
+
+rk_weights *rk_prepare(const rk_dims *d, int bias, const float *wih, const float *whh, const float *bih,
+        const float *bhh, const float *whr)
+{
+    int I = d->I, H = d->H, P = d->P, O = d->O, GH = d->GH;
+    int gru = d->type == RK_GRU, hhRows = gru ? 2 * H : GH, hhTK = gru ? 3 * H : GH;
+    size_t sIh = round16(pk_floats(GH, I)), sBx = round16(GH), sHh = round16(pk_floats(hhRows, O)),
+           sHhn = gru ? round16(pk_floats(H, H)) : 0, sBhn = gru ? round16(H) : 0,
+           sHhT = round16(pk_floats(O, hhTK)), sHr = P > 0 ? round16(pk_floats(P, H)) : 0,
+           sHrT = P > 0 ? round16(pk_floats(H, P)) : 0, sWih = round16((size_t)GH * I);
+    size_t total = sIh + sBx + sHh + sHhn + sBhn + sHhT + sHr + sHrT + sWih;
+    rk_weights *w = calloc(1, sizeof(rk_weights));
+    void *block = NULL;
+    if (w == NULL || posix_memalign(&block, 64, total * sizeof(float)) != 0) {
+        free(w);
+        return NULL;
+    }
+    float *f = block;
+    w->block = block;
+    w->type = d->type;
+    w->I = I;
+    w->H = H;
+    w->P = P;
+    w->O = O;
+    w->G = d->G;
+    w->GH = GH;
+    w->GS = d->GS;
+    w->TS = d->TS;
+    w->bias = bias;
+
+    pack(&w->ih, f, GH, I, wih, 0, I, 1);
+    f += sIh;
+    w->bx = f;
+    for (int o = 0; o < GH; o++) {
+        /* b_hh joins b_ih except inside GRU's r * (W_hn h + b_hn) */
+        w->bx[o] = !bias ? 0.0f : gru && o >= 2 * H ? bih[o] : bih[o] + bhh[o];
+    }
+    f += sBx;
+    pack(&w->hh, f, hhRows, O, whh, 0, O, 1);
+    f += sHh;
+    if (gru) {
+        pack(&w->hhn, f, H, H, whh, 2 * (size_t)H, H, 1);
+        f += sHhn;
+        w->bhn = f;
+        for (int j = 0; j < H; j++) {
+            w->bhn[j] = bias ? bhh[2 * H + j] : 0.0f;
+        }
+        f += sBhn;
+    }
+    pack(&w->hhT, f, O, hhTK, whh, 0, 1, O); /* W_hh^T: element (o, kk) = W_hh[kk][o] */
+    f += sHhT;
+    if (P > 0) {
+        pack(&w->hr, f, P, H, whr, 0, H, 1);
+        f += sHr;
+        pack(&w->hrT, f, H, P, whr, 0, 1, H);
+        f += sHrT;
+    }
+    w->wih = f;
+    memcpy(w->wih, wih, sizeof(float) * (size_t)GH * I);
+    return w;
+}
+
+void rk_release(rk_weights *w)
+{
+    if (w != NULL) {
+        free(w->block);
+        free(w);
+    }
+}
+
+/* ---- shared helpers -------------------------------------------------------------------------------- */
+
+static inline int length_of(const int *len, int T, int b)
+{
+    return len == NULL ? T : len[b];
+}
+
+/* ranks: batch rows by length, longest first, ties in batch order (so without lengths: the identity) */
+static void rank_rows(const int *len, int T, int B, int *perm)
+{
+    if (len == NULL) {
+        for (int b = 0; b < B; b++) {
+            perm[b] = b;
+        }
+        return;
+    }
+    int n = 0;
+    for (int L = T; L >= 1 && n < B; L--) {
+        for (int b = 0; b < B; b++) {
+            if (len[b] == L) {
+                perm[n++] = b;
+            }
+        }
+    }
+}
+
+/* ---- forward --------------------------------------------------------------------------------------- */
+
+typedef struct {
+    const rk_weights *w;
+    const rk_ops *ops;
+    const rk_fwd_args *a;
+    float *gx, *hs, *ex;
+    int64_t rs; /* floats of row scratch */
+    const int *perm;
+} fwd_ctx;
+
+/* one step for ranks [i0, i0 + nb), nb <= RK_ROWS, every one of them running at step s */
+static void fwd_block(const fwd_ctx *x, int s, int i0, int nb)
+{
+    const rk_weights *w = x->w;
+    const rk_ops *ops = x->ops;
+    const rk_fwd_args *a = x->a;
+    const int H = w->H, O = w->O, P = w->P, GH = w->GH, TS = w->TS, B = a->B;
+    const float *hin[RK_ROWS], *gin[RK_ROWS], *bin[RK_ROWS], *fin[RK_ROWS];
+    float *g[RK_ROWS], *hrow[RK_ROWS], *slot[RK_ROWS], *aux[RK_ROWS], *orow[RK_ROWS];
+    for (int j = 0; j < nb; j++) {
+        int i = i0 + j, b = x->perm[i], len = length_of(a->len, a->T, b);
+        int t = a->reverse ? len - 1 - s : s;
+        int64_t r = (int64_t)t * B + b;
+        g[j] = x->gx + r * GH;
+        gin[j] = g[j];
+        hrow[j] = x->hs + (int64_t)i * O;
+        hin[j] = hrow[j];
+        slot[j] = a->tape ? a->tape + r * TS : NULL;
+        aux[j] = x->ex + (int64_t)i * x->rs;
+        orow[j] = a->out ? a->out + t * a->ots + b * a->obs : NULL;
+    }
+    switch (w->type) {
+    case RK_LSTM:
+        ops->gemm_rows(&w->hh, nb, hin, gin, g);
+        for (int j = 0; j < nb; j++) {
+            float *cc = aux[j];
+            float *tc = slot[j] ? slot[j] + O + 5 * H : cc + H;
+            float *hf = P > 0 ? cc + 2 * H : hrow[j];
+            if (slot[j]) {
+                memcpy(slot[j], hrow[j], sizeof(float) * O);
+                memcpy(slot[j] + O + 4 * H, cc, sizeof(float) * H);
+            }
+            ops->lstm_row(g[j], cc, tc, hf, H);
+            if (slot[j]) {
+                memcpy(slot[j] + O, g[j], sizeof(float) * 4 * H);
+                if (P > 0) {
+                    memcpy(slot[j] + O + 6 * H, hf, sizeof(float) * H);
+                }
+            }
+            fin[j] = hf;
+        }
+        if (P > 0) {
+            ops->gemm_rows(&w->hr, nb, fin, NULL, hrow);
+        }
+        break;
+    case RK_GRU:
+        ops->gemm_rows(&w->hh, nb, hin, gin, g); /* r, z: in place on gx */
+        for (int j = 0; j < nb; j++) {
+            if (slot[j]) {
+                aux[j] = slot[j] + 4 * H; /* W_hn h + b_hn straight into the tape */
+            }
+            bin[j] = w->bhn;
+        }
+        ops->gemm_rows(&w->hhn, nb, hin, bin, aux);
+        for (int j = 0; j < nb; j++) {
+            if (slot[j]) {
+                memcpy(slot[j], hrow[j], sizeof(float) * H);
+            }
+            ops->gru_row(g[j], aux[j], hrow[j], H);
+            if (slot[j]) {
+                memcpy(slot[j] + H, g[j], sizeof(float) * 3 * H);
+            }
+        }
+        break;
+    default:
+        ops->gemm_rows(&w->hh, nb, hin, gin, g);
+        for (int j = 0; j < nb; j++) {
+            if (slot[j]) {
+                memcpy(slot[j], hrow[j], sizeof(float) * H);
+            }
+            ops->rnn_row(g[j], hrow[j], H, w->type == RK_RNN_RELU);
+            if (slot[j]) {
+                memcpy(slot[j] + H, hrow[j], sizeof(float) * H);
+            }
+        }
+        break;
+    }
+    for (int j = 0; j < nb; j++) {
+        if (orow[j]) {
+            memcpy(orow[j], hrow[j], sizeof(float) * O);
+        }
+    }
+}
+
+/* below this many multiply-adds (about 0.1 ms) a phase stays on the calling thread */
+#define RK_PARALLEL_MIN (1LL << 22)
+
+/* parts for a phase of `fmas` multiply-adds that splits into at most maxParts */
+static int split(int64_t fmas, int64_t maxParts, int threads)
+{
+    if (threads <= 1 || fmas < RK_PARALLEL_MIN || maxParts <= 1) {
+        return 1;
+    }
+    return (int)(maxParts < threads ? maxParts : threads);
+}
+
+/* [lo, hi) of n for part p of parts, boundaries on multiples of `grain` */
+static void range(int64_t n, int p, int parts, int64_t grain, int64_t *lo, int64_t *hi)
+{
+    int64_t units = (n + grain - 1) / grain;
+    *lo = units * p / parts * grain;
+    *hi = units * (p + 1) / parts * grain;
+    if (*lo > n) {
+        *lo = n;
+    }
+    if (*hi > n) {
+        *hi = n;
+    }
+}
+
+/* the input projection of steps [t0, t1), rows of RK_ROWS at a time (each row's bits do not depend on the grouping) */
+static void fwd_projection(void *ctx, int p, int parts)
+{
+    const fwd_ctx *x = ctx;
+    const rk_weights *w = x->w;
+    const rk_fwd_args *a = x->a;
+    const int T = a->T, B = a->B, GH = w->GH;
+    int64_t t0, t1;
+    range(T, p, parts, 1, &t0, &t1);
+    const float *ar[RK_ROWS], *ir[RK_ROWS];
+    float *cr[RK_ROWS];
+    int n = 0;
+    for (int t = (int)t0; t < t1; t++) {
+        for (int b = 0; b < B; b++) {
+            if (t >= length_of(a->len, T, b)) {
+                continue;
+            }
+            ar[n] = a->x + t * a->xts + b * a->xbs;
+            ir[n] = w->bx;
+            cr[n] = x->gx + ((int64_t)t * B + b) * GH;
+            if (++n == RK_ROWS) {
+                x->ops->gemm_rows(&w->ih, n, ar, ir, cr);
+                n = 0;
+            }
+        }
+    }
+    if (n > 0) {
+        x->ops->gemm_rows(&w->ih, n, ar, ir, cr);
+    }
+}
+
+/* every step for ranks [i0, i1): step s runs those longer than s, a block of rows at a time */
+static void fwd_recurrence(void *ctx, int p, int parts)
+{
+    const fwd_ctx *x = ctx;
+    const rk_fwd_args *a = x->a;
+    int64_t lo, hi;
+    range(a->B, p, parts, 4, &lo, &hi);
+    int i0 = (int)lo, i1 = (int)hi;
+    if (i0 >= i1) {
+        return;
+    }
+    int steps = length_of(a->len, a->T, x->perm[i0]), ns = i1;
+    for (int s = 0; s < steps; s++) {
+        while (ns > i0 && length_of(a->len, a->T, x->perm[ns - 1]) <= s) {
+            ns--;
+        }
+        for (int r0 = i0; r0 < ns; r0 += RK_ROWS) {
+            fwd_block(x, s, r0, ns - r0 < RK_ROWS ? ns - r0 : RK_ROWS);
+        }
+    }
+}
+
+void rk_forward(const rk_weights *w, const rk_ops *ops, const rk_fwd_args *a)
+{
+    const int T = a->T, B = a->B, H = w->H, O = w->O, GH = w->GH;
+    const int64_t R = (int64_t)T * B;
+    rk_dims d = {w->type, w->I, H, w->P, O, w->G, GH, w->GS, w->TS};
+    fwd_ctx x = {w, ops, a, NULL, NULL, NULL, fwd_row_scratch(&d), NULL};
+    x.gx = a->ws;
+    x.hs = x.gx + R * GH;
+    x.ex = x.hs + (int64_t)B * O;
+    int *perm = (int *)(x.ex + (int64_t)B * x.rs);
+    rank_rows(a->len, T, B, perm);
+    x.perm = perm;
+
+    /* (1) gx = x W_ih^T + b for every valid (t, b): one product over all of them (split by time) */
+    int64_t valid = 0;
+    for (int b = 0; b < B; b++) {
+        valid += length_of(a->len, T, b);
+    }
+    int parts = split(valid * GH * w->I, T, a->threads);
+    rk_parallel(parts, a->threads, fwd_projection, &x);
+
+    /* (2) the state in, by rank */
+    for (int i = 0; i < B; i++) {
+        int b = perm[i];
+        memcpy(x.hs + (int64_t)i * O, a->h + (int64_t)b * O, sizeof(float) * O);
+        if (w->type == RK_LSTM) {
+            memcpy(x.ex + (int64_t)i * x.rs, a->c + (int64_t)b * H, sizeof(float) * H);
+        }
+    }
+
+    /* (3) the steps, split by blocks of rows (each part owns its rows for the whole sequence) */
+    parts = split(valid * GH * O, (B + 3) / 4, a->threads);
+    rk_parallel(parts, a->threads, fwd_recurrence, &x);
+
+    /* (4) the state out; zeros at the padded steps (output rows, and the tape slots the backward
+       pass's all-rows products read) */
+    for (int i = 0; i < B; i++) {
+        int b = perm[i];
+        memcpy(a->h + (int64_t)b * O, x.hs + (int64_t)i * O, sizeof(float) * O);
+        if (w->type == RK_LSTM) {
+            memcpy(a->c + (int64_t)b * H, x.ex + (int64_t)i * x.rs, sizeof(float) * H);
+        }
+    }
+    if (a->len != NULL) {
+        for (int b = 0; b < B; b++) {
+            for (int t = a->len[b]; t < T; t++) {
+                if (a->out) {
+                    memset(a->out + t * a->ots + b * a->obs, 0, sizeof(float) * O);
+                }
+                if (a->tape) {
+                    memset(a->tape + ((int64_t)t * B + b) * w->TS, 0, sizeof(float) * w->TS);
+                }
+            }
+        }
+    }
+}
+
+/* ---- backward -------------------------------------------------------------------------------------- */
+
+typedef struct {
+    const rk_weights *w;
+    const rk_ops *ops;
+    const rk_bwd_args *a;
+    float *dG, *dht, *dhs, *ex;
+    int64_t rs;
+    const int *perm;
+} bwd_ctx;
+
+static void bwd_block(const bwd_ctx *x, int s, int i0, int nb)
+{
+    const rk_weights *w = x->w;
+    const rk_ops *ops = x->ops;
+    const rk_bwd_args *a = x->a;
+    const int H = w->H, O = w->O, P = w->P, GS = w->GS, TS = w->TS, B = a->B;
+    const float *din[RK_ROWS], *gin[RK_ROWS], *slot[RK_ROWS];
+    float *d[RK_ROWS], *dg[RK_ROWS], *dr[RK_ROWS];
+    for (int j = 0; j < nb; j++) {
+        int i = i0 + j, b = x->perm[i], len = length_of(a->len, a->T, b);
+        int t = a->reverse ? len - 1 - s : s;
+        int64_t r = (int64_t)t * B + b;
+        d[j] = x->dhs + (int64_t)i * O;
+        din[j] = d[j];
+        dg[j] = x->dG + r * GS;
+        gin[j] = dg[j];
+        slot[j] = a->tape + r * TS;
+        dr[j] = x->ex + (int64_t)i * x->rs + H;
+        if (a->dout) {
+            ops->add(a->dout + t * a->dts + b * a->dbs, d[j], O);
+        }
+        if (P > 0) {
+            memcpy(x->dht + r * P, d[j], sizeof(float) * P); /* for dW_hr */
+        }
+    }
+    switch (w->type) {
+    case RK_LSTM:
+        if (P > 0) { /* dL/d(o*tanh(c')) = W_hr^T dh */
+            ops->gemm_rows(&w->hrT, nb, din, NULL, dr);
+        }
+        for (int j = 0; j < nb; j++) {
+            ops->lstm_back_row(slot[j] + O, slot[j] + O + 4 * H, slot[j] + O + 5 * H, P > 0 ? dr[j] : d[j],
+                    x->ex + (int64_t)(i0 + j) * x->rs, dg[j], H);
+        }
+        ops->gemm_rows(&w->hhT, nb, gin, NULL, d);
+        break;
+    case RK_GRU:
+        for (int j = 0; j < nb; j++) {
+            ops->gru_back_row(slot[j], d[j], dg[j], H);
+        }
+        ops->gemm_rows(&w->hhT, nb, gin, din, d); /* dh*z plus what flows through W_hh */
+        break;
+    default:
+        for (int j = 0; j < nb; j++) {
+            ops->rnn_back_row(slot[j] + H, d[j], dg[j], H, w->type == RK_RNN_RELU);
+        }
+        ops->gemm_rows(&w->hhT, nb, gin, NULL, d);
+        break;
+    }
+}
+
+static void bwd_recurrence(void *ctx, int p, int parts)
+{
+    const bwd_ctx *x = ctx;
+    const rk_bwd_args *a = x->a;
+    int64_t lo, hi;
+    range(a->B, p, parts, 4, &lo, &hi);
+    int i0 = (int)lo, i1 = (int)hi;
+    if (i0 >= i1) {
+        return;
+    }
+    int steps = length_of(a->len, a->T, x->perm[i0]), ns = i0;
+    for (int s = steps - 1; s >= 0; s--) {
+        while (ns < i1 && length_of(a->len, a->T, x->perm[ns]) > s) {
+            ns++;
+        }
+        for (int r0 = i0; r0 < ns; r0 += RK_ROWS) {
+            bwd_block(x, s, r0, ns - r0 < RK_ROWS ? ns - r0 : RK_ROWS);
+        }
+    }
+}
+
+/* rows of dW per OpenBLAS call (dx: rows of dx): fixed, so the bits never depend on a thread count */
+#define RK_TILE 128
+#define RK_DX_TILE 512
+
+typedef struct {
+    int gcol, wrow, n;
+} segment;
+
+static void sgemm(int ta, int tb, int m, int n, int k, const float *A, int64_t lda, const float *Bm, int64_t ldb,
+        float *C, int64_t ldc)
+{
+    rk_sgemm(RK_ROW_MAJOR, ta ? RK_TRANS : RK_NO_TRANS, tb ? RK_TRANS : RK_NO_TRANS, m, n, k, 1.0f, A, (int)lda,
+            Bm, (int)ldb, 1.0f, C, (int)ldc);
+}
+
+typedef struct {
+    const bwd_ctx *x;
+    segment in[2], hid;
+    int nin, xUniform, dxUniform;
+    int nIh, nHh, nHr, nDx, tasks;
+} prod_ctx;
+
+/* dW_ih rows [m0, m0 + mt) of segment sg: sum over every valid (t, b) of dG^T x */
+static void task_wih(const prod_ctx *pc, int sg, int m0, int mt)
+{
+    const bwd_ctx *x = pc->x;
+    const rk_bwd_args *a = x->a;
+    const int T = a->T, B = a->B, I = x->w->I, GS = x->w->GS;
+    const float *A = x->dG + pc->in[sg].gcol + m0;
+    float *C = a->gwih + (int64_t)(pc->in[sg].wrow + m0) * I;
+    if (pc->xUniform) {
+        sgemm(1, 0, mt, I, T * B, A, GS, a->x, a->xbs, C, I);
+    } else if (a->xts >= I) {
+        for (int b = 0; b < B; b++) {
+            sgemm(1, 0, mt, I, length_of(a->len, T, b), A + (int64_t)b * GS, (int64_t)B * GS, a->x + b * a->xbs,
+                    a->xts, C, I);
+        }
+    } else {
+        for (int b = 0; b < B; b++) {
+            for (int t = 0; t < length_of(a->len, T, b); t++) {
+                sgemm(1, 0, mt, I, 1, A + ((int64_t)t * B + b) * GS, GS, a->x + t * a->xts + b * a->xbs, I, C, I);
+            }
+        }
+    }
+}
+
+/* dx += dG W_ih for the rows of task k: a tile of rows (uniform layout) or batch row k */
+static void task_dx(const prod_ctx *pc, int k)
+{
+    const bwd_ctx *x = pc->x;
+    const rk_bwd_args *a = x->a;
+    const int T = a->T, B = a->B, I = x->w->I, GS = x->w->GS;
+    const int64_t R = (int64_t)T * B;
+    for (int sg = 0; sg < pc->nin; sg++) {
+        const float *Wseg = x->w->wih + (int64_t)pc->in[sg].wrow * I;
+        const float *A = x->dG + pc->in[sg].gcol;
+        int n = pc->in[sg].n;
+        if (pc->dxUniform) {
+            int64_t m0 = (int64_t)k * RK_DX_TILE;
+            int mt = (int)(R - m0 < RK_DX_TILE ? R - m0 : RK_DX_TILE);
+            sgemm(0, 0, mt, I, n, A + m0 * GS, GS, Wseg, I, a->dx + m0 * a->dxbs, a->dxbs);
+        } else if (a->dxts >= I) {
+            sgemm(0, 0, length_of(a->len, T, k), I, n, A + (int64_t)k * GS, (int64_t)B * GS, Wseg, I,
+                    a->dx + k * a->dxbs, a->dxts);
+        } else {
+            for (int t = 0; t < length_of(a->len, T, k); t++) {
+                sgemm(0, 0, 1, I, n, A + ((int64_t)t * B + k) * GS, GS, Wseg, I, a->dx + t * a->dxts + k * a->dxbs, I);
+            }
+        }
+    }
+}
+
+static void products(void *ctx, int p, int parts)
+{
+    const prod_ctx *pc = ctx;
+    const bwd_ctx *x = pc->x;
+    const rk_bwd_args *a = x->a;
+    const rk_weights *w = x->w;
+    const int64_t R = (int64_t)a->T * a->B;
+    for (int k = p; k < pc->tasks; k += parts) {
+        int j = k;
+        if (j < pc->nIh) {
+            for (int sg = 0; sg < pc->nin; sg++) {
+                int tiles = (pc->in[sg].n + RK_TILE - 1) / RK_TILE;
+                if (j < tiles) {
+                    int m0 = j * RK_TILE;
+                    task_wih(pc, sg, m0, pc->in[sg].n - m0 < RK_TILE ? pc->in[sg].n - m0 : RK_TILE);
+                    break;
+                }
+                j -= tiles;
+            }
+            continue;
+        }
+        j -= pc->nIh;
+        if (j < pc->nHh) { /* dW_hh: dG_h^T H_prev over every row (padded ones are zeros) */
+            int m0 = j * RK_TILE, mt = pc->hid.n - m0 < RK_TILE ? pc->hid.n - m0 : RK_TILE;
+            sgemm(1, 0, mt, w->O, (int)R, x->dG + m0, w->GS, a->tape, w->TS, a->gwhh + (int64_t)m0 * w->O, w->O);
+            continue;
+        }
+        j -= pc->nHh;
+        if (j < pc->nHr) { /* dW_hr: dH^T (o*tanh(c')) */
+            int m0 = j * RK_TILE, mt = w->P - m0 < RK_TILE ? w->P - m0 : RK_TILE;
+            sgemm(1, 0, mt, w->H, (int)R, x->dht + m0, w->P, a->tape + w->O + 6 * w->H, w->TS,
+                    a->gwhr + (int64_t)m0 * w->H, w->H);
+            continue;
+        }
+        task_dx(pc, j - pc->nHr);
+    }
+}
+
+void rk_backward(const rk_weights *w, const rk_ops *ops, const rk_bwd_args *a)
+{
+    const int T = a->T, B = a->B, H = w->H, O = w->O, P = w->P, I = w->I, GS = w->GS, TS = w->TS;
+    const int64_t R = (int64_t)T * B;
+    rk_dims d = {w->type, I, H, P, O, w->G, w->GH, GS, TS};
+    bwd_ctx x = {w, ops, a, NULL, NULL, NULL, NULL, bwd_row_scratch(&d), NULL};
+    x.dG = a->ws;
+    x.dht = x.dG + R * GS;
+    x.dhs = x.dht + (P > 0 ? R * P : 0);
+    x.ex = x.dhs + (int64_t)B * O;
+    int *perm = (int *)(x.ex + (int64_t)B * x.rs);
+    rank_rows(a->len, T, B, perm);
+    x.perm = perm;
+
+    for (int i = 0; i < B; i++) {
+        int b = perm[i];
+        memcpy(x.dhs + (int64_t)i * O, a->dh + (int64_t)b * O, sizeof(float) * O);
+        if (w->type == RK_LSTM) {
+            memcpy(x.ex + (int64_t)i * x.rs, a->dc + (int64_t)b * H, sizeof(float) * H);
+        }
+    }
+    if (a->len != NULL) { /* padded rows take part in the all-rows products as zeros */
+        for (int b = 0; b < B; b++) {
+            for (int t = a->len[b]; t < T; t++) {
+                int64_t r = (int64_t)t * B + b;
+                memset(x.dG + r * GS, 0, sizeof(float) * GS);
+                if (P > 0) {
+                    memset(x.dht + r * P, 0, sizeof(float) * P);
+                }
+            }
+        }
+    }
+
+    /* (1) back in time: gate gradients per row, dh_prev through W_hh; split by blocks of rows */
+    int64_t valid = 0;
+    for (int b = 0; b < B; b++) {
+        valid += length_of(a->len, T, b);
+    }
+    rk_parallel(split(valid * w->GH * O, (B + 3) / 4, a->threads), a->threads, bwd_recurrence, &x);
+    for (int i = 0; i < B; i++) {
+        int b = perm[i];
+        memcpy(a->dh + (int64_t)b * O, x.dhs + (int64_t)i * O, sizeof(float) * O);
+        if (w->type == RK_LSTM) {
+            memcpy(a->dc + (int64_t)b * H, x.ex + (int64_t)i * x.rs, sizeof(float) * H);
+        }
+    }
+
+    /* (2) weight gradients, sums over every step, and (3) the input gradient (added to what is there):
+       sgemm calls on fixed tiles, spread over the threads (a tile's bits do not depend on who runs it) */
+    prod_ctx pc;
+    pc.x = &x;
+    if (w->type == RK_GRU) {
+        pc.in[0] = (segment){0, 0, 2 * H};
+        pc.in[1] = (segment){3 * H, 2 * H, H};
+        pc.nin = 2;
+        pc.hid = (segment){0, 0, 3 * H};
+    } else {
+        pc.in[0] = (segment){0, 0, w->GH};
+        pc.nin = 1;
+        pc.hid = (segment){0, 0, w->GH};
+    }
+    pc.xUniform = a->len == NULL && a->xts == (int64_t)B * a->xbs && a->xbs >= I;
+    pc.dxUniform = a->len == NULL && a->dxts == (int64_t)B * a->dxbs && a->dxbs >= I;
+    pc.nIh = 0;
+    for (int sg = 0; sg < pc.nin; sg++) {
+        pc.nIh += (pc.in[sg].n + RK_TILE - 1) / RK_TILE;
+    }
+    pc.nHh = (pc.hid.n + RK_TILE - 1) / RK_TILE;
+    pc.nHr = P > 0 ? (P + RK_TILE - 1) / RK_TILE : 0;
+    pc.nDx = a->dx == NULL ? 0 : pc.dxUniform ? (int)((R + RK_DX_TILE - 1) / RK_DX_TILE) : B;
+    pc.tasks = pc.nIh + pc.nHh + pc.nHr + pc.nDx;
+    int64_t fmas = valid * (int64_t)w->GH * (2 * I + O) + (P > 0 ? valid * (int64_t)P * H : 0);
+    rk_parallel(split(fmas, pc.tasks, a->threads), a->threads, products, &pc);
+
+    if (w->bias) { /* bias gradients: column sums over the valid rows, in order */
+        for (int t = 0; t < T; t++) {
+            for (int b = 0; b < B; b++) {
+                if (t >= length_of(a->len, T, b)) {
+                    continue;
+                }
+                const float *row = x.dG + ((int64_t)t * B + b) * GS;
+                for (int sg = 0; sg < pc.nin; sg++) {
+                    ops->add(row + pc.in[sg].gcol, a->gbih + pc.in[sg].wrow, pc.in[sg].n);
+                }
+                ops->add(row + pc.hid.gcol, a->gbhh + pc.hid.wrow, pc.hid.n);
+            }
+        }
+    }
+}

@@ -1,0 +1,510 @@
+/*
+ * The JNI layer: OpenBLAS loading (dlopen + dlsym, errors returned as strings), the instruction-set
+ * choice, and one entry point per kernel call. Every entry point checks its arguments against the array
+ * lengths before it touches anything (the Java side has checked them already; this is the last line),
+ * copies the lengths, pins the arrays only around the work (inputs released with JNI_ABORT), and returns
+ * right after any ThrowNew.
+ */
+#include <dlfcn.h>
+#include <jni.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "org_rnnkit_nativebackend_NativeMethods.h"
+#include "rk.h"
+
+static void *blas;
+static const rk_ops *ops;
+static const char *(*blas_config)(void);
+static const char *(*blas_corename)(void);
+
+/* ---- strings ---------------------------------------------------------------------------------------- */
+
+/* A Java string from bytes that may not be valid (modified) UTF-8, e.g. a path in dlerror(). */
+static jstring ascii_string(JNIEnv *env, const char *s)
+{
+    char buf[1024];
+    size_t n = 0;
+    for (; s != NULL && s[n] != 0 && n < sizeof buf - 1; n++) {
+        unsigned char ch = (unsigned char)s[n];
+        buf[n] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+    }
+    buf[n] = 0;
+    return (*env)->NewStringUTF(env, buf);
+}
+
+static void throw_new(JNIEnv *env, const char *cls, const char *msg)
+{
+    jclass c = (*env)->FindClass(env, cls);
+    if (c != NULL) {
+        (*env)->ThrowNew(env, c, msg);
+    }
+}
+
+/* ---- loading ---------------------------------------------------------------------------------------- */
+
+JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved)
+{
+    (void)vm;
+    (void)reserved;
+    return JNI_VERSION_1_8;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/*
+ * deps: libraries to map first, in order, each skipped when a library of its file name is already mapped
+ * (a bundled libgfortran needs libquadmath, which it looks for only in the system's folders); lib: the
+ * OpenBLAS library. reuse: take an OpenBLAS this process has already mapped under lib's file name (e.g.
+ * by JavaCPP), rather than a second instance with its own thread pool. Returns NULL or the reason.
+ */
+JNIEXPORT jstring JNICALL Java_org_rnnkit_nativebackend_NativeMethods_loadOpenBlas(JNIEnv *env, jclass cls,
+        jobjectArray deps, jstring lib, jboolean reuse)
+{
+    (void)cls;
+    char msg[1400];
+    if (blas != NULL) {
+        return NULL;
+    }
+    jsize n = deps == NULL ? 0 : (*env)->GetArrayLength(env, deps);
+    for (jsize i = 0; i < n; i++) {
+        jstring js = (jstring)(*env)->GetObjectArrayElement(env, deps, i);
+        if (js == NULL) {
+            continue;
+        }
+        const char *path = (*env)->GetStringUTFChars(env, js, NULL);
+        if (path == NULL) {
+            return NULL; /* OutOfMemoryError pending */
+        }
+        void *h = dlopen(base_name(path), RTLD_NOW | RTLD_NOLOAD);
+        if (h == NULL) {
+            h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+        }
+        if (h == NULL) {
+            snprintf(msg, sizeof msg, "dlopen %s: %s", path, dlerror());
+            (*env)->ReleaseStringUTFChars(env, js, path);
+            return ascii_string(env, msg);
+        }
+        (*env)->ReleaseStringUTFChars(env, js, path);
+        (*env)->DeleteLocalRef(env, js);
+    }
+    const char *path = (*env)->GetStringUTFChars(env, lib, NULL);
+    if (path == NULL) {
+        return NULL;
+    }
+    void *h = reuse ? dlopen(base_name(path), RTLD_NOW | RTLD_NOLOAD) : NULL;
+    if (h == NULL) {
+        h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    }
+    if (h == NULL) {
+        snprintf(msg, sizeof msg, "dlopen %s: %s", path, dlerror());
+        (*env)->ReleaseStringUTFChars(env, lib, path);
+        return ascii_string(env, msg);
+    }
+    rk_sgemm_fn sgemm = (rk_sgemm_fn)dlsym(h, "cblas_sgemm");
+    void (*set_threads)(int) = (void (*)(int))dlsym(h, "openblas_set_num_threads");
+    if (sgemm == NULL || set_threads == NULL) {
+        snprintf(msg, sizeof msg, "%s has no %s: not an OpenBLAS library", path,
+                sgemm == NULL ? "cblas_sgemm" : "openblas_set_num_threads");
+        (*env)->ReleaseStringUTFChars(env, lib, path);
+        dlclose(h);
+        return ascii_string(env, msg);
+    }
+    (*env)->ReleaseStringUTFChars(env, lib, path);
+    blas_config = (const char *(*)(void))dlsym(h, "openblas_get_config");
+    blas_corename = (const char *(*)(void))dlsym(h, "openblas_get_corename");
+    /* One OpenBLAS thread: its threaded GEMM splits rows differently per thread count, which changes
+       result bits; rnnkit's own parallel parts (rk_pool.c) call it on fixed tiles instead. */
+    set_threads(1);
+    rk_sgemm = sgemm;
+    blas = h;
+    return NULL;
+}
+
+JNIEXPORT jstring JNICALL Java_org_rnnkit_nativebackend_NativeMethods_openBlasConfig(JNIEnv *env, jclass cls)
+{
+    (void)cls;
+    return ascii_string(env, blas_config ? blas_config() : "OpenBLAS (no openblas_get_config)");
+}
+
+JNIEXPORT jstring JNICALL Java_org_rnnkit_nativebackend_NativeMethods_openBlasCore(JNIEnv *env, jclass cls)
+{
+    (void)cls;
+    return ascii_string(env, blas_corename ? blas_corename() : "unknown");
+}
+
+/* The kernels for `requested` ("avx512", "avx2", "generic"; empty: the best this CPU runs). NULL or the reason. */
+JNIEXPORT jstring JNICALL Java_org_rnnkit_nativebackend_NativeMethods_selectKernels(JNIEnv *env, jclass cls,
+        jstring requested)
+{
+    (void)cls;
+    __builtin_cpu_init();
+    int has512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
+            && __builtin_cpu_supports("avx512vl");
+    int has2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    const rk_ops *best = has512 ? &rk_ops_avx512 : has2 ? &rk_ops_avx2 : &rk_ops_generic;
+    const char *req = requested == NULL ? NULL : (*env)->GetStringUTFChars(env, requested, NULL);
+    const rk_ops *pick = best;
+    char msg[256];
+    msg[0] = 0;
+    if (req != NULL && req[0] != 0) {
+        if (strcmp(req, "avx512") == 0) {
+            pick = has512 ? &rk_ops_avx512 : NULL;
+        } else if (strcmp(req, "avx2") == 0) {
+            pick = has2 ? &rk_ops_avx2 : NULL;
+        } else if (strcmp(req, "generic") == 0) {
+            pick = &rk_ops_generic;
+        } else {
+            pick = NULL;
+        }
+        if (pick == NULL) {
+            snprintf(msg, sizeof msg, "kernels '%.40s' cannot run here: expected one of %s%sgeneric", req,
+                    has512 ? "avx512, " : "", has2 ? "avx2, " : "");
+        }
+    }
+    if (req != NULL) {
+        (*env)->ReleaseStringUTFChars(env, requested, req);
+    }
+    if (pick == NULL) {
+        return ascii_string(env, msg);
+    }
+    ops = pick;
+    return NULL;
+}
+
+JNIEXPORT jstring JNICALL Java_org_rnnkit_nativebackend_NativeMethods_kernels(JNIEnv *env, jclass cls)
+{
+    (void)cls;
+    return ascii_string(env, ops ? ops->name : "none");
+}
+
+/* ---- sizes and weights ------------------------------------------------------------------------------ */
+
+JNIEXPORT jlong JNICALL Java_org_rnnkit_nativebackend_NativeMethods_size(JNIEnv *env, jclass cls, jint type,
+        jint inputSize, jint hiddenSize, jint projSize, jint seqLen, jint batch, jboolean tape)
+{
+    (void)env;
+    (void)cls;
+    rk_dims d;
+    if (!rk_dims_of(type, inputSize, hiddenSize, projSize, &d) || seqLen < 0 || batch < 0) {
+        return -1;
+    }
+    return tape ? rk_tape_size(&d, seqLen, batch) : rk_workspace_size(&d, seqLen, batch);
+}
+
+/* Length of an optional array that must hold `need` floats; sets *bad to a message when it does not. */
+static int check_len(JNIEnv *env, jarray a, int64_t need, const char *name, char *bad, size_t badSize)
+{
+    if (bad[0] != 0) {
+        return 0;
+    }
+    if (a == NULL) {
+        snprintf(bad, badSize, "%s: expected an array, got null", name);
+        return 0;
+    }
+    jsize len = (*env)->GetArrayLength(env, a);
+    if (need > len) {
+        snprintf(bad, badSize, "%s: expected at least %lld elements, the array has %d", name, (long long)need,
+                (int)len);
+        return 0;
+    }
+    return 1;
+}
+
+JNIEXPORT jlong JNICALL Java_org_rnnkit_nativebackend_NativeMethods_prepare(JNIEnv *env, jclass cls, jint type,
+        jint inputSize, jint hiddenSize, jint projSize, jboolean bias, jfloatArray wih, jfloatArray whh,
+        jfloatArray bih, jfloatArray bhh, jfloatArray whr)
+{
+    (void)cls;
+    rk_dims d;
+    char bad[256] = {0};
+    if (!rk_dims_of(type, inputSize, hiddenSize, projSize, &d)) {
+        throw_new(env, "java/lang/IllegalArgumentException", "invalid kernel shape");
+        return 0;
+    }
+    check_len(env, wih, (int64_t)d.GH * d.I, "weight_ih", bad, sizeof bad);
+    check_len(env, whh, (int64_t)d.GH * d.O, "weight_hh", bad, sizeof bad);
+    if (bias) {
+        check_len(env, bih, d.GH, "bias_ih", bad, sizeof bad);
+        check_len(env, bhh, d.GH, "bias_hh", bad, sizeof bad);
+    }
+    if (d.P > 0) {
+        check_len(env, whr, (int64_t)d.P * d.H, "weight_hr", bad, sizeof bad);
+    }
+    if (bad[0] != 0) {
+        throw_new(env, "java/lang/IllegalArgumentException", bad);
+        return 0;
+    }
+    jfloatArray arrays[5] = {wih, whh, bias ? bih : NULL, bias ? bhh : NULL, d.P > 0 ? whr : NULL};
+    float *p[5] = {0};
+    int ok = 1;
+    for (int i = 0; i < 5; i++) {
+        if (arrays[i] != NULL && (p[i] = (*env)->GetPrimitiveArrayCritical(env, arrays[i], NULL)) == NULL) {
+            ok = 0;
+        }
+    }
+    rk_weights *w = ok ? rk_prepare(&d, bias, p[0], p[1], p[2], p[3], p[4]) : NULL;
+    for (int i = 4; i >= 0; i--) {
+        if (p[i] != NULL) {
+            (*env)->ReleasePrimitiveArrayCritical(env, arrays[i], p[i], JNI_ABORT);
+        }
+    }
+    if (w == NULL) {
+        if (!(*env)->ExceptionCheck(env)) {
+            throw_new(env, "java/lang/OutOfMemoryError", "rnnkit native: no memory for the packed weights");
+        }
+        return 0;
+    }
+    return (jlong)(intptr_t)w;
+}
+
+JNIEXPORT void JNICALL Java_org_rnnkit_nativebackend_NativeMethods_release(JNIEnv *env, jclass cls, jlong handle)
+{
+    (void)env;
+    (void)cls;
+    rk_release((rk_weights *)(intptr_t)handle);
+}
+
+/* ---- calls ------------------------------------------------------------------------------------------ */
+
+/* Extent of rows (t, b) < (T, B) of width w at off + t*ts + b*bs: the index one past the last. */
+static int64_t extent(int64_t off, int T, int B, int64_t ts, int64_t bs, int64_t w)
+{
+    return off + (int64_t)(T - 1) * ts + (int64_t)(B - 1) * bs + w;
+}
+
+/* Up to 16 arrays pinned for one call. */
+typedef struct {
+    jarray a[16];
+    void *p[16];
+    jint mode[16];
+    int n;
+} pins;
+
+static void *pin(JNIEnv *env, pins *ps, jarray a, int output, int *ok)
+{
+    if (a == NULL || !*ok) {
+        return NULL;
+    }
+    void *p = (*env)->GetPrimitiveArrayCritical(env, a, NULL);
+    if (p == NULL) {
+        *ok = 0;
+        return NULL;
+    }
+    ps->a[ps->n] = a;
+    ps->p[ps->n] = p;
+    ps->mode[ps->n] = output ? 0 : JNI_ABORT;
+    ps->n++;
+    return p;
+}
+
+static void unpin(JNIEnv *env, pins *ps)
+{
+    for (int i = ps->n - 1; i >= 0; i--) {
+        (*env)->ReleasePrimitiveArrayCritical(env, ps->a[i], ps->p[i], ps->mode[i]);
+    }
+    ps->n = 0;
+}
+
+/* Copies and checks lengths (1..T each); returns the copy (caller frees if != stack) or NULL with *bad set. */
+static int *copy_lengths(JNIEnv *env, jintArray lengths, int T, int B, int *stack, int stackSize, char *bad,
+        size_t badSize)
+{
+    if (lengths == NULL || bad[0] != 0) {
+        return NULL;
+    }
+    if ((*env)->GetArrayLength(env, lengths) < B) {
+        snprintf(bad, badSize, "lengths: expected %d values, the array has %d", B,
+                (int)(*env)->GetArrayLength(env, lengths));
+        return NULL;
+    }
+    int *len = B <= stackSize ? stack : malloc(sizeof(int) * (size_t)B);
+    if (len == NULL) {
+        snprintf(bad, badSize, "lengths: no memory for %d values", B);
+        return NULL;
+    }
+    (*env)->GetIntArrayRegion(env, lengths, 0, B, len);
+    for (int b = 0; b < B; b++) {
+        if (len[b] < 1 || len[b] > T) {
+            snprintf(bad, badSize, "lengths[%d]: expected 1..%d, got %d", b, T, len[b]);
+            if (len != stack) {
+                free(len);
+            }
+            return NULL;
+        }
+    }
+    return len;
+}
+
+static int check_grid(const char *name, int T, int B, jint off, jint ts, jint bs, char *bad, size_t badSize)
+{
+    if (bad[0] == 0 && (off < 0 || ts < 0 || bs < 0)) {
+        snprintf(bad, badSize, "%s: offset and strides must be >= 0, got %d, %d, %d", name, off, ts, bs);
+    }
+    (void)T;
+    (void)B;
+    return bad[0] == 0;
+}
+
+JNIEXPORT void JNICALL Java_org_rnnkit_nativebackend_NativeMethods_forward(JNIEnv *env, jclass cls, jlong handle,
+        jint T, jint B, jintArray lengths, jboolean reverse,
+        jfloatArray x, jint xOff, jint xTs, jint xBs,
+        jfloatArray out, jint outOff, jint outTs, jint outBs,
+        jfloatArray h, jint hOff, jfloatArray c, jint cOff,
+        jfloatArray tape, jint tapeOff, jfloatArray ws, jint wsOff, jint threads)
+{
+    (void)cls;
+    const rk_weights *w = (const rk_weights *)(intptr_t)handle;
+    char bad[300] = {0};
+    if (w == NULL || ops == NULL || T < 1 || B < 1) {
+        snprintf(bad, sizeof bad, "forward: expected prepared weights, seqLen >= 1 and batch >= 1, got %d, %d", T, B);
+    }
+    rk_dims d = {0};
+    if (bad[0] == 0) {
+        rk_dims_of(w->type, w->I, w->H, w->P, &d);
+    }
+    check_grid("x", T, B, xOff, xTs, xBs, bad, sizeof bad);
+    check_grid("out", T, B, outOff, outTs, outBs, bad, sizeof bad);
+    if (bad[0] == 0 && (hOff < 0 || cOff < 0 || tapeOff < 0 || wsOff < 0)) {
+        snprintf(bad, sizeof bad, "offsets must be >= 0");
+    }
+    if (bad[0] == 0) {
+        check_len(env, x, extent(xOff, T, B, xTs, xBs, d.I), "x", bad, sizeof bad);
+        if (out != NULL) {
+            check_len(env, out, extent(outOff, T, B, outTs, outBs, d.O), "out", bad, sizeof bad);
+        }
+        check_len(env, h, (int64_t)hOff + (int64_t)B * d.O, "h", bad, sizeof bad);
+        if (d.type == RK_LSTM) {
+            check_len(env, c, (int64_t)cOff + (int64_t)B * d.H, "c", bad, sizeof bad);
+        }
+        if (tape != NULL) {
+            check_len(env, tape, tapeOff + rk_tape_size(&d, T, B), "tape", bad, sizeof bad);
+        }
+        check_len(env, ws, wsOff + rk_workspace_size(&d, T, B), "ws", bad, sizeof bad);
+    }
+    int stack[256];
+    int *len = copy_lengths(env, lengths, T, B, stack, 256, bad, sizeof bad);
+    if (bad[0] != 0) {
+        throw_new(env, "java/lang/IllegalArgumentException", bad);
+        return;
+    }
+    pins ps = {.n = 0};
+    int ok = 1;
+    float *px = pin(env, &ps, x, 0, &ok);
+    float *pout = pin(env, &ps, out, 1, &ok);
+    float *ph = pin(env, &ps, h, 1, &ok);
+    float *pc = d.type == RK_LSTM ? pin(env, &ps, c, 1, &ok) : NULL;
+    float *ptape = pin(env, &ps, tape, 1, &ok);
+    float *pws = pin(env, &ps, ws, 1, &ok);
+    if (ok) {
+        rk_fwd_args a = {
+            .T = T, .B = B, .reverse = reverse != JNI_FALSE, .len = len,
+            .x = px + xOff, .xts = xTs, .xbs = xBs,
+            .out = pout ? pout + outOff : NULL, .ots = outTs, .obs = outBs,
+            .h = ph + hOff, .c = pc ? pc + cOff : NULL,
+            .tape = ptape ? ptape + tapeOff : NULL, .ws = pws + wsOff, .threads = threads,
+        };
+        rk_forward(w, ops, &a);
+    }
+    unpin(env, &ps);
+    if (len != NULL && len != stack) {
+        free(len);
+    }
+    if (!ok && !(*env)->ExceptionCheck(env)) {
+        throw_new(env, "java/lang/OutOfMemoryError", "rnnkit native: could not pin the arrays");
+    }
+}
+
+JNIEXPORT void JNICALL Java_org_rnnkit_nativebackend_NativeMethods_backward(JNIEnv *env, jclass cls, jlong handle,
+        jint T, jint B, jintArray lengths, jboolean reverse,
+        jfloatArray x, jint xOff, jint xTs, jint xBs,
+        jfloatArray dOut, jint dOutOff, jint dOutTs, jint dOutBs,
+        jfloatArray dh, jint dhOff, jfloatArray dc, jint dcOff,
+        jfloatArray dx, jint dxOff, jint dxTs, jint dxBs,
+        jfloatArray gWih, jfloatArray gWhh, jfloatArray gBih, jfloatArray gBhh, jfloatArray gWhr,
+        jfloatArray tape, jint tapeOff, jfloatArray ws, jint wsOff, jint threads)
+{
+    (void)cls;
+    const rk_weights *w = (const rk_weights *)(intptr_t)handle;
+    char bad[300] = {0};
+    if (w == NULL || ops == NULL || rk_sgemm == NULL || T < 1 || B < 1) {
+        snprintf(bad, sizeof bad, "backward: expected prepared weights, seqLen >= 1 and batch >= 1, got %d, %d", T, B);
+    }
+    rk_dims d = {0};
+    if (bad[0] == 0) {
+        rk_dims_of(w->type, w->I, w->H, w->P, &d);
+    }
+    check_grid("x", T, B, xOff, xTs, xBs, bad, sizeof bad);
+    check_grid("dOut", T, B, dOutOff, dOutTs, dOutBs, bad, sizeof bad);
+    check_grid("dx", T, B, dxOff, dxTs, dxBs, bad, sizeof bad);
+    if (bad[0] == 0 && (dhOff < 0 || dcOff < 0 || tapeOff < 0 || wsOff < 0)) {
+        snprintf(bad, sizeof bad, "offsets must be >= 0");
+    }
+    if (bad[0] == 0) {
+        check_len(env, x, extent(xOff, T, B, xTs, xBs, d.I), "x", bad, sizeof bad);
+        if (dOut != NULL) {
+            check_len(env, dOut, extent(dOutOff, T, B, dOutTs, dOutBs, d.O), "dOut", bad, sizeof bad);
+        }
+        if (dx != NULL) {
+            check_len(env, dx, extent(dxOff, T, B, dxTs, dxBs, d.I), "dx", bad, sizeof bad);
+        }
+        check_len(env, dh, (int64_t)dhOff + (int64_t)B * d.O, "dh", bad, sizeof bad);
+        if (d.type == RK_LSTM) {
+            check_len(env, dc, (int64_t)dcOff + (int64_t)B * d.H, "dc", bad, sizeof bad);
+        }
+        check_len(env, gWih, (int64_t)d.GH * d.I, "grads.weightIh", bad, sizeof bad);
+        check_len(env, gWhh, (int64_t)d.GH * d.O, "grads.weightHh", bad, sizeof bad);
+        if (w->bias) {
+            check_len(env, gBih, d.GH, "grads.biasIh", bad, sizeof bad);
+            check_len(env, gBhh, d.GH, "grads.biasHh", bad, sizeof bad);
+        }
+        if (d.P > 0) {
+            check_len(env, gWhr, (int64_t)d.P * d.H, "grads.weightHr", bad, sizeof bad);
+        }
+        check_len(env, tape, tapeOff + rk_tape_size(&d, T, B), "tape", bad, sizeof bad);
+        check_len(env, ws, wsOff + rk_workspace_size(&d, T, B), "ws", bad, sizeof bad);
+    }
+    int stack[256];
+    int *len = copy_lengths(env, lengths, T, B, stack, 256, bad, sizeof bad);
+    if (bad[0] != 0) {
+        throw_new(env, "java/lang/IllegalArgumentException", bad);
+        return;
+    }
+    pins ps = {.n = 0};
+    int ok = 1;
+    float *px = pin(env, &ps, x, 0, &ok);
+    float *pdo = pin(env, &ps, dOut, 0, &ok);
+    float *pdh = pin(env, &ps, dh, 1, &ok);
+    float *pdc = d.type == RK_LSTM ? pin(env, &ps, dc, 1, &ok) : NULL;
+    float *pdx = pin(env, &ps, dx, 1, &ok);
+    float *pgi = pin(env, &ps, gWih, 1, &ok);
+    float *pgh = pin(env, &ps, gWhh, 1, &ok);
+    float *pbi = w->bias ? pin(env, &ps, gBih, 1, &ok) : NULL;
+    float *pbh = w->bias ? pin(env, &ps, gBhh, 1, &ok) : NULL;
+    float *pgr = d.P > 0 ? pin(env, &ps, gWhr, 1, &ok) : NULL;
+    float *ptape = pin(env, &ps, tape, 0, &ok);
+    float *pws = pin(env, &ps, ws, 1, &ok);
+    if (ok) {
+        rk_bwd_args a = {
+            .T = T, .B = B, .reverse = reverse != JNI_FALSE, .len = len,
+            .x = px + xOff, .xts = xTs, .xbs = xBs,
+            .dout = pdo ? pdo + dOutOff : NULL, .dts = dOutTs, .dbs = dOutBs,
+            .dh = pdh + dhOff, .dc = pdc ? pdc + dcOff : NULL,
+            .dx = pdx ? pdx + dxOff : NULL, .dxts = dxTs, .dxbs = dxBs,
+            .gwih = pgi, .gwhh = pgh, .gbih = pbi, .gbhh = pbh, .gwhr = pgr,
+            .tape = ptape + tapeOff, .ws = pws + wsOff, .threads = threads,
+        };
+        rk_backward(w, ops, &a);
+    }
+    unpin(env, &ps);
+    if (len != NULL && len != stack) {
+        free(len);
+    }
+    if (!ok && !(*env)->ExceptionCheck(env)) {
+        throw_new(env, "java/lang/OutOfMemoryError", "rnnkit native: could not pin the arrays");
+    }
+}

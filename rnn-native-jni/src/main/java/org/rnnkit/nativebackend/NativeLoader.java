@@ -1,0 +1,253 @@
+package org.rnnkit.nativebackend;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URL;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Properties;
+
+/**
+ * Loads {@code librnnkit.so} and OpenBLAS once per JVM, recording every step, so that
+ * {@code rnnkit backends} can say exactly why the native backend is not usable.
+ *
+ * <h2>rnnkit's JNI library</h2>
+ * <ol>
+ *   <li>{@code -Drnnkit.native.skip=true}: not loaded at all ("disabled by ...");
+ *   <li>{@code -Drnnkit.native.path=/path/librnnkit.so}: that file, or a failure naming it (no fallback:
+ *       an explicit path that does not load is an error worth seeing);
+ *   <li>the library bundled in this jar ({@value #RESOURCE}), copied into a fresh owner-only
+ *       temporary directory, loaded, and deleted again (the mapping stays valid);
+ *   <li>{@code System.loadLibrary("rnnkit")}, i.e. {@code java.library.path}.
+ * </ol>
+ * Then {@code -Drnnkit.native.kernels=avx512|avx2|generic} may force the kernels' instruction set (default:
+ * the best this CPU runs; tests use it to run every set on one host).
+ *
+ * <h2>OpenBLAS</h2>
+ * <ol>
+ *   <li>{@code -Drnnkit.openblas.path=/path/libopenblas.so.0}, or a failure naming it;
+ *   <li>the {@code org.bytedeco:openblas} {@code linux-x86_64} jar on the class path: its
+ *       {@code libopenblas.so.0}, {@code libgfortran.so.5}, {@code libquadmath.so.0} and {@code libgcc_s.so.1},
+ *       copied into an owner-only temporary directory and mapped dependencies first (the bundled
+ *       {@code libgfortran} looks for {@code libquadmath} only in system folders); an OpenBLAS that
+ *       this process has already mapped under the same name (JavaCPP's) is used instead of a second copy;
+ *   <li>the system's {@code libopenblas.so.0} (Debian: {@code libopenblas0}).
+ * </ol>
+ *
+ * <p>Thread safety: {@link #status()} is a lazy holder, initialised once; {@link #load(Properties)} is
+ * synchronized.
+ */
+final class NativeLoader {
+    static final String SKIP = "rnnkit.native.skip";
+    static final String PATH = "rnnkit.native.path";
+    static final String KERNELS = "rnnkit.native.kernels";
+    static final String OPENBLAS_PATH = "rnnkit.openblas.path";
+    static final String RESOURCE = "/org/rnnkit/nativebackend/linux-x86_64/librnnkit.so";
+    static final String OPENBLAS_RESOURCES = "org/bytedeco/openblas/linux-x86_64/";
+    /** Mapped in this order; a missing dependency is skipped (the system may have it). */
+    static final String[] OPENBLAS_DEPS = {"libquadmath.so.0", "libgcc_s.so.1", "libgfortran.so.5"};
+    static final String OPENBLAS = "libopenblas.so.0";
+
+    private NativeLoader() {}
+
+    /**
+     * The outcome of loading.
+     *
+     * @param usable whether every step succeeded
+     * @param detail what was loaded (usable), or every failed step (not usable)
+     * @param cause the exception of the last failure, or null
+     */
+    record Status(boolean usable, String detail, Throwable cause, String kernels, String openBlas, String core) {}
+
+    /** The JVM-wide outcome, from the system properties at first use. */
+    static Status status() {
+        return Holder.STATUS;
+    }
+
+    private static final class Holder {
+        static final Status STATUS = load(System.getProperties());
+    }
+
+    /** Loads with the given properties; never throws. */
+    static synchronized Status load(Properties props) {
+        List<String> failed = new ArrayList<>();
+        try {
+            if (Boolean.parseBoolean(props.getProperty(SKIP, "false").trim())) {
+                return fail("disabled by -D" + SKIP + "=true", null);
+            }
+            Throwable cause = loadJni(props, failed);
+            if (cause != LOADED) {
+                return fail(String.join("; ", failed), cause);
+            }
+            try {
+                NativeMethods.kernels(); // a library without our JNI functions fails here, not in a kernel
+            } catch (UnsatisfiedLinkError e) {
+                return fail("the loaded librnnkit.so does not export rnnkit's JNI functions (a stale or foreign "
+                        + "library?)", e);
+            }
+            String kernelProblem = NativeMethods.selectKernels(props.getProperty(KERNELS, "").trim());
+            if (kernelProblem != null) {
+                return fail(KERNELS + ": " + kernelProblem, null);
+            }
+            List<String> blasFailed = new ArrayList<>();
+            String source = loadOpenBlas(props, blasFailed);
+            if (source == null) {
+                boolean explicit = !props.getProperty(OPENBLAS_PATH, "").isBlank();
+                return fail("OpenBLAS not loaded: " + String.join("; ", blasFailed) + (explicit ? ""
+                        : " (add org.bytedeco:openblas:linux-x86_64 to the class path, install libopenblas0, or set -D"
+                        + OPENBLAS_PATH + ")"), null);
+            }
+            String config = NativeMethods.openBlasConfig(), core = NativeMethods.openBlasCore();
+            String kernels = NativeMethods.kernels();
+            return new Status(true, "fused C kernels (" + kernels + "), " + config + " (core " + core + ", from "
+                    + source + ")", null, kernels, config, core);
+        } catch (Throwable t) { // never at the user: a probe reports
+            failed.add("unexpected " + t.getClass().getSimpleName());
+            return fail(String.join("; ", failed), t);
+        }
+    }
+
+    /** Marker: librnnkit.so is loaded (failed holds the steps that were tried before the one that worked). */
+    private static final Throwable LOADED = new Throwable("loaded", null, false, false) {
+        private static final long serialVersionUID = 1L;
+    };
+
+    private static Status fail(String reason, Throwable cause) {
+        return new Status(false, reason, cause, null, null, null);
+    }
+
+    /** LOADED, or the last failure's exception (null if none) with every failed step in {@code failed}. */
+    private static Throwable loadJni(Properties props, List<String> failed) {
+        String path = props.getProperty(PATH, "").trim();
+        if (!path.isEmpty()) {
+            Path p = Path.of(path).toAbsolutePath();
+            if (!Files.isRegularFile(p)) {
+                failed.add(PATH + ": no file at " + p);
+                return null;
+            }
+            try {
+                System.load(p.toString());
+                failed.clear();
+                return LOADED;
+            } catch (Throwable e) {
+                failed.add(PATH + ": cannot load " + p);
+                return e;
+            }
+        }
+        Throwable last = null;
+        String os = props.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+        String arch = props.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
+        if (!os.startsWith("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
+            failed.add("no bundled library for " + os + "/" + arch + " (only linux-x86_64 is built)");
+        } else {
+            URL url = NativeLoader.class.getResource(RESOURCE);
+            if (url == null) {
+                failed.add("bundled " + RESOURCE + " is not in the jar (built with -Drnnkit.native.skipBuild?)");
+            } else {
+                Path dir = null, file = null;
+                try {
+                    dir = privateTempDir("rnnkit-native");
+                    file = dir.resolve("librnnkit.so");
+                    try (InputStream in = url.openStream()) {
+                        Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+                    }
+                    System.load(file.toString());
+                    return LOADED;
+                } catch (Throwable e) {
+                    failed.add("bundled library: " + e.getClass().getSimpleName() + ": " + e.getMessage());
+                    last = e;
+                } finally {
+                    deleteQuietly(file);
+                    deleteQuietly(dir);
+                }
+            }
+        }
+        try {
+            System.loadLibrary("rnnkit");
+            return LOADED;
+        } catch (Throwable e) {
+            failed.add("System.loadLibrary(\"rnnkit\"): " + e.getMessage());
+            return last != null ? last : e;
+        }
+    }
+
+    /** Where OpenBLAS came from, or null with every failed step in {@code failed}. */
+    private static String loadOpenBlas(Properties props, List<String> failed) throws IOException {
+        String path = props.getProperty(OPENBLAS_PATH, "").trim();
+        if (!path.isEmpty()) {
+            String problem = NativeMethods.loadOpenBlas(new String[0], Path.of(path).toAbsolutePath().toString(), false);
+            if (problem != null) {
+                failed.add(OPENBLAS_PATH + ": " + problem);
+                return null;
+            }
+            return OPENBLAS_PATH + "=" + path;
+        }
+        ClassLoader cl = NativeLoader.class.getClassLoader();
+        URL lib = cl == null ? null : cl.getResource(OPENBLAS_RESOURCES + OPENBLAS);
+        if (lib == null) {
+            failed.add("org.bytedeco:openblas (linux-x86_64) is not on the class path");
+        } else {
+            Path dir = privateTempDir("rnnkit-openblas");
+            List<Path> files = new ArrayList<>();
+            try {
+                List<String> deps = new ArrayList<>();
+                for (String name : OPENBLAS_DEPS) {
+                    URL u = cl.getResource(OPENBLAS_RESOURCES + name);
+                    if (u != null) {
+                        deps.add(extract(u, dir.resolve(name), files).toString());
+                    }
+                }
+                Path main = extract(lib, dir.resolve(OPENBLAS), files);
+                String problem = NativeMethods.loadOpenBlas(deps.toArray(new String[0]), main.toString(), true);
+                if (problem == null) {
+                    return "org.bytedeco:openblas";
+                }
+                failed.add("org.bytedeco:openblas: " + problem);
+            } finally {
+                for (Path f : files) {
+                    deleteQuietly(f);
+                }
+                deleteQuietly(dir);
+            }
+        }
+        String problem = NativeMethods.loadOpenBlas(new String[0], OPENBLAS, true);
+        if (problem == null) {
+            return "the system's " + OPENBLAS;
+        }
+        failed.add("system: " + problem);
+        return null;
+    }
+
+    private static Path extract(URL from, Path to, List<Path> files) throws IOException {
+        try (InputStream in = from.openStream()) {
+            Files.copy(in, to, StandardCopyOption.REPLACE_EXISTING);
+        }
+        files.add(to);
+        return to;
+    }
+
+    /** A new directory only this user can read, write or list. */
+    private static Path privateTempDir(String prefix) throws IOException {
+        try {
+            return Files.createTempDirectory(prefix, PosixFilePermissions.asFileAttribute(
+                    PosixFilePermissions.fromString("rwx------")));
+        } catch (UnsupportedOperationException e) { // not a POSIX file system
+            return Files.createTempDirectory(prefix);
+        }
+    }
+
+    private static void deleteQuietly(Path p) {
+        if (p != null) {
+            try {
+                Files.deleteIfExists(p);
+            } catch (IOException ignored) {
+                // a leftover file in the temp directory is harmless
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+package org.rnnkit.nativebackend;
+
+/**
+ * The JNI entry points of {@code librnnkit.so} ({@code src/main/c/rk_jni.c}); {@code javac -h} writes their
+ * C header at build time. Nothing here is called before {@link NativeLoader} has loaded the library, and
+ * every kernel call comes through {@link NativeKernel}, which has checked its arguments first; the native
+ * side checks array lengths once more before it touches any memory.
+ *
+ * <p>{@code threads} of the kernel calls: up to that many threads for the large phases (1: the calling
+ * thread only); never changes a result bit.
+ *
+ * <p>Thread safety: the loading methods are called once, under {@link NativeLoader}'s lock; the kernel
+ * methods are safe for concurrent use (each call works in its own outputs, tape and workspace).
+ */
+final class NativeMethods {
+    private NativeMethods() {}
+
+    /**
+     * Maps {@code deps} (in order; each skipped if a library of the same file name is already mapped), then
+     * OpenBLAS from {@code lib} (with {@code reuse}, an OpenBLAS already mapped under that file name instead),
+     * resolves the symbols the kernels use and sets OpenBLAS to one thread.
+     *
+     * @return null, or why it failed
+     */
+    static native String loadOpenBlas(String[] deps, String lib, boolean reuse);
+
+    /** {@code openblas_get_config()}, e.g. {@code OpenBLAS 0.3.31 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64}. */
+    static native String openBlasConfig();
+
+    /** {@code openblas_get_corename()}: the kernel set OpenBLAS chose for this CPU. */
+    static native String openBlasCore();
+
+    /**
+     * Chooses the kernels' instruction set: {@code avx512}, {@code avx2} or {@code generic}; empty or null
+     * means the best this CPU runs.
+     *
+     * @return null, or why the requested set cannot run here
+     */
+    static native String selectKernels(String requested);
+
+    /** The chosen instruction set's name. */
+    static native String kernels();
+
+    /** Floats of workspace ({@code tape == false}) or tape; -1 for an invalid shape. */
+    static native long size(int type, int inputSize, int hiddenSize, int projSize, int seqLen, int batch, boolean tape);
+
+    /** Packs one direction's weights into native memory; returns the handle for {@link #release}. */
+    static native long prepare(int type, int inputSize, int hiddenSize, int projSize, boolean bias,
+            float[] weightIh, float[] weightHh, float[] biasIh, float[] biasHh, float[] weightHr);
+
+    /** Frees what {@link #prepare} allocated. */
+    static native void release(long handle);
+
+    static native void forward(long handle, int seqLen, int batch, int[] lengths, boolean reverse,
+            float[] x, int xOff, int xTimeStride, int xBatchStride,
+            float[] out, int outOff, int outTimeStride, int outBatchStride,
+            float[] h, int hOff, float[] c, int cOff,
+            float[] tape, int tapeOff, float[] ws, int wsOff, int threads);
+
+    static native void backward(long handle, int seqLen, int batch, int[] lengths, boolean reverse,
+            float[] x, int xOff, int xTimeStride, int xBatchStride,
+            float[] dOut, int dOutOff, int dOutTimeStride, int dOutBatchStride,
+            float[] dh, int dhOff, float[] dc, int dcOff,
+            float[] dx, int dxOff, int dxTimeStride, int dxBatchStride,
+            float[] gradWeightIh, float[] gradWeightHh, float[] gradBiasIh, float[] gradBiasHh, float[] gradWeightHr,
+            float[] tape, int tapeOff, float[] ws, int wsOff, int threads);
+}

@@ -1,0 +1,80 @@
+package org.rnnkit.nativebackend;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Properties;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.rnnkit.spi.Availability;
+
+/**
+ * The loader explains itself: each way of failing gives a reason that names the property or file, and
+ * never throws. (Only failures are provoked here: a second successful load in one JVM would map a second
+ * copy of the library.)
+ */
+class NativeLoaderTest {
+
+    private static Properties props(String... kv) {
+        Properties p = new Properties();
+        p.putAll(System.getProperties());
+        p.remove(NativeLoader.SKIP);
+        p.remove(NativeLoader.PATH);
+        for (int i = 0; i < kv.length; i += 2) {
+            p.setProperty(kv[i], kv[i + 1]);
+        }
+        return p;
+    }
+
+    @Test
+    void skipPropertyDisablesLoading() {
+        NativeLoader.Status s = NativeLoader.load(props(NativeLoader.SKIP, "true"));
+        assertFalse(s.usable());
+        assertEquals("disabled by -Drnnkit.native.skip=true", s.detail());
+    }
+
+    @Test
+    void aMissingExplicitPathIsNamed(@TempDir Path tmp) {
+        Path missing = tmp.resolve("nope/librnnkit.so");
+        NativeLoader.Status s = NativeLoader.load(props(NativeLoader.PATH, missing.toString()));
+        assertFalse(s.usable());
+        assertEquals("rnnkit.native.path: no file at " + missing, s.detail());
+    }
+
+    @Test
+    void aFileThatIsNoLibraryIsReportedWithItsCause(@TempDir Path tmp) throws Exception {
+        Path junk = Files.writeString(tmp.resolve("librnnkit.so"), "not an ELF file");
+        NativeLoader.Status s = NativeLoader.load(props(NativeLoader.PATH, junk.toString()));
+        assertFalse(s.usable());
+        assertEquals("rnnkit.native.path: cannot load " + junk, s.detail());
+        assertInstanceOf(UnsatisfiedLinkError.class, s.cause());
+    }
+
+    @Test
+    void anUnknownPlatformIsNamedBeforeFallingBackToTheLibraryPath() {
+        NativeLoader.Status s = NativeLoader.load(props("os.name", "Windows 11", "os.arch", "aarch64",
+                "java.library.path", "/nonexistent"));
+        // java.library.path is read at JVM start, so the fallback may still find a system copy: only check
+        // the failure text when it did not
+        if (!s.usable()) {
+            assertTrue(s.detail().startsWith("no bundled library for windows 11/aarch64 (only linux-x86_64 is built); "
+                    + "System.loadLibrary(\"rnnkit\"): "), s.detail());
+        }
+    }
+
+    @Test
+    void theProviderReportsWhatItLoaded() {
+        NativeBackendProvider p = new NativeBackendProvider();
+        assertEquals("native", p.name());
+        assertEquals(200, p.priority());
+        Availability a = p.probe();
+        assertTrue(a.isAvailable(), a.toString());
+        assertTrue(a.detail().startsWith("fused C kernels ("), a.detail());
+        assertTrue(a.detail().contains("OpenBLAS 0.") && a.detail().contains("(core "), a.detail());
+        assertEquals("native", p.create().name());
+    }
+}

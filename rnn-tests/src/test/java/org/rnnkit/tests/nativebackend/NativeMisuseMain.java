@@ -1,0 +1,227 @@
+package org.rnnkit.tests.nativebackend;
+
+import java.lang.reflect.Field;
+import java.lang.reflect.Method;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.function.Function;
+import org.rnnkit.backend.Backends;
+import org.rnnkit.nn.CellType;
+import org.rnnkit.spi.Backend;
+import org.rnnkit.spi.DirectionWeights;
+import org.rnnkit.spi.KernelShape;
+import org.rnnkit.spi.PreparedWeights;
+import org.rnnkit.spi.RecurrentKernel;
+
+/**
+ * Run in a child JVM by {@link NativeCrashProofTest}: throws misuse at the native backend and exits 0 only
+ * if every call ended in a Java exception of the expected kind (or ran), never in a crash, which would
+ * kill this JVM (a non-zero exit status and no final line).
+ *
+ * <ol>
+ *   <li>every misuse of the API's bad-input suite ({@code BadInputTest.MISUSES}), with its exception type;
+ *   <li>hand-made misuses of the SPI itself, below the API's validation: short arrays, offsets past the
+ *       end, negative and overflowing strides, bad lengths, foreign prepared weights, null arrays;
+ *   <li>a seeded fuzz of kernel calls with random sizes, offsets, strides and array lengths around what
+ *       the call needs ({@code rnnkit.tests.fuzz} calls, default 20 000).
+ * </ol>
+ * Prints one line per part and {@code native misuse: OK} at the end.
+ */
+public final class NativeMisuseMain {
+    private static int refused, ran;
+
+    private NativeMisuseMain() {}
+
+    public static void main(String[] args) throws Exception {
+        Backend backend = Backends.named("native");
+        apiSuite(backend);
+        spiMisuses(backend);
+        long seed = Long.getLong("rnnkit.tests.seed", 20261124L);
+        int calls = Integer.getInteger("rnnkit.tests.fuzz", 20_000);
+        fuzz(backend, new SplittableRandom(seed), calls);
+        System.out.println("native misuse: fuzz seed " + seed + ", " + calls + " calls");
+        System.out.println("native misuse: " + refused + " refused, " + ran + " ran");
+        System.out.println("native misuse: OK");
+    }
+
+    /** BadInputTest's misuses, through reflection (the suite is package-private in another package). */
+    @SuppressWarnings("unchecked")
+    private static void apiSuite(Backend backend) throws Exception {
+        Class<?> suite = Class.forName("org.rnnkit.tests.api.BadInputTest");
+        Field f = suite.getDeclaredField("MISUSES");
+        f.setAccessible(true);
+        List<?> misuses = (List<?>) f.get(null);
+        for (Object m : misuses) {
+            Method name = m.getClass().getDeclaredMethod("name"), type = m.getClass().getDeclaredMethod("type"),
+                    call = m.getClass().getDeclaredMethod("call");
+            name.setAccessible(true);
+            type.setAccessible(true);
+            call.setAccessible(true);
+            Class<? extends Throwable> expected = (Class<? extends Throwable>) type.invoke(m);
+            Function<Backend, Object> body = (Function<Backend, Object>) call.invoke(m);
+            expect("api: " + name.invoke(m), expected, () -> body.apply(backend));
+        }
+        System.out.println("native misuse: " + misuses.size() + " misuses of the API suite refused");
+    }
+
+    interface Call {
+        void run() throws Exception;
+    }
+
+    private static void expect(String what, Class<? extends Throwable> type, Call call) {
+        try {
+            call.run();
+        } catch (Throwable t) {
+            if (type.isInstance(t)) {
+                refused++;
+                return;
+            }
+            throw new AssertionError(what + ": expected " + type.getSimpleName() + ", got " + t, t);
+        }
+        throw new AssertionError(what + ": expected " + type.getSimpleName() + ", nothing was thrown");
+    }
+
+    private static DirectionWeights weights(KernelShape s, SplittableRandom rnd) {
+        int rows = s.gateRows();
+        return new DirectionWeights(fill(rnd, rows * s.inputSize()), fill(rnd, rows * s.hOut()),
+                s.bias() ? fill(rnd, rows) : null, s.bias() ? fill(rnd, rows) : null,
+                s.projSize() > 0 ? fill(rnd, s.projSize() * s.hiddenSize()) : null);
+    }
+
+    private static float[] fill(SplittableRandom rnd, int n) {
+        float[] a = new float[Math.max(0, n)];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = (float) (rnd.nextDouble() * 2 - 1);
+        }
+        return a;
+    }
+
+    /** Misuses below the API: the native kernels' own checks. */
+    private static void spiMisuses(Backend backend) {
+        SplittableRandom rnd = new SplittableRandom(7);
+        RecurrentKernel k = backend.kernel(CellType.LSTM);
+        KernelShape s = new KernelShape(CellType.LSTM, 3, 4, 2, true);
+        PreparedWeights w = k.prepare(s, weights(s, rnd));
+        final int t = 5, b = 2, in = 3, hid = 4, hOut = 2;
+        float[] x = fill(rnd, t * b * in), out = new float[t * b * hOut], h = new float[b * hOut], c = new float[b * hid];
+        float[] ws = new float[(int) k.workspaceSize(s, t, b)], tape = new float[(int) k.tapeSize(s, t, b)];
+        Class<IllegalArgumentException> iae = IllegalArgumentException.class;
+        Class<NullPointerException> npe = NullPointerException.class;
+        // a valid call first
+        k.forward(w, t, b, null, false, x, 0, b * in, in, out, 0, b * hOut, hOut, h, 0, c, 0, tape, 0, ws, 0);
+        expect("x one float short", iae, () -> k.forward(w, t, b, null, false, java.util.Arrays.copyOf(x, x.length - 1), 0,
+                b * in, in, out, 0, b * hOut, hOut, h, 0, c, 0, null, 0, ws, 0));
+        expect("x offset past the end", iae, () -> k.forward(w, t, b, null, false, x, 1, b * in, in, out, 0, b * hOut,
+                hOut, h, 0, c, 0, null, 0, ws, 0));
+        expect("negative x offset", iae, () -> k.forward(w, t, b, null, false, x, -1, b * in, in, out, 0, b * hOut, hOut,
+                h, 0, c, 0, null, 0, ws, 0));
+        expect("negative time stride", iae, () -> k.forward(w, t, b, null, false, x, 24, -b * in, in, out, 0, b * hOut,
+                hOut, h, 0, c, 0, null, 0, ws, 0));
+        expect("overflowing stride", iae, () -> k.forward(w, t, b, null, false, x, 0, Integer.MAX_VALUE, in, out, 0,
+                b * hOut, hOut, h, 0, c, 0, null, 0, ws, 0));
+        expect("out too short", iae, () -> k.forward(w, t, b, null, false, x, 0, b * in, in, new float[3], 0, b * hOut,
+                hOut, h, 0, c, 0, null, 0, ws, 0));
+        expect("h null", npe, () -> k.forward(w, t, b, null, false, x, 0, b * in, in, out, 0, b * hOut, hOut, null, 0, c, 0,
+                null, 0, ws, 0));
+        expect("c null for an LSTM", npe, () -> k.forward(w, t, b, null, false, x, 0, b * in, in, out, 0, b * hOut, hOut,
+                h, 0, null, 0, null, 0, ws, 0));
+        expect("c offset past the end", iae, () -> k.forward(w, t, b, null, false, x, 0, b * in, in, out, 0, b * hOut, hOut,
+                h, 0, c, 1, null, 0, ws, 0));
+        expect("workspace one float short", iae, () -> k.forward(w, t, b, null, false, x, 0, b * in, in, out, 0, b * hOut,
+                hOut, h, 0, c, 0, null, 0, new float[ws.length - 1], 0));
+        expect("workspace offset", iae, () -> k.forward(w, t, b, null, false, x, 0, b * in, in, out, 0, b * hOut, hOut,
+                h, 0, c, 0, null, 0, ws, Integer.MAX_VALUE));
+        expect("tape too short", iae, () -> k.forward(w, t, b, null, false, x, 0, b * in, in, out, 0, b * hOut, hOut,
+                h, 0, c, 0, new float[tape.length - 1], 0, ws, 0));
+        expect("lengths of the wrong size", iae, () -> k.forward(w, t, b, new int[] {5}, false, x, 0, b * in, in, out, 0,
+                b * hOut, hOut, h, 0, c, 0, null, 0, ws, 0));
+        expect("a length of 0", iae, () -> k.forward(w, t, b, new int[] {5, 0}, false, x, 0, b * in, in, out, 0,
+                b * hOut, hOut, h, 0, c, 0, null, 0, ws, 0));
+        expect("a length past seqLen", iae, () -> k.forward(w, t, b, new int[] {6, 1}, true, x, 0, b * in, in, out, 0,
+                b * hOut, hOut, h, 0, c, 0, null, 0, ws, 0));
+        expect("seqLen 0", iae, () -> k.forward(w, 0, b, null, false, x, 0, b * in, in, out, 0, b * hOut, hOut, h, 0, c, 0,
+                null, 0, ws, 0));
+        expect("negative batch", iae, () -> k.forward(w, t, -1, null, false, x, 0, b * in, in, out, 0, b * hOut, hOut,
+                h, 0, c, 0, null, 0, ws, 0));
+        PreparedWeights foreign = Backends.named("scalar").kernel(CellType.LSTM).prepare(s, weights(s, rnd));
+        expect("weights of another backend", iae, () -> k.forward(foreign, t, b, null, false, x, 0, b * in, in, out, 0,
+                b * hOut, hOut, h, 0, c, 0, null, 0, ws, 0));
+        expect("weights of another cell type", iae, () -> backend.kernel(CellType.GRU).forward(w, t, b, null, false, x, 0,
+                b * in, in, null, 0, 0, 0, new float[b * hid], 0, null, 0, null, 0, ws, 0));
+        expect("short weight_hh", iae, () -> k.prepare(s, new DirectionWeights(fill(rnd, 16 * in), fill(rnd, 10),
+                fill(rnd, 16), fill(rnd, 16), fill(rnd, 8))));
+        expect("no weight_hr with a projection", npe, () -> k.prepare(s, new DirectionWeights(fill(rnd, 16 * in),
+                fill(rnd, 16 * hOut), fill(rnd, 16), fill(rnd, 16), null)));
+        expect("null weights", npe, () -> k.prepare(s, null));
+        DirectionWeights g = weights(s, rnd);
+        float[] dh = new float[b * hOut], dc = new float[b * hid], dx = new float[x.length];
+        k.backward(w, t, b, null, false, x, 0, b * in, in, out, 0, b * hOut, hOut, dh, 0, dc, 0, dx, 0, b * in, in, g,
+                tape, 0, ws, 0);
+        expect("backward without a tape", npe, () -> k.backward(w, t, b, null, false, x, 0, b * in, in, out, 0, b * hOut,
+                hOut, dh, 0, dc, 0, dx, 0, b * in, in, g, null, 0, ws, 0));
+        expect("short gradient of weight_ih", iae, () -> k.backward(w, t, b, null, false, x, 0, b * in, in, out, 0,
+                b * hOut, hOut, dh, 0, dc, 0, dx, 0, b * in, in,
+                new DirectionWeights(new float[3], g.weightHh(), g.biasIh(), g.biasHh(), g.weightHr()), tape, 0, ws, 0));
+        expect("dx too short", iae, () -> k.backward(w, t, b, null, false, x, 0, b * in, in, out, 0, b * hOut, hOut, dh, 0,
+                dc, 0, new float[5], 0, b * in, in, g, tape, 0, ws, 0));
+        expect("dOut stride past the end", iae, () -> k.backward(w, t, b, null, false, x, 0, b * in, in, out, 0,
+                b * hOut + 1, hOut, dh, 0, dc, 0, dx, 0, b * in, in, g, tape, 0, ws, 0));
+        expect("tape offset past the end", iae, () -> k.backward(w, t, b, null, false, x, 0, b * in, in, out, 0, b * hOut,
+                hOut, dh, 0, dc, 0, dx, 0, b * in, in, g, tape, 1, ws, 0));
+        System.out.println("native misuse: SPI misuses refused");
+    }
+
+    /** Random calls around what is needed; each either runs or is refused with IAE/NPE. */
+    private static void fuzz(Backend backend, SplittableRandom rnd, int calls) {
+        CellType[] types = CellType.values();
+        for (int n = 0; n < calls; n++) {
+            CellType type = types[rnd.nextInt(types.length)];
+            int in = 1 + rnd.nextInt(9), hid = 1 + rnd.nextInt(9);
+            int proj = type == CellType.LSTM && rnd.nextInt(3) == 0 ? 1 + rnd.nextInt(hid) : 0;
+            KernelShape s = new KernelShape(type, in, hid, proj, rnd.nextBoolean());
+            RecurrentKernel k = backend.kernel(type);
+            PreparedWeights w = k.prepare(s, weights(s, rnd));
+            int t = rnd.nextInt(5) - 1 + 1, b = rnd.nextInt(4) - 1 + 1; // mostly 1.., sometimes 0
+            int hOut = s.hOut();
+            int ts = jitter(rnd, Math.max(b, 1) * in), bs = jitter(rnd, in);
+            int[] lengths = rnd.nextInt(3) == 0 ? randomLengths(rnd, b, t) : null;
+            float[] x = fill(rnd, jitter(rnd, Math.max(t, 1) * Math.max(b, 1) * in));
+            float[] out = rnd.nextInt(4) == 0 ? null : new float[jitter(rnd, Math.max(t, 1) * Math.max(b, 1) * hOut)];
+            float[] h = new float[jitter(rnd, Math.max(b, 1) * hOut)], c = new float[jitter(rnd, Math.max(b, 1) * hid)];
+            long need = t >= 0 && b >= 0 ? k.workspaceSize(s, Math.max(t, 0), Math.max(b, 0)) : 0;
+            float[] ws = new float[jitter(rnd, (int) Math.min(need, 1 << 20))];
+            long tapeNeed = t >= 0 && b >= 0 ? k.tapeSize(s, Math.max(t, 0), Math.max(b, 0)) : 0;
+            float[] tape = rnd.nextBoolean() ? null : new float[jitter(rnd, (int) Math.min(tapeNeed, 1 << 20))];
+            int xOff = rnd.nextInt(8) == 0 ? rnd.nextInt(3) - 1 : 0, wsOff = rnd.nextInt(8) == 0 ? rnd.nextInt(3) - 1 : 0;
+            try {
+                k.forward(w, t, b, lengths, rnd.nextBoolean(), x, xOff, ts, bs, out, 0, ts / Math.max(in, 1) * hOut,
+                        hOut, h, 0, c, 0, tape, 0, ws, wsOff);
+                ran++;
+                if (tape != null) {
+                    DirectionWeights g = weights(s, rnd);
+                    float[] dx = rnd.nextBoolean() ? null : new float[jitter(rnd, x.length)];
+                    k.backward(w, t, b, lengths, false, x, xOff, ts, bs, out, 0, ts / Math.max(in, 1) * hOut, hOut,
+                            new float[jitter(rnd, h.length)], 0, new float[jitter(rnd, c.length)], 0,
+                            dx, 0, ts, bs, g, tape, 0, ws, wsOff);
+                    ran++;
+                }
+            } catch (IllegalArgumentException | NullPointerException e) {
+                refused++;
+            }
+        }
+    }
+
+    /** n, or now and then one less or one more (never negative). */
+    private static int jitter(SplittableRandom rnd, int n) {
+        int r = rnd.nextInt(6);
+        return Math.max(0, r == 0 ? n - 1 : r == 1 ? n + 1 : n);
+    }
+
+    private static int[] randomLengths(SplittableRandom rnd, int b, int t) {
+        int[] l = new int[Math.max(0, b + (rnd.nextInt(6) == 0 ? 1 : 0))];
+        for (int i = 0; i < l.length; i++) {
+            l[i] = rnd.nextInt(Math.max(1, t) + 2) - (rnd.nextInt(10) == 0 ? 1 : 0);
+        }
+        return l;
+    }
+}
