@@ -83,7 +83,8 @@ public final class Backends {
     }
 
     /**
-     * Selects by specification: {@code auto}, a name, or a comma list of names in preference order.
+     * Selects by specification: {@code auto}, a name, or a comma list of names in preference order, which
+     * may end in {@code auto} (e.g. {@code native,auto}: native if usable, else the auto choice).
      *
      * @param spec the specification
      * @param source what the specification came from, used in error messages (e.g. the property name)
@@ -98,10 +99,15 @@ public final class Backends {
         }
         String[] names = s.split("\\s*,\\s*");
         for (String name : names) {
-            find(name, source); // unknown names fail before anything is chosen
+            if (!name.equals("auto")) {
+                find(name, source); // unknown names fail before anything is chosen
+            }
         }
         List<String> skipped = new ArrayList<>();
         for (String name : names) {
+            if (name.equals("auto")) { // "native,auto": native if usable, else whatever auto picks
+                return selectAuto();
+            }
             Discovered d = find(name, source);
             if (d.usable()) {
                 return instance(d);

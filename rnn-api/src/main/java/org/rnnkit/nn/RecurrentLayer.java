@@ -225,6 +225,9 @@ public final class RecurrentLayer {
         Checks.requireShape("into.hN", Checks.requireNonNull("into.hN", into.hN()), call.hShape);
         if (config.type().hasCellState()) {
             Checks.requireShape("into.cN", Checks.requireNonNull("into.cN", into.cN()), call.cShape);
+        } else if (into.cN() != null) {
+            throw new IllegalArgumentException("into.cN: only LSTM layers have a cell state; expected null for "
+                    + config.type() + ", got shape " + java.util.Arrays.toString(into.cN().shape()));
         }
         fillState(into.hN(), h0);
         if (into.cN() != null) {

@@ -57,6 +57,8 @@ class BackendSelectionTest {
         assertEquals(Backends.discovered().stream().filter(Backends.Discovered::usable).findFirst().orElseThrow().name(),
                 auto.name(), "auto picks the usable backend of highest priority");
         assertTrue(Backends.named("scalar") == Backends.named("scalar"), "one instance per backend");
+        assertEquals("scalar", Backends.select("scalar,auto", "backend").name(), "a usable name before auto wins");
+        assertEquals(auto.name(), Backends.select("auto", "backend").name());
     }
 
     /** A comma list is a preference order: the first usable name wins, whatever the priorities. */
@@ -112,6 +114,8 @@ class BackendSelectionTest {
             assertEquals("scalar", auto.getClass().getMethod("name").invoke(auto));
             Object fromList = select.invoke(null, "broken,scalar", "backend");
             assertEquals("scalar", fromList.getClass().getMethod("name").invoke(fromList));
+            Object orAuto = select.invoke(null, "broken, auto", "backend"); // an unusable first choice, then auto
+            assertEquals("scalar", orAuto.getClass().getMethod("name").invoke(orAuto));
 
             InvocationTargetException e = assertThrows(InvocationTargetException.class,
                     () -> select.invoke(null, "broken", "rnnkit.backend"));

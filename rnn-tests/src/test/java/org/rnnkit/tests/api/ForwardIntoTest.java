@@ -40,5 +40,12 @@ class ForwardIntoTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> lstm.forward(x, null, null,
                 null, ws, new LayerOutput(Tensor.zeros(7, 3, 8), Tensor.zeros(4, 3, 8), Tensor.zeros(4, 3, 8))));
         assertTrue(e.getMessage().startsWith("into.output: expected shape (7, 3, 16), got (7, 3, 8)"), e.getMessage());
+
+        // a cell state offered to a layer without one is a mistake, not something to fill silently
+        RecurrentLayer gru = RecurrentLayer.gru(5, 8).seed(3).backend(backend).build();
+        IllegalArgumentException c = assertThrows(IllegalArgumentException.class, () -> gru.forward(x, null, null,
+                null, ws, new LayerOutput(Tensor.zeros(7, 3, 8), Tensor.zeros(1, 3, 8), Tensor.zeros(1, 3, 8))));
+        org.junit.jupiter.api.Assertions.assertEquals(
+                "into.cN: only LSTM layers have a cell state; expected null for GRU, got shape [1, 3, 8]", c.getMessage());
     }
 }
