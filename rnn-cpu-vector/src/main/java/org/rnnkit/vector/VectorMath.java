@@ -25,8 +25,8 @@ import jdk.incubator.vector.VectorSpecies;
  * or on the JIT. So a (step, row) result is a function of that row's inputs only, the property that
  * makes chunked streaming equal to one-shot runs bit for bit and results independent of the thread
  * count. The register block is 4 rows x 4 vectors (16 accumulators; each weight load serves 4 rows,
- * each broadcast of {@code A[r][k]} serves 4 vectors); a single row (batch 1) is the mat-vec over two
- * panels at once (8 independent accumulators, two weight streams).
+ * each broadcast of {@code A[r][k]} serves 4 vectors); a single row (batch 1) is the mat-vec with 4
+ * independent accumulators per panel.
  *
  * <h2>Activations</h2>
  * {@link #sigmoid(float[], int, float[], int, int)} and {@link #tanh(float[], int, float[], int, int)} load
@@ -124,60 +124,47 @@ final class VectorMath {
             float[] a, int aBase, int aTs, int aBs,
             float[] c, int cBase, int cTs, int cBs,
             float[] init, int iBase, int iTs, int iBs) {
-        // W larger than an L2 share (a product over many rows only): all rows over one block of panels,
-        // then the next, so W comes from memory once instead of once per four rows (S7's 16 MB W_ih: 5
-        // times). Same sums, same order. One method, no wrapper: every extra call level counts against
-        // C2's inlining depth, and a Vector API call it stops inlining allocates its vectors.
-        int end = Math.min(w.nP(), limit);
-        int block = s < 0 && (long) (end - oFrom) * w.k() > BLOCK_FLOATS
-                ? Math.max(1, BLOCK_FLOATS / (PANEL * w.k())) * PANEL : Math.max(PANEL, end - oFrom);
-        for (int bFrom = oFrom; bFrom < end; bFrom += block) {
-            int bLimit = Math.min(bFrom + block, limit);
-            int n = 0;
-            int a0 = 0, a1 = 0, a2 = 0, c0 = 0, c1 = 0, c2 = 0, i0 = 0, i1 = 0, i2 = 0;
-            int tFrom = s >= 0 ? 0 : t0, tTo = s >= 0 ? 1 : t1;
-            boolean backwards = s >= 0 && (s & 1) == 1;
-            for (int tt = tFrom; tt < tTo; tt++) {
-                for (int b = b0; b < b1; b++) {
-                    int len = lengths == null ? seqLen : lengths[b];
-                    int t;
-                    if (s >= 0) {
-                        if (s >= len) {
-                            continue;
-                        }
-                        t = reverse ? len - 1 - s : s;
-                    } else {
-                        if (tt >= len) {
-                            continue;
-                        }
-                        t = tt;
+        int n = 0;
+        int a0 = 0, a1 = 0, a2 = 0, c0 = 0, c1 = 0, c2 = 0, i0 = 0, i1 = 0, i2 = 0;
+        int tFrom = s >= 0 ? 0 : t0, tTo = s >= 0 ? 1 : t1;
+        boolean backwards = s >= 0 && (s & 1) == 1;
+        for (int tt = tFrom; tt < tTo; tt++) {
+            for (int b = b0; b < b1; b++) {
+                int len = lengths == null ? seqLen : lengths[b];
+                int t;
+                if (s >= 0) {
+                    if (s >= len) {
+                        continue;
                     }
-                    int ao = aBase + t * aTs + b * aBs, co = cBase + t * cTs + b * cBs, io = iBase + t * iTs + b * iBs;
-                    switch (n) {
-                        case 0 -> { a0 = ao; c0 = co; i0 = io; n = 1; }
-                        case 1 -> { a1 = ao; c1 = co; i1 = io; n = 2; }
-                        case 2 -> { a2 = ao; c2 = co; i2 = io; n = 3; }
-                        default -> {
-                            gemm4(w, bFrom, bLimit, backwards, a, a0, a1, a2, ao, c, c0, c1, c2, co, init, i0, i1, i2, io);
-                            n = 0;
-                        }
+                    t = reverse ? len - 1 - s : s;
+                } else {
+                    if (tt >= len) {
+                        continue;
+                    }
+                    t = tt;
+                }
+                int ao = aBase + t * aTs + b * aBs, co = cBase + t * cTs + b * cBs, io = iBase + t * iTs + b * iBs;
+                switch (n) {
+                    case 0 -> { a0 = ao; c0 = co; i0 = io; n = 1; }
+                    case 1 -> { a1 = ao; c1 = co; i1 = io; n = 2; }
+                    case 2 -> { a2 = ao; c2 = co; i2 = io; n = 3; }
+                    default -> {
+                        gemm4(w, oFrom, limit, backwards, a, a0, a1, a2, ao, c, c0, c1, c2, co, init, i0, i1, i2, io);
+                        n = 0;
                     }
                 }
             }
-            if (n > 0) {
-                gemm1(w, bFrom, bLimit, backwards, a, a0, c, c0, init, i0);
-            }
-            if (n > 1) {
-                gemm1(w, bFrom, bLimit, backwards, a, a1, c, c1, init, i1);
-            }
-            if (n > 2) {
-                gemm1(w, bFrom, bLimit, backwards, a, a2, c, c2, init, i2);
-            }
+        }
+        if (n > 0) {
+            gemm1(w, oFrom, limit, backwards, a, a0, c, c0, init, i0);
+        }
+        if (n > 1) {
+            gemm1(w, oFrom, limit, backwards, a, a1, c, c1, init, i1);
+        }
+        if (n > 2) {
+            gemm1(w, oFrom, limit, backwards, a, a2, c, c2, init, i2);
         }
     }
-
-    /** Floats of packed weights (256 KB) that one pass over all rows of a product keeps in L2. */
-    static final int BLOCK_FLOATS = 1 << 16;
 
     /** Four rows: each weight vector loaded once serves all four. */
     static void gemm4(Packed w, int oFrom, int limit, boolean backwards, float[] a, int a0, int a1, int a2, int a3,
@@ -207,13 +194,7 @@ final class VectorMath {
         for (int pi = 0; pi < panels; pi++) {
             int o0 = oFrom + (backwards ? panels - 1 - pi : pi) * PANEL;
             int pw = Math.min(PANEL, nP - o0);
-            // two whole panels at once when there are: 8 accumulators, two weight streams in flight (S1, S2
-            // 10-15 % faster than one panel, S7 17 %; four panels at once measured no better)
-            int o1 = backwards ? o0 - PANEL : o0 + PANEL;
-            if (pi + 1 < panels && pw == PANEL && o0 + PANEL <= limit && o1 + PANEL <= Math.min(nP, limit)) {
-                panel1x8(wp, o0 * k, o1 * k, k, a, a0, c, c0, init, i0, o0, o1);
-                pi++;
-            } else if (pw == PANEL && o0 + PANEL <= limit) {
+            if (pw == PANEL && o0 + PANEL <= limit) {
                 panel1x4(wp, o0 * k, k, a, a0, c, c0, init, i0, o0);
             } else {
                 for (int v = 0; v < pw && o0 + v < limit; v += L) {
@@ -291,43 +272,6 @@ final class VectorMath {
         s31.intoArray(c, c3 + o + L);
         s32.intoArray(c, c3 + o + 2 * L);
         s33.intoArray(c, c3 + o + 3 * L);
-    }
-
-    /** Two panels (at {@code wo} and {@code wq}, outputs {@code o} and {@code q}) for one row. */
-    private static void panel1x8(float[] wp, int wo, int wq, int k, float[] a, int a0, float[] c, int c0,
-            float[] init, int i0, int o, int q) {
-        FloatVector s0, s1, s2, s3, t0, t1, t2, t3;
-        if (init == null) {
-            s0 = s1 = s2 = s3 = t0 = t1 = t2 = t3 = FloatVector.zero(S);
-        } else {
-            s0 = FloatVector.fromArray(S, init, i0 + o);
-            s1 = FloatVector.fromArray(S, init, i0 + o + L);
-            s2 = FloatVector.fromArray(S, init, i0 + o + 2 * L);
-            s3 = FloatVector.fromArray(S, init, i0 + o + 3 * L);
-            t0 = FloatVector.fromArray(S, init, i0 + q);
-            t1 = FloatVector.fromArray(S, init, i0 + q + L);
-            t2 = FloatVector.fromArray(S, init, i0 + q + 2 * L);
-            t3 = FloatVector.fromArray(S, init, i0 + q + 3 * L);
-        }
-        for (int kk = 0; kk < k; kk++, wo += PANEL, wq += PANEL) {
-            FloatVector x = FloatVector.broadcast(S, a[a0 + kk]);
-            s0 = FloatVector.fromArray(S, wp, wo).fma(x, s0);
-            s1 = FloatVector.fromArray(S, wp, wo + L).fma(x, s1);
-            s2 = FloatVector.fromArray(S, wp, wo + 2 * L).fma(x, s2);
-            s3 = FloatVector.fromArray(S, wp, wo + 3 * L).fma(x, s3);
-            t0 = FloatVector.fromArray(S, wp, wq).fma(x, t0);
-            t1 = FloatVector.fromArray(S, wp, wq + L).fma(x, t1);
-            t2 = FloatVector.fromArray(S, wp, wq + 2 * L).fma(x, t2);
-            t3 = FloatVector.fromArray(S, wp, wq + 3 * L).fma(x, t3);
-        }
-        s0.intoArray(c, c0 + o);
-        s1.intoArray(c, c0 + o + L);
-        s2.intoArray(c, c0 + o + 2 * L);
-        s3.intoArray(c, c0 + o + 3 * L);
-        t0.intoArray(c, c0 + q);
-        t1.intoArray(c, c0 + q + L);
-        t2.intoArray(c, c0 + q + 2 * L);
-        t3.intoArray(c, c0 + q + 3 * L);
     }
 
     private static void panel1x4(float[] wp, int wo, int k, float[] a, int a0, float[] c, int c0,
