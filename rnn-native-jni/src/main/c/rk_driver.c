@@ -276,16 +276,22 @@ static void fwd_block(const fwd_ctx *x, int s, int i0, int nb)
     }
 }
 
-/* below this many multiply-adds (about 0.1 ms) a phase stays on the calling thread */
-#define RK_PARALLEL_MIN (1LL << 22)
+/* each part of a split gets at least this many multiply-adds (about 0.15 ms): waking a pool worker costs
+   tens of microseconds on these VMs, and splits of smaller phases (S1, S4, S6 at batch 1) measured 1.2x
+   slower on two threads than on one */
+#define RK_PART_MIN (1LL << 24)
 
 /* parts for a phase of `fmas` multiply-adds that splits into at most maxParts */
 static int split(int64_t fmas, int64_t maxParts, int threads)
 {
-    if (threads <= 1 || fmas < RK_PARALLEL_MIN || maxParts <= 1) {
-        return 1;
+    int64_t parts = threads;
+    if (maxParts < parts) {
+        parts = maxParts;
     }
-    return (int)(maxParts < threads ? maxParts : threads);
+    if (fmas / RK_PART_MIN < parts) {
+        parts = fmas / RK_PART_MIN;
+    }
+    return parts < 2 ? 1 : (int)parts;
 }
 
 /* [lo, hi) of n for part p of parts, boundaries on multiples of `grain` */

@@ -27,7 +27,7 @@ import org.rnnkit.spi.RecurrentKernel;
  * tiles of the result), and {@code dx += dG W_ih}.
  *
  * <h2>Threads</h2>
- * With more than one thread (see {@link NativeBackend#withThreads}), phases above about 4 million
+ * With more than one thread (see {@link NativeBackend#withThreads}), phases of at least 2 x 16 million
  * multiply-adds split: the input projection by time, both recurrences by blocks of batch rows (each part
  * owns its rows for the whole sequence; batch 1 does not split), and the backward products by their fixed
  * tiles. Every part computes what the serial call computes for those outputs, in the same order, so the
