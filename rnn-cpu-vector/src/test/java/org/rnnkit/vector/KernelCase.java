@@ -99,9 +99,17 @@ final class KernelCase {
             }
         }
         String[] modes = {"normal", "normal", "normal", "normal", "bigx", "w3"};
+        String mode = modes[r.nextInt(modes.length)];
+        // 3x weights drive sigmoid and tanh into saturation, but make a ReLU recurrence expanding: float32
+        // rounding then grows like 3^T for any correct implementation (seen: dh0 -20.15 against -21.45 at
+        // T = 9), so two backends cannot be compared with a rounding bound. Same rule as rnn-tests'
+        // PropertyTest and the golden cases.
+        if (type == CellType.RNN_RELU && mode.equals("w3")) {
+            mode = "normal";
+        }
         return new KernelCase(type, in, hid, proj, r.nextInt(4) != 0, seqLen, batch, lengths, r.nextBoolean(),
                 r.nextBoolean(), r.nextInt(4) != 0, r.nextInt(6) != 0, r.nextBoolean(), r.nextInt(3),
-                modes[r.nextInt(modes.length)], r.nextLong());
+                mode, r.nextLong());
     }
 
     private static float[] uniform(SplittableRandom r, int n, double k) {
