@@ -41,6 +41,15 @@ final class VectorProbe {
      * {@code fma} of the kernels is a slow exact software emulation (results unchanged).
      */
     static String fmaStatus() {
+        return Fma.STATUS;
+    }
+
+    /** Read once: every backend instance ({@code withThreads} makes new ones) describes itself with it. */
+    private static final class Fma {
+        static final String STATUS = readFmaStatus();
+    }
+
+    private static String readFmaStatus() {
         try {
             for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/cpuinfo"))) {
                 if (line.startsWith("flags") || line.startsWith("Features")) {

@@ -69,16 +69,7 @@ abstract class NativeKernel implements RecurrentKernel {
     public PreparedWeights prepare(KernelShape shape, DirectionWeights w) {
         checkShape(shape);
         Objects.requireNonNull(w, "weights: expected DirectionWeights, got null");
-        int rows = shape.gateRows(), hOut = shape.hOut();
-        requireLength("weight_ih", w.weightIh(), (long) rows * shape.inputSize());
-        requireLength("weight_hh", w.weightHh(), (long) rows * hOut);
-        if (shape.bias()) {
-            requireLength("bias_ih", w.biasIh(), rows);
-            requireLength("bias_hh", w.biasHh(), rows);
-        }
-        if (shape.projSize() > 0) {
-            requireLength("weight_hr", w.weightHr(), (long) shape.projSize() * shape.hiddenSize());
-        }
+        requireDirection("", w, shape);
         long handle = NativeMethods.prepare(typeCode(), shape.inputSize(), shape.hiddenSize(), shape.projSize(),
                 shape.bias(), w.weightIh(), w.weightHh(), w.biasIh(), w.biasHh(), w.weightHr());
         return new NativeWeights(shape, handle);
@@ -165,16 +156,7 @@ abstract class NativeKernel implements RecurrentKernel {
             requireRange("dc", dc, dcOff, (long) batch * s.hiddenSize());
         }
         Objects.requireNonNull(grads, "grads: expected gradient accumulators, got null");
-        int rows = s.gateRows();
-        requireLength("grads.weightIh", grads.weightIh(), (long) rows * s.inputSize());
-        requireLength("grads.weightHh", grads.weightHh(), (long) rows * s.hOut());
-        if (s.bias()) {
-            requireLength("grads.biasIh", grads.biasIh(), rows);
-            requireLength("grads.biasHh", grads.biasHh(), rows);
-        }
-        if (s.projSize() > 0) {
-            requireLength("grads.weightHr", grads.weightHr(), (long) s.projSize() * s.hiddenSize());
-        }
+        requireDirection("grads.", grads, s);
         requireRange("tape", tape, tapeOff, tapeSize(s, seqLen, batch));
         requireRange("ws", ws, wsOff, workspaceSize(s, seqLen, batch));
         try {
@@ -189,6 +171,20 @@ abstract class NativeKernel implements RecurrentKernel {
     }
 
     // ---- checks ----------------------------------------------------------------------------------------
+
+    /** The arrays of one direction's weights (or their gradients) have the lengths {@code s} needs. */
+    private static void requireDirection(String prefix, DirectionWeights w, KernelShape s) {
+        int rows = s.gateRows();
+        requireLength(prefix + "weight_ih", w.weightIh(), (long) rows * s.inputSize());
+        requireLength(prefix + "weight_hh", w.weightHh(), (long) rows * s.hOut());
+        if (s.bias()) {
+            requireLength(prefix + "bias_ih", w.biasIh(), rows);
+            requireLength(prefix + "bias_hh", w.biasHh(), rows);
+        }
+        if (s.projSize() > 0) {
+            requireLength(prefix + "weight_hr", w.weightHr(), (long) s.projSize() * s.hiddenSize());
+        }
+    }
 
     private static void checkSizes(int seqLen, int batch, int[] lengths) {
         if (seqLen < 1 || batch < 1) {
