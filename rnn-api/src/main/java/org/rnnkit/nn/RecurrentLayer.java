@@ -28,8 +28,9 @@ import org.rnnkit.tensor.Tensor;
  * float[] out = y.output().data();                                          // (T, B, D*H_out)
  * }</pre>
  *
- * <p>Thread safety: immutable once built. One layer may be used by any number of threads at once; each
- * call computes with its own (or the caller's per-thread) {@link Workspace}.
+ * <p>Thread safety: immutable once built (its one mutable field, a workspace-size memo, holds immutable
+ * records and is safe to race). One layer may be used by any number of threads at once; each call
+ * computes with its own (or the caller's per-thread) {@link Workspace}.
  */
 public final class RecurrentLayer {
     private final RecurrentConfig config;
@@ -520,12 +521,28 @@ public final class RecurrentLayer {
     /** A validated call: sizes, layout and the shapes of the results. */
     record Call(int seqLen, int batch, boolean batchFirst, int[] lengths, int[] outShape, int[] hShape, int[] cShape) {}
 
+    /** The kernel workspace of the last call's size: see {@link #maxWorkspace}. */
+    private record WorkspaceNeed(int seqLen, int batch, long floats) {}
+
+    private WorkspaceNeed lastNeed = new WorkspaceNeed(-1, -1, 0);
+
+    /**
+     * Floats of kernel workspace that one direction of any layer needs. Remembered for the last
+     * {@code (seqLen, batch)}: a streamed step must allocate nothing, and kernels may build objects to
+     * size a shape (escape analysis removes them only where C2 inlines the call, which it sometimes does
+     * not: 144 bytes a step in one test run in six). The record is immutable, so a racy read between
+     * threads sees an old or a new need, each complete.
+     */
     private long maxWorkspace(int seqLen, int batch) {
-        long kws = 0;
-        for (KernelShape shape : shapes) {
-            kws = Math.max(kws, kernel.workspaceSize(shape, seqLen, batch));
+        WorkspaceNeed need = lastNeed;
+        if (need.seqLen != seqLen || need.batch != batch) {
+            long kws = 0;
+            for (KernelShape shape : shapes) {
+                kws = Math.max(kws, kernel.workspaceSize(shape, seqLen, batch));
+            }
+            lastNeed = need = new WorkspaceNeed(seqLen, batch, kws);
         }
-        return kws;
+        return need.floats;
     }
 
     /** Runs every layer and direction; with a trace, keeps each layer's output and records the tapes. */
