@@ -25,12 +25,13 @@ import jdk.incubator.vector.VectorSpecies;
  * or on the JIT. So a (step, row) result is a function of that row's inputs only, the property that
  * makes chunked streaming equal to one-shot runs bit for bit and results independent of the thread
  * count. The register block is 4 rows x 4 vectors (16 accumulators; each weight load serves 4 rows,
- * each broadcast of {@code A[r][k]} serves 4 vectors); a single row (batch 1) is the mat-vec with 4
- * independent accumulators per panel.
+ * each broadcast of {@code A[r][k]} serves 4 vectors); a single row (batch 1) is the mat-vec over two
+ * panels at once where it has an init (8 independent accumulators, two weight streams in flight: 10-17 %
+ * faster when {@code W} comes from L3 or memory), else with 4 accumulators per panel.
  *
  * <h2>Activations</h2>
  * {@link #sigmoid(float[], int, float[], int, int)} and {@link #tanh(float[], int, float[], int, int)} load
- * half-width float vectors ({@link #F}, {@link #AL} lanes), widen them to double ({@link #D}), evaluate
+ * the low half of a float vector ({@link #LOW}, {@link #AL} lanes), widen it to double ({@link #D}), evaluate
  * with an {@code exp}/{@code expm1} of relative error about 1e-12 (range reduction by {@code ln 2}, a
  * degree-8 polynomial) and round once to float: the correctly rounded result except for a few near-ties
  * per million (then 1 ulp off, either way: no bias). About 1 ns per element at 512 bits here.
@@ -50,10 +51,16 @@ final class VectorMath {
     static final int PANEL = 4 * L;
     /** Doubles of the same bit size, for activations. */
     static final VectorSpecies<Double> D = VectorSpecies.of(double.class, S.vectorShape());
-    /** Floats of half the bit size: the same lane count as {@link #D}. */
-    static final VectorSpecies<Float> F = VectorSpecies.of(float.class, VectorShape.forBitSize(S.vectorBitSize() / 2));
     /** Lanes of the activation species. */
     static final int AL = D.length();
+    /**
+     * The low {@link #AL} lanes of {@link #S}: activations load and store half vectors of {@code S} under
+     * this mask rather than use a half-width float species. A second float vector class would pollute
+     * the shared type profiles of {@code FloatVector}'s methods (seen at {@code intoArray}); C2 then
+     * meets a loop's accumulators with a two-way type check and boxes them on every iteration (420 MB
+     * per S7 call on two threads, depending on which code the JIT profiled first).
+     */
+    static final VectorMask<Float> LOW = VectorMask.fromLong(S, (1L << AL) - 1);
 
     private VectorMath() {}
 
@@ -114,8 +121,9 @@ final class VectorMath {
      * its real width when {@code C} is the caller's (then the last vector is masked).
      *
      * <p>Rows go four at a time over all of {@code W}, panel after panel: each panel streams through once
-     * per four rows, which the hardware prefetchers keep up with (110 GFLOP/s on 100 rows of 1024 x 256
-     * here, as fast as blocking rows for L2 measured). Odd steps of a recurrence visit the panels last to
+     * per four rows, which the hardware prefetchers keep up with while {@code W} fits in L2 (110 GFLOP/s
+     * on 100 rows of 1024 x 256 here). A product over many rows with a larger {@code W} goes in blocks of
+     * {@link #BLOCK_FLOATS}, all rows over each block. Odd steps of a recurrence visit the panels last to
      * first: the panels the previous step read last are still in cache, which saves 5-15 % when
      * {@code W_hh} is about the size of L2 (S2's 1 MB); no output's own summation order changes.
      */
@@ -124,47 +132,60 @@ final class VectorMath {
             float[] a, int aBase, int aTs, int aBs,
             float[] c, int cBase, int cTs, int cBs,
             float[] init, int iBase, int iTs, int iBs) {
-        int n = 0;
-        int a0 = 0, a1 = 0, a2 = 0, c0 = 0, c1 = 0, c2 = 0, i0 = 0, i1 = 0, i2 = 0;
-        int tFrom = s >= 0 ? 0 : t0, tTo = s >= 0 ? 1 : t1;
-        boolean backwards = s >= 0 && (s & 1) == 1;
-        for (int tt = tFrom; tt < tTo; tt++) {
-            for (int b = b0; b < b1; b++) {
-                int len = lengths == null ? seqLen : lengths[b];
-                int t;
-                if (s >= 0) {
-                    if (s >= len) {
-                        continue;
+        // W larger than an L2 share (a product over many rows only): all rows over one block of panels,
+        // then the next, so W comes from memory once instead of once per four rows (S7's 16 MB W_ih: 5
+        // times). Same sums, same order. One method, no wrapper: every extra call level counts against
+        // C2's inlining depth, and a Vector API call it stops inlining allocates its vectors.
+        int end = Math.min(w.nP(), limit);
+        int block = s < 0 && (long) (end - oFrom) * w.k() > BLOCK_FLOATS
+                ? Math.max(1, BLOCK_FLOATS / (PANEL * w.k())) * PANEL : Math.max(PANEL, end - oFrom);
+        for (int bFrom = oFrom; bFrom < end; bFrom += block) {
+            int bLimit = Math.min(bFrom + block, limit);
+            int n = 0;
+            int a0 = 0, a1 = 0, a2 = 0, c0 = 0, c1 = 0, c2 = 0, i0 = 0, i1 = 0, i2 = 0;
+            int tFrom = s >= 0 ? 0 : t0, tTo = s >= 0 ? 1 : t1;
+            boolean backwards = s >= 0 && (s & 1) == 1;
+            for (int tt = tFrom; tt < tTo; tt++) {
+                for (int b = b0; b < b1; b++) {
+                    int len = lengths == null ? seqLen : lengths[b];
+                    int t;
+                    if (s >= 0) {
+                        if (s >= len) {
+                            continue;
+                        }
+                        t = reverse ? len - 1 - s : s;
+                    } else {
+                        if (tt >= len) {
+                            continue;
+                        }
+                        t = tt;
                     }
-                    t = reverse ? len - 1 - s : s;
-                } else {
-                    if (tt >= len) {
-                        continue;
-                    }
-                    t = tt;
-                }
-                int ao = aBase + t * aTs + b * aBs, co = cBase + t * cTs + b * cBs, io = iBase + t * iTs + b * iBs;
-                switch (n) {
-                    case 0 -> { a0 = ao; c0 = co; i0 = io; n = 1; }
-                    case 1 -> { a1 = ao; c1 = co; i1 = io; n = 2; }
-                    case 2 -> { a2 = ao; c2 = co; i2 = io; n = 3; }
-                    default -> {
-                        gemm4(w, oFrom, limit, backwards, a, a0, a1, a2, ao, c, c0, c1, c2, co, init, i0, i1, i2, io);
-                        n = 0;
+                    int ao = aBase + t * aTs + b * aBs, co = cBase + t * cTs + b * cBs, io = iBase + t * iTs + b * iBs;
+                    switch (n) {
+                        case 0 -> { a0 = ao; c0 = co; i0 = io; n = 1; }
+                        case 1 -> { a1 = ao; c1 = co; i1 = io; n = 2; }
+                        case 2 -> { a2 = ao; c2 = co; i2 = io; n = 3; }
+                        default -> {
+                            gemm4(w, bFrom, bLimit, backwards, a, a0, a1, a2, ao, c, c0, c1, c2, co, init, i0, i1, i2, io);
+                            n = 0;
+                        }
                     }
                 }
             }
-        }
-        if (n > 0) {
-            gemm1(w, oFrom, limit, backwards, a, a0, c, c0, init, i0);
-        }
-        if (n > 1) {
-            gemm1(w, oFrom, limit, backwards, a, a1, c, c1, init, i1);
-        }
-        if (n > 2) {
-            gemm1(w, oFrom, limit, backwards, a, a2, c, c2, init, i2);
+            if (n > 0) {
+                gemm1(w, bFrom, bLimit, backwards, a, a0, c, c0, init, i0);
+            }
+            if (n > 1) {
+                gemm1(w, bFrom, bLimit, backwards, a, a1, c, c1, init, i1);
+            }
+            if (n > 2) {
+                gemm1(w, bFrom, bLimit, backwards, a, a2, c, c2, init, i2);
+            }
         }
     }
+
+    /** Floats of packed weights (256 KB) that one pass over all rows of a product keeps in L2. */
+    static final int BLOCK_FLOATS = 1 << 16;
 
     /** Four rows: each weight vector loaded once serves all four. */
     static void gemm4(Packed w, int oFrom, int limit, boolean backwards, float[] a, int a0, int a1, int a2, int a3,
@@ -194,7 +215,12 @@ final class VectorMath {
         for (int pi = 0; pi < panels; pi++) {
             int o0 = oFrom + (backwards ? panels - 1 - pi : pi) * PANEL;
             int pw = Math.min(PANEL, nP - o0);
-            if (pw == PANEL && o0 + PANEL <= limit) {
+            if (init != null && pi + 1 < panels && pw == PANEL && o0 + PANEL <= limit
+                    && (backwards ? o0 - PANEL : o0 + PANEL) + PANEL <= Math.min(nP, limit)) {
+                panel1x8(wp, o0 * k, backwards ? (o0 - PANEL) * k : (o0 + PANEL) * k, k, a, a0, c, c0, init, i0, o0,
+                        backwards ? o0 - PANEL : o0 + PANEL);
+                pi++;
+            } else if (pw == PANEL && o0 + PANEL <= limit) {
                 panel1x4(wp, o0 * k, k, a, a0, c, c0, init, i0, o0);
             } else {
                 for (int v = 0; v < pw && o0 + v < limit; v += L) {
@@ -272,6 +298,34 @@ final class VectorMath {
         s31.intoArray(c, c3 + o + L);
         s32.intoArray(c, c3 + o + 2 * L);
         s33.intoArray(c, c3 + o + 3 * L);
+    }
+
+    /** Two panels (at {@code wo} and {@code wq}, outputs {@code o} and {@code q}) for one row; init not null. */
+    private static void panel1x8(float[] wp, int wo, int wq, int k, float[] a, int a0, float[] c, int c0,
+            float[] init, int i0, int o, int q) {
+        FloatVector s0 = FloatVector.fromArray(S, init, i0 + o), s1 = FloatVector.fromArray(S, init, i0 + o + L),
+                s2 = FloatVector.fromArray(S, init, i0 + o + 2 * L), s3 = FloatVector.fromArray(S, init, i0 + o + 3 * L),
+                t0 = FloatVector.fromArray(S, init, i0 + q), t1 = FloatVector.fromArray(S, init, i0 + q + L),
+                t2 = FloatVector.fromArray(S, init, i0 + q + 2 * L), t3 = FloatVector.fromArray(S, init, i0 + q + 3 * L);
+        for (int kk = 0; kk < k; kk++, wo += PANEL, wq += PANEL) {
+            FloatVector x = FloatVector.broadcast(S, a[a0 + kk]);
+            s0 = FloatVector.fromArray(S, wp, wo).fma(x, s0);
+            s1 = FloatVector.fromArray(S, wp, wo + L).fma(x, s1);
+            s2 = FloatVector.fromArray(S, wp, wo + 2 * L).fma(x, s2);
+            s3 = FloatVector.fromArray(S, wp, wo + 3 * L).fma(x, s3);
+            t0 = FloatVector.fromArray(S, wp, wq).fma(x, t0);
+            t1 = FloatVector.fromArray(S, wp, wq + L).fma(x, t1);
+            t2 = FloatVector.fromArray(S, wp, wq + 2 * L).fma(x, t2);
+            t3 = FloatVector.fromArray(S, wp, wq + 3 * L).fma(x, t3);
+        }
+        s0.intoArray(c, c0 + o);
+        s1.intoArray(c, c0 + o + L);
+        s2.intoArray(c, c0 + o + 2 * L);
+        s3.intoArray(c, c0 + o + 3 * L);
+        t0.intoArray(c, c0 + q);
+        t1.intoArray(c, c0 + q + L);
+        t2.intoArray(c, c0 + q + 2 * L);
+        t3.intoArray(c, c0 + q + 3 * L);
     }
 
     private static void panel1x4(float[] wp, int wo, int k, float[] a, int a0, float[] c, int c0,
@@ -511,7 +565,7 @@ final class VectorMath {
                 ln2hi = DoubleVector.broadcast(D, -LN2_HI), ln2lo = DoubleVector.broadcast(D, -LN2_LO),
                 one = DoubleVector.broadcast(D, 1.0);
         for (int i = 0; i < n; i += AL) {
-            DoubleVector x = (DoubleVector) FloatVector.fromArray(F, src, so + i).convertShape(VectorOperators.F2D, D, 0);
+            DoubleVector x = (DoubleVector) FloatVector.fromArray(S, src, so + i, LOW).convertShape(VectorOperators.F2D, D, 0);
             DoubleVector y = x.neg().max(-700.0).min(700.0);
             DoubleVector kr = y.fma(log2e, round);
             DoubleVector k = kr.sub(round);
@@ -522,7 +576,7 @@ final class VectorMath {
                     .fma(r, DoubleVector.broadcast(D, C2)).fma(r, one);
             DoubleVector scale = kr.reinterpretAsLongs().add(1023L).lanewise(VectorOperators.LSHL, 52).reinterpretAsDoubles();
             DoubleVector e = q.mul(r).fma(scale, scale);
-            ((FloatVector) one.div(e.add(one)).convertShape(VectorOperators.D2F, F, 0)).intoArray(dst, dOff + i);
+            ((FloatVector) one.div(e.add(one)).convertShape(VectorOperators.D2F, S, 0)).intoArray(dst, dOff + i, LOW);
         }
     }
 
@@ -537,7 +591,7 @@ final class VectorMath {
                 ln2hi = DoubleVector.broadcast(D, -LN2_HI), ln2lo = DoubleVector.broadcast(D, -LN2_LO),
                 one = DoubleVector.broadcast(D, 1.0);
         for (int i = 0; i < n; i += AL) {
-            DoubleVector x = (DoubleVector) FloatVector.fromArray(F, src, so + i).convertShape(VectorOperators.F2D, D, 0);
+            DoubleVector x = (DoubleVector) FloatVector.fromArray(S, src, so + i, LOW).convertShape(VectorOperators.F2D, D, 0);
             LongVector bits = x.reinterpretAsLongs();
             DoubleVector y = bits.and(Long.MAX_VALUE).reinterpretAsDoubles().min(10.0).mul(-2.0);
             DoubleVector kr = y.fma(log2e, round);
@@ -551,7 +605,7 @@ final class VectorMath {
             DoubleVector m = q.mul(r).fma(scale, scale.sub(one));
             DoubleVector t = m.div(m.add(2.0)); // -tanh(|x|), or -0
             DoubleVector th = t.reinterpretAsLongs().and(Long.MAX_VALUE).or(bits.and(Long.MIN_VALUE)).reinterpretAsDoubles();
-            ((FloatVector) th.convertShape(VectorOperators.D2F, F, 0)).intoArray(dst, dOff + i);
+            ((FloatVector) th.convertShape(VectorOperators.D2F, S, 0)).intoArray(dst, dOff + i, LOW);
         }
     }
 }
