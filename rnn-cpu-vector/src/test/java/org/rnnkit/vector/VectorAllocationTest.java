@@ -14,10 +14,10 @@ import org.rnnkit.spi.RecurrentKernel;
 
 /**
  * The steady state of one workload allocates nothing. In a class of its own, so its JVM (a fresh fork
- * per class) has compiled only this workload: in a JVM that had first run {@link VectorKernelTest}'s
- * hundreds of random shapes, C2 sometimes left a vector boxed for good (a few runs in ten on this
- * project's VMs, with and without the panel-pair kernel), which is a JIT state to investigate, not the
- * property this test checks.
+ * per class) has compiled only this workload. (After {@link VectorKernelTest}'s hundreds of random
+ * shapes, C2 used to leave a vector boxed for good in a few runs in ten: the activations then used a
+ * second, half-width float species, whose class polluted FloatVector's shared type profiles; see
+ * {@link VectorMath#LOW}. One JVM per workload keeps this test about the property, not JIT history.)
  */
 class VectorAllocationTest {
     static Backend vector;
