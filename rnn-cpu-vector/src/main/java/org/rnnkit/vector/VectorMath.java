@@ -31,7 +31,7 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <h2>Activations</h2>
  * {@link #sigmoid(float[], int, float[], int, int)} and {@link #tanh(float[], int, float[], int, int)} load
- * the low half of a float vector ({@link #LOW}, {@link #AL} lanes), widen it to double ({@link #D}), evaluate
+ * a float vector, widen its two halves to double ({@link #D}, {@link #AL} lanes each; see {@link #HIGH}), evaluate
  * with an {@code exp}/{@code expm1} of relative error about 1e-12 (range reduction by {@code ln 2}, a
  * degree-8 polynomial) and round once to float: the correctly rounded result except for a few near-ties
  * per million (then 1 ulp off, either way: no bias). About 1 ns per element at 512 bits here.
@@ -54,13 +54,13 @@ final class VectorMath {
     /** Lanes of the activation species. */
     static final int AL = D.length();
     /**
-     * The low {@link #AL} lanes of {@link #S}: activations load and store half vectors of {@code S} under
-     * this mask rather than use a half-width float species. A second float vector class would pollute
-     * the shared type profiles of {@code FloatVector}'s methods (seen at {@code intoArray}); C2 then
-     * meets a loop's accumulators with a two-way type check and boxes them on every iteration (420 MB
-     * per S7 call on two threads, depending on which code the JIT profiled first).
+     * The high {@link #AL} lanes of {@link #S}. Activations widen the two halves of one {@code S} vector
+     * to double and join the results under this mask rather than use a half-width float species: a
+     * second float vector class pollutes the shared type profiles of {@code FloatVector}'s methods (seen
+     * at {@code intoArray}), and C2 then meets a loop's accumulators with a two-way type check and boxes
+     * them on every iteration (420 MB per S7 call on two threads, depending on what the JIT profiled first).
      */
-    static final VectorMask<Float> LOW = VectorMask.fromLong(S, (1L << AL) - 1);
+    static final VectorMask<Float> HIGH = VectorMask.fromLong(S, ((1L << L) - 1) & ~((1L << AL) - 1));
 
     private VectorMath() {}
 
@@ -554,7 +554,7 @@ final class VectorMath {
     //   exp(y) = 2^k pm1 + 2^k, expm1(y) = 2^k pm1 + (2^k - 1), each one FMA (2^k - 1 is exact)
 
     /**
-     * {@code dst[do + i] = 1 / (1 + exp(-src[so + i]))} for {@code i < n}, {@code n} a multiple of {@link #AL};
+     * {@code dst[do + i] = 1 / (1 + exp(-src[so + i]))} for {@code i < n}, {@code n} a multiple of {@link #L};
      * in place when the ranges coincide. Evaluated in double from {@code exp} with relative error about
      * 1e-12 and rounded once: the correctly rounded float except at a few near-ties per million (then one
      * ulp off, either way). NaN stays NaN; the argument is clamped to [-700, 700], where the result has
@@ -563,25 +563,31 @@ final class VectorMath {
     static void sigmoid(float[] src, int so, float[] dst, int dOff, int n) {
         DoubleVector log2e = DoubleVector.broadcast(D, LOG2E), round = DoubleVector.broadcast(D, ROUND),
                 ln2hi = DoubleVector.broadcast(D, -LN2_HI), ln2lo = DoubleVector.broadcast(D, -LN2_LO),
-                one = DoubleVector.broadcast(D, 1.0);
-        for (int i = 0; i < n; i += AL) {
-            DoubleVector x = (DoubleVector) FloatVector.fromArray(S, src, so + i, LOW).convertShape(VectorOperators.F2D, D, 0);
-            DoubleVector y = x.neg().max(-700.0).min(700.0);
-            DoubleVector kr = y.fma(log2e, round);
-            DoubleVector k = kr.sub(round);
-            DoubleVector r = k.fma(ln2lo, k.fma(ln2hi, y));
-            DoubleVector q = DoubleVector.broadcast(D, C8).fma(r, DoubleVector.broadcast(D, C7))
-                    .fma(r, DoubleVector.broadcast(D, C6)).fma(r, DoubleVector.broadcast(D, C5))
-                    .fma(r, DoubleVector.broadcast(D, C4)).fma(r, DoubleVector.broadcast(D, C3))
-                    .fma(r, DoubleVector.broadcast(D, C2)).fma(r, one);
-            DoubleVector scale = kr.reinterpretAsLongs().add(1023L).lanewise(VectorOperators.LSHL, 52).reinterpretAsDoubles();
-            DoubleVector e = q.mul(r).fma(scale, scale);
-            ((FloatVector) one.div(e.add(one)).convertShape(VectorOperators.D2F, S, 0)).intoArray(dst, dOff + i, LOW);
+                one = DoubleVector.broadcast(D, 1.0), c2 = DoubleVector.broadcast(D, C2),
+                c3 = DoubleVector.broadcast(D, C3), c4 = DoubleVector.broadcast(D, C4), c5 = DoubleVector.broadcast(D, C5),
+                c6 = DoubleVector.broadcast(D, C6), c7 = DoubleVector.broadcast(D, C7), c8 = DoubleVector.broadcast(D, C8);
+        for (int i = 0; i < n; i += L) {
+            FloatVector v = FloatVector.fromArray(S, src, so + i);
+            // the two halves of v, widened to double, side by side (written out: no helper, see above)
+            DoubleVector y0 = ((DoubleVector) v.convertShape(VectorOperators.F2D, D, 0)).neg().max(-700.0).min(700.0);
+            DoubleVector y1 = ((DoubleVector) v.convertShape(VectorOperators.F2D, D, 1)).neg().max(-700.0).min(700.0);
+            DoubleVector kr0 = y0.fma(log2e, round), kr1 = y1.fma(log2e, round);
+            DoubleVector k0 = kr0.sub(round), k1 = kr1.sub(round);
+            DoubleVector r0 = k0.fma(ln2lo, k0.fma(ln2hi, y0));
+            DoubleVector q0 = c8.fma(r0, c7).fma(r0, c6).fma(r0, c5).fma(r0, c4).fma(r0, c3).fma(r0, c2).fma(r0, one);
+            DoubleVector scale0 = kr0.reinterpretAsLongs().add(1023L).lanewise(VectorOperators.LSHL, 52).reinterpretAsDoubles();
+            DoubleVector r1 = k1.fma(ln2lo, k1.fma(ln2hi, y1));
+            DoubleVector q1 = c8.fma(r1, c7).fma(r1, c6).fma(r1, c5).fma(r1, c4).fma(r1, c3).fma(r1, c2).fma(r1, one);
+            DoubleVector scale1 = kr1.reinterpretAsLongs().add(1023L).lanewise(VectorOperators.LSHL, 52).reinterpretAsDoubles();
+            DoubleVector e0 = q0.mul(r0).fma(scale0, scale0), e1 = q1.mul(r1).fma(scale1, scale1);
+            FloatVector lo = (FloatVector) one.div(e0.add(one)).convertShape(VectorOperators.D2F, S, 0);
+            FloatVector hi = (FloatVector) one.div(e1.add(one)).convertShape(VectorOperators.D2F, S, -1);
+            lo.blend(hi, HIGH).intoArray(dst, dOff + i);
         }
     }
 
     /**
-     * {@code dst[do + i] = tanh(src[so + i])} for {@code i < n}, {@code n} a multiple of {@link #AL}; in place
+     * {@code dst[do + i] = tanh(src[so + i])} for {@code i < n}, {@code n} a multiple of {@link #L}; in place
      * when the ranges coincide. {@code tanh(x) = sign(x) * (-m / (2 + m))} with {@code m = expm1(-2|x|)}
      * in double (no cancellation near 0), |x| capped at 10 (tanh rounds to 1 in float from 9.01 on), then
      * rounded once: correctly rounded but for rare one-ulp near-ties; signed zeros kept, NaN stays NaN.
@@ -589,23 +595,30 @@ final class VectorMath {
     static void tanh(float[] src, int so, float[] dst, int dOff, int n) {
         DoubleVector log2e = DoubleVector.broadcast(D, LOG2E), round = DoubleVector.broadcast(D, ROUND),
                 ln2hi = DoubleVector.broadcast(D, -LN2_HI), ln2lo = DoubleVector.broadcast(D, -LN2_LO),
-                one = DoubleVector.broadcast(D, 1.0);
-        for (int i = 0; i < n; i += AL) {
-            DoubleVector x = (DoubleVector) FloatVector.fromArray(S, src, so + i, LOW).convertShape(VectorOperators.F2D, D, 0);
-            LongVector bits = x.reinterpretAsLongs();
-            DoubleVector y = bits.and(Long.MAX_VALUE).reinterpretAsDoubles().min(10.0).mul(-2.0);
-            DoubleVector kr = y.fma(log2e, round);
-            DoubleVector k = kr.sub(round);
-            DoubleVector r = k.fma(ln2lo, k.fma(ln2hi, y));
-            DoubleVector q = DoubleVector.broadcast(D, C8).fma(r, DoubleVector.broadcast(D, C7))
-                    .fma(r, DoubleVector.broadcast(D, C6)).fma(r, DoubleVector.broadcast(D, C5))
-                    .fma(r, DoubleVector.broadcast(D, C4)).fma(r, DoubleVector.broadcast(D, C3))
-                    .fma(r, DoubleVector.broadcast(D, C2)).fma(r, one);
-            DoubleVector scale = kr.reinterpretAsLongs().add(1023L).lanewise(VectorOperators.LSHL, 52).reinterpretAsDoubles();
-            DoubleVector m = q.mul(r).fma(scale, scale.sub(one));
-            DoubleVector t = m.div(m.add(2.0)); // -tanh(|x|), or -0
-            DoubleVector th = t.reinterpretAsLongs().and(Long.MAX_VALUE).or(bits.and(Long.MIN_VALUE)).reinterpretAsDoubles();
-            ((FloatVector) th.convertShape(VectorOperators.D2F, S, 0)).intoArray(dst, dOff + i, LOW);
+                one = DoubleVector.broadcast(D, 1.0), c2 = DoubleVector.broadcast(D, C2),
+                c3 = DoubleVector.broadcast(D, C3), c4 = DoubleVector.broadcast(D, C4), c5 = DoubleVector.broadcast(D, C5),
+                c6 = DoubleVector.broadcast(D, C6), c7 = DoubleVector.broadcast(D, C7), c8 = DoubleVector.broadcast(D, C8);
+        for (int i = 0; i < n; i += L) {
+            FloatVector v = FloatVector.fromArray(S, src, so + i);
+            LongVector bits0 = ((DoubleVector) v.convertShape(VectorOperators.F2D, D, 0)).reinterpretAsLongs();
+            LongVector bits1 = ((DoubleVector) v.convertShape(VectorOperators.F2D, D, 1)).reinterpretAsLongs();
+            DoubleVector y0 = bits0.and(Long.MAX_VALUE).reinterpretAsDoubles().min(10.0).mul(-2.0);
+            DoubleVector y1 = bits1.and(Long.MAX_VALUE).reinterpretAsDoubles().min(10.0).mul(-2.0);
+            DoubleVector kr0 = y0.fma(log2e, round), kr1 = y1.fma(log2e, round);
+            DoubleVector k0 = kr0.sub(round), k1 = kr1.sub(round);
+            DoubleVector r0 = k0.fma(ln2lo, k0.fma(ln2hi, y0));
+            DoubleVector q0 = c8.fma(r0, c7).fma(r0, c6).fma(r0, c5).fma(r0, c4).fma(r0, c3).fma(r0, c2).fma(r0, one);
+            DoubleVector scale0 = kr0.reinterpretAsLongs().add(1023L).lanewise(VectorOperators.LSHL, 52).reinterpretAsDoubles();
+            DoubleVector r1 = k1.fma(ln2lo, k1.fma(ln2hi, y1));
+            DoubleVector q1 = c8.fma(r1, c7).fma(r1, c6).fma(r1, c5).fma(r1, c4).fma(r1, c3).fma(r1, c2).fma(r1, one);
+            DoubleVector scale1 = kr1.reinterpretAsLongs().add(1023L).lanewise(VectorOperators.LSHL, 52).reinterpretAsDoubles();
+            DoubleVector m0 = q0.mul(r0).fma(scale0, scale0.sub(one)), m1 = q1.mul(r1).fma(scale1, scale1.sub(one));
+            DoubleVector t0 = m0.div(m0.add(2.0)), t1 = m1.div(m1.add(2.0)); // -tanh(|x|), or -0
+            DoubleVector th0 = t0.reinterpretAsLongs().and(Long.MAX_VALUE).or(bits0.and(Long.MIN_VALUE)).reinterpretAsDoubles();
+            DoubleVector th1 = t1.reinterpretAsLongs().and(Long.MAX_VALUE).or(bits1.and(Long.MIN_VALUE)).reinterpretAsDoubles();
+            FloatVector lo = (FloatVector) th0.convertShape(VectorOperators.D2F, S, 0);
+            FloatVector hi = (FloatVector) th1.convertShape(VectorOperators.D2F, S, -1);
+            lo.blend(hi, HIGH).intoArray(dst, dOff + i);
         }
     }
 }

@@ -26,7 +26,7 @@ class VectorActivationsTest {
     private record Stats(long n, long worstUlp, long off, double meanSignedUlp, float worstAt) {}
 
     private static float[] padded(float[] x) {
-        int n = (x.length + VectorMath.AL - 1) / VectorMath.AL * VectorMath.AL;
+        int n = (x.length + VectorMath.L - 1) / VectorMath.L * VectorMath.L;
         float[] p = new float[n];
         System.arraycopy(x, 0, p, 0, x.length);
         return p;
@@ -131,7 +131,7 @@ class VectorActivationsTest {
 
     @Test
     void offsetsAndInPlaceRespectTheirRanges() {
-        int n = 3 * VectorMath.AL;
+        int n = 3 * VectorMath.L;
         float[] a = new float[n + 4];
         for (int i = 0; i < a.length; i++) {
             a[i] = i - 5.5f;

@@ -17,7 +17,7 @@ import org.rnnkit.spi.RecurrentKernel;
  * per class) has compiled only this workload. (After {@link VectorKernelTest}'s hundreds of random
  * shapes, C2 used to leave a vector boxed for good in a few runs in ten: the activations then used a
  * second, half-width float species, whose class polluted FloatVector's shared type profiles; see
- * {@link VectorMath#LOW}. One JVM per workload keeps this test about the property, not JIT history.)
+ * {@link VectorMath#HIGH}. One JVM per workload keeps this test about the property, not JIT history.)
  */
 class VectorAllocationTest {
     static Backend vector;
