@@ -561,6 +561,7 @@ final class VectorMath {
      * long saturated (0 or 1 in float; 1e-304 in double).
      */
     static void sigmoid(float[] src, int so, float[] dst, int dOff, int n) {
+        assert n % L == 0 : n;
         DoubleVector log2e = DoubleVector.broadcast(D, LOG2E), round = DoubleVector.broadcast(D, ROUND),
                 ln2hi = DoubleVector.broadcast(D, -LN2_HI), ln2lo = DoubleVector.broadcast(D, -LN2_LO),
                 one = DoubleVector.broadcast(D, 1.0), c2 = DoubleVector.broadcast(D, C2),
@@ -593,6 +594,7 @@ final class VectorMath {
      * rounded once: correctly rounded but for rare one-ulp near-ties; signed zeros kept, NaN stays NaN.
      */
     static void tanh(float[] src, int so, float[] dst, int dOff, int n) {
+        assert n % L == 0 : n;
         DoubleVector log2e = DoubleVector.broadcast(D, LOG2E), round = DoubleVector.broadcast(D, ROUND),
                 ln2hi = DoubleVector.broadcast(D, -LN2_HI), ln2lo = DoubleVector.broadcast(D, -LN2_LO),
                 one = DoubleVector.broadcast(D, 1.0), c2 = DoubleVector.broadcast(D, C2),
