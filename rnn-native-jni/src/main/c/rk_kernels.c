@@ -4,7 +4,8 @@
  *   RK_ISA_AVX2    -mavx2 -mfma                                   -> rk_ops_avx2
  *   (neither)      the x86-64 baseline (SSE2), no FMA             -> rk_ops_generic
  * and rk_jni.c picks one at load time with __builtin_cpu_supports. The code is written once with GCC's
- * generic vector types; only the lane count, the register block and the multiply-add differ.
+ * generic vector types; only the lane count, the register block and the multiply-add differ (and the
+ * activations' register of doubles).
  *
  * Compiled with -ffp-contract=off: every multiply-add that is fused is fused on purpose (the products'
  * FMA intrinsics); the gate equations keep the rounding order of the scalar reference.
@@ -15,78 +16,91 @@
 #if defined(RK_ISA_AVX512)
 #include <immintrin.h>
 #define VL 16
-#define RB 4
+#define RB 6 /* 6 rows x 4 vectors: 24 accumulators of the 32 zmm, 4 for W, 1 for the broadcast */
 #define VB 4
 #define OPS rk_ops_avx512
 #define ISA_NAME "avx512"
 #elif defined(RK_ISA_AVX2)
 #include <immintrin.h>
 #define VL 8
-#define RB 3
-#define VB 4
+#define RB 6 /* 6 x 2: 12 accumulators of the 16 ymm */
+#define VB 2
 #define OPS rk_ops_avx2
 #define ISA_NAME "avx2"
 #else
+#include <emmintrin.h>
 #define VL 4
 #define RB 3
 #define VB 4
 #define OPS rk_ops_generic
 #define ISA_NAME "generic"
 #endif
+/* k-chunk of the products: a sub-panel's chunk (SPW x KC floats, 16 to 64 KB) stays in L1/L2 while
+   every row group of a call passes over it */
+#define KC 256
+/* registers of doubles the activations evaluate side by side */
+#define ACT_W 8
 
-/* outputs per register block (a "sub-panel" of a packed panel) */
+/* outputs per register block (a "sub-panel" of a packed panel), vectors per panel */
 #define SPW (VL * VB)
-#define NSUB (RK_PANEL / SPW)
+#define PV (RK_PANEL / VL)
+
+_Static_assert(RK_PANEL % SPW == 0, "register blocks must tile a panel");
 
 typedef float vf __attribute__((vector_size(VL * 4)));
 typedef float vfu __attribute__((vector_size(VL * 4), aligned(4), may_alias));
 #define LD(p) (*(const vfu *)(p))
 #define ST(p, v) (*(vfu *)(p) = (v))
 
+/* BCAST: a true broadcast (0 + s would turn -0 into +0, and cost an add) */
 #if defined(RK_ISA_AVX512)
 #define FMADD(a, b, c) ((vf)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(c)))
+#define BCAST(s) ((vf)_mm512_set1_ps(s))
 #elif defined(RK_ISA_AVX2)
 #define FMADD(a, b, c) ((vf)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))
+#define BCAST(s) ((vf)_mm256_set1_ps(s))
 #else
 #define FMADD(a, b, c) ((a) * (b) + (c))
+#define BCAST(s) ((vf)_mm_set1_ps(s))
 #endif
 
 /* ---- products --------------------------------------------------------------------------------------- */
 
 /*
- * nr rows x SPW outputs: each output is one lane that starts at its init value and adds kk = 0, 1, ...
- * in order, one multiply-add per term. No reduction across lanes, so a row's result never depends on
- * which rows share its block, nor on how many rows a call has.
+ * nr rows x SPW outputs over K terms (a k-chunk): each output is one lane that starts at its
+ * init value (or its partial sum from the chunks before) and adds kk in order, one multiply-add per term.
+ * No reduction across lanes, so a row's result never depends on which rows share its block, nor on how
+ * many rows a call has.
  */
 static inline __attribute__((always_inline)) void micro(const float *wp, int K, const int nr,
         const float *const *a, const float *const *ip, float *const *cp)
 {
     vf acc[RB][VB];
-#pragma GCC unroll 4
+#pragma GCC unroll 16
     for (int r = 0; r < nr; r++) {
-#pragma GCC unroll 4
+#pragma GCC unroll 16
         for (int v = 0; v < VB; v++) {
             acc[r][v] = ip ? (vf)LD(ip[r] + v * VL) : (vf){0};
         }
     }
-    for (int kk = 0; kk < K; kk++, wp += RK_PANEL) {
+    for (int kk = 0; kk < K; kk++) {
         vf w[VB];
-#pragma GCC unroll 4
+#pragma GCC unroll 16
         for (int v = 0; v < VB; v++) {
-            w[v] = LD(wp + v * VL);
+            w[v] = LD(wp + (size_t)kk * RK_PANEL + v * VL);
         }
-#pragma GCC unroll 4
+#pragma GCC unroll 16
         for (int r = 0; r < nr; r++) {
-            vf x = (vf){0} + a[r][kk];
-#pragma GCC unroll 4
+            vf x = BCAST(a[r][kk]);
+#pragma GCC unroll 16
             for (int v = 0; v < VB; v++) {
                 acc[r][v] = FMADD(w[v], x, acc[r][v]);
             }
         }
     }
-#pragma GCC unroll 4
+#pragma GCC unroll 16
     for (int r = 0; r < nr; r++) {
-#pragma GCC unroll 4
+#pragma GCC unroll 16
         for (int v = 0; v < VB; v++) {
             ST(cp[r] + v * VL, acc[r][v]);
         }
@@ -96,7 +110,9 @@ static inline __attribute__((always_inline)) void micro(const float *wp, int K, 
 static void micro_n(const float *wp, int K, int nr, const float *const *a, const float *const *ip, float *const *cp)
 {
     switch (nr) {
-#if RB >= 4
+#if RB >= 6
+    case 6: micro(wp, K, 6, a, ip, cp); break;
+    case 5: micro(wp, K, 5, a, ip, cp); break;
     case 4: micro(wp, K, 4, a, ip, cp); break;
 #endif
     case 3: micro(wp, K, 3, a, ip, cp); break;
@@ -105,39 +121,95 @@ static void micro_n(const float *wp, int K, int nr, const float *const *a, const
     }
 }
 
-static void gemm_rows(const rk_pk *w, int nrows, const float *const *a, const float *const *init, float *const *c)
+/*
+ * One row (batch 1): W is read once per call, so the product is bound by the rate W comes in at. A panel
+ * at a time walks W in address order, with PV independent chains to keep the loads in flight (two panels
+ * at once measured slower at batch 1).
+ */
+static void mv(const float *wp, int K, const float *a, const float *ip, float *cp)
+{
+    vf acc[PV];
+#pragma GCC unroll 16
+    for (int v = 0; v < PV; v++) {
+        acc[v] = ip ? (vf)LD(ip + v * VL) : (vf){0};
+    }
+    for (int kk = 0; kk < K; kk++, wp += RK_PANEL) {
+        vf x = BCAST(a[kk]);
+#pragma GCC unroll 16
+        for (int v = 0; v < PV; v++) {
+            acc[v] = FMADD(LD(wp + v * VL), x, acc[v]);
+        }
+    }
+#pragma GCC unroll 16
+    for (int v = 0; v < PV; v++) {
+        ST(cp + v * VL, acc[v]);
+    }
+}
+
+static void gemv(const rk_pk *w, const float *a, const float *init, float *c)
 {
     const int K = w->k, N = w->n;
-    for (int r0 = 0; r0 < nrows; r0 += RB) {
-        int nr = nrows - r0 < RB ? nrows - r0 : RB;
-        const float *const *ar = a + r0;
-        for (int p = 0; p < w->panels; p++) {
-            for (int s = 0; s < NSUB; s++) {
-                int o = p * RK_PANEL + s * SPW;
-                if (o >= N) {
-                    break;
-                }
-                const float *wp = w->data + (size_t)p * RK_PANEL * K + s * SPW;
-                const float *ip[RB];
+    for (int p = 0; p < w->panels; p++) {
+        const int o = p * RK_PANEL;
+        const float *wp = w->data + (size_t)p * RK_PANEL * K;
+        if (o + RK_PANEL <= N) {
+            mv(wp, K, a, init ? init + o : NULL, c + o);
+        } else { /* the last, partial panel: through a local row (same arithmetic per lane) */
+            const int n = N - o;
+            float ti[RK_PANEL], tc[RK_PANEL];
+            if (init) {
+                memcpy(ti, init + o, sizeof(float) * n);
+                memset(ti + n, 0, sizeof(float) * (RK_PANEL - n));
+            }
+            mv(wp, K, a, init ? ti : NULL, tc);
+            memcpy(c + o, tc, sizeof(float) * n);
+        }
+    }
+}
+
+/*
+ * Several rows: in k-chunks of KC, and within a chunk every row group passes over a sub-panel while it is
+ * in cache, so W comes from memory once per call, not once per row group. Between chunks a row's partial
+ * sums wait in c (storing a float is exact: the chain goes on unchanged).
+ */
+static void gemm_rows(const rk_pk *w, int nrows, const float *const *a, const float *const *init, float *const *c)
+{
+    if (nrows == 1) {
+        gemv(w, a[0], init ? init[0] : NULL, c[0]);
+        return;
+    }
+    const int K = w->k, N = w->n, groups = (nrows + RB - 1) / RB;
+    for (int k0 = 0; k0 < K; k0 += KC) {
+        const int kc = K - k0 < KC ? K - k0 : KC;
+        const float *const *src = k0 == 0 ? init : (const float *const *)c;
+        for (int o = 0; o < N; o += SPW) {
+            const int p = o / RK_PANEL;
+            const float *wp = w->data + (size_t)p * RK_PANEL * K + (size_t)k0 * RK_PANEL + (o - p * RK_PANEL);
+            for (int g = 0; g < groups; g++) { /* rows split evenly: 7 rows are 4 + 3, not 6 + 1 */
+                const int r0 = nrows * g / groups, nr = nrows * (g + 1) / groups - r0;
+                const float *ar[RB], *ip[RB];
                 float *cp[RB];
+                for (int r = 0; r < nr; r++) {
+                    ar[r] = a[r0 + r] + k0;
+                }
                 if (o + SPW <= N) {
                     for (int r = 0; r < nr; r++) {
-                        ip[r] = init ? init[r0 + r] + o : NULL;
+                        ip[r] = src ? src[r0 + r] + o : NULL;
                         cp[r] = c[r0 + r] + o;
                     }
-                    micro_n(wp, K, nr, ar, init ? ip : NULL, cp);
+                    micro_n(wp, kc, nr, ar, src ? ip : NULL, cp);
                 } else { /* the last, partial block: through local rows (same arithmetic per lane) */
-                    int nv = N - o;
+                    const int nv = N - o;
                     float ti[RB][SPW], tc[RB][SPW];
                     for (int r = 0; r < nr; r++) {
-                        if (init) {
-                            memcpy(ti[r], init[r0 + r] + o, sizeof(float) * nv);
+                        if (src) {
+                            memcpy(ti[r], src[r0 + r] + o, sizeof(float) * nv);
                             memset(ti[r] + nv, 0, sizeof(float) * (SPW - nv));
                         }
                         ip[r] = ti[r];
                         cp[r] = tc[r];
                     }
-                    micro_n(wp, K, nr, ar, init ? ip : NULL, cp);
+                    micro_n(wp, kc, nr, ar, src ? ip : NULL, cp);
                     for (int r = 0; r < nr; r++) {
                         memcpy(c[r0 + r] + o, tc[r], sizeof(float) * nv);
                     }
@@ -154,14 +226,42 @@ static void gemm_rows(const rk_pk *w, int nrows, const float *const *a, const fl
  * k = round(y log2 e), r = y - k ln2 (Cody-Waite, ln2 in two parts: k*LN2_HI is exact), and
  * exp(r) - 1 = r (1 + r (C2 + ... + C8 r^6)) with relative error about 1e-12 on |r| <= ln2/2: the correctly
  * rounded float except at rare near-ties (then one ulp off, either way: no bias).
+ *
+ * Lane by lane, so each build takes a full register of doubles at a time (DL floats widened, one rounding
+ * back). AT_LEAST/AT_MOST return y when it is NaN (x86 max/min return the second operand on NaN). KEEP
+ * pins a value to a register at that point: without it GCC rebuilds each chain of the lock-step code
+ * below as one expression and emits the chains one after the other.
  */
+#if defined(RK_ISA_AVX512)
+#define DL 8
 typedef double vd __attribute__((vector_size(64)));
-typedef long long vl __attribute__((vector_size(64)));
+#define TO_D(p) ((vd)_mm512_cvtps_pd(_mm256_loadu_ps(p)))
+#define TO_F(p, v) _mm256_storeu_ps((p), _mm512_cvtpd_ps((__m512d)(v)))
+#define AT_LEAST(y, lo) ((vd)_mm512_max_pd((__m512d)BC(lo), (__m512d)(y)))
+#define AT_MOST(y, hi) ((vd)_mm512_min_pd((__m512d)BC(hi), (__m512d)(y)))
+#define KEEP(x) __asm__("" : "+v"(x))
+#elif defined(RK_ISA_AVX2)
+#define DL 4
+typedef double vd __attribute__((vector_size(32)));
+#define TO_D(p) ((vd)_mm256_cvtps_pd(_mm_loadu_ps(p)))
+#define TO_F(p, v) _mm_storeu_ps((p), _mm256_cvtpd_ps((__m256d)(v)))
+#define AT_LEAST(y, lo) ((vd)_mm256_max_pd((__m256d)BC(lo), (__m256d)(y)))
+#define AT_MOST(y, hi) ((vd)_mm256_min_pd((__m256d)BC(hi), (__m256d)(y)))
+#define KEEP(x) __asm__("" : "+x"(x))
+#else
+#define DL 2
+typedef double vd __attribute__((vector_size(16)));
+#define TO_D(p) ((vd)_mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(const void *)(p)))))
+#define TO_F(p, v) _mm_storel_epi64((__m128i *)(void *)(p), _mm_castps_si128(_mm_cvtpd_ps((__m128d)(v))))
+#define AT_LEAST(y, lo) ((vd)_mm_max_pd((__m128d)BC(lo), (__m128d)(y)))
+#define AT_MOST(y, hi) ((vd)_mm_min_pd((__m128d)BC(hi), (__m128d)(y)))
+#define KEEP(x) __asm__("" : "+x"(x))
+#endif
+typedef long long vl __attribute__((vector_size(DL * 8)));
 typedef float vf8 __attribute__((vector_size(32)));
 typedef float vf8u __attribute__((vector_size(32), aligned(4), may_alias));
 
 #define BC(s) ((vd){0} + (s))
-#define SEL(m, a, b) ((vd)(((vl)(a) & (m)) | ((vl)(b) & ~(m))))
 
 static const double LOG2E = 1.4426950408889634, LN2_HI = 0.6931471803691238, LN2_LO = 1.9082149292705877e-10,
         ROUND = 6755399441055744.0;
@@ -169,96 +269,100 @@ static const double C2 = 0.5000000000426876, C3 = 0.16666666784452708, C4 = 0.04
         C5 = 0.00833328180564373, C6 = 0.0013889197161142085, C7 = 0.00019908940244287157,
         C8 = 2.4708277504257744e-05;
 
+/*
+ * One evaluation is a chain of about 100 cycles of latency: na registers go through it step by step side
+ * by side, so the core has na independent chains in its window rather than the long tail of one.
+ */
+#define EACH(v) _Pragma("GCC unroll 16") for (int v = 0; v < na; v++)
+
 /* exp(y) - 1 = scale*pm1 + (scale - 1) and exp(y) = scale*pm1 + scale, for |y| <= 700 (or NaN) */
-static inline __attribute__((always_inline)) void exp_parts(const vd *yp, vd *scale, vd *pm1)
+static inline __attribute__((always_inline)) void exp_parts(const vd *y, vd *scale, vd *pm1, const int na)
 {
-    /* by pointer: a 64-byte vector passed by value has no fixed ABI below AVX-512 (all of this inlines) */
-    vd y = *yp;
-    vd kr = y * BC(LOG2E) + BC(ROUND);
-    vd k = kr - BC(ROUND);
-    vd r = (y - k * BC(LN2_HI)) - k * BC(LN2_LO);
-    vd q = BC(C8);
-    q = q * r + BC(C7);
-    q = q * r + BC(C6);
-    q = q * r + BC(C5);
-    q = q * r + BC(C4);
-    q = q * r + BC(C3);
-    q = q * r + BC(C2);
-    q = q * r + BC(1.0);
-    *scale = (vd)(((vl)kr + 1023) << 52);
-    *pm1 = q * r;
+    vd kr[ACT_W], k[ACT_W], r[ACT_W], q[ACT_W];
+    EACH(v) { kr[v] = y[v] * BC(LOG2E) + BC(ROUND); KEEP(kr[v]); }
+    EACH(v) { k[v] = kr[v] - BC(ROUND); KEEP(k[v]); }
+    EACH(v) { r[v] = y[v] - k[v] * BC(LN2_HI); KEEP(r[v]); }
+    EACH(v) { r[v] = r[v] - k[v] * BC(LN2_LO); KEEP(r[v]); }
+    EACH(v) { q[v] = BC(C8) * r[v] + BC(C7); KEEP(q[v]); }
+    EACH(v) { q[v] = q[v] * r[v] + BC(C6); KEEP(q[v]); }
+    EACH(v) { q[v] = q[v] * r[v] + BC(C5); KEEP(q[v]); }
+    EACH(v) { q[v] = q[v] * r[v] + BC(C4); KEEP(q[v]); }
+    EACH(v) { q[v] = q[v] * r[v] + BC(C3); KEEP(q[v]); }
+    EACH(v) { q[v] = q[v] * r[v] + BC(C2); KEEP(q[v]); }
+    EACH(v) { q[v] = q[v] * r[v] + BC(1.0); KEEP(q[v]); }
+    EACH(v) scale[v] = (vd)(((vl)kr[v] + 1023) << 52);
+    EACH(v) pm1[v] = q[v] * r[v];
 }
 
-static inline __attribute__((always_inline)) void sigmoid8(const float *src, float *dst)
+/* na * DL floats */
+static inline __attribute__((always_inline)) void sigmoid_v(const float *src, float *dst, const int na)
 {
-    vd x = __builtin_convertvector(*(const vf8u *)src, vd);
-    vd y = -x;
-    y = SEL(y < BC(-700.0), BC(-700.0), y); /* NaN compares false and passes through */
-    y = SEL(y > BC(700.0), BC(700.0), y);
-    vd sc, pm1;
-    exp_parts(&y, &sc, &pm1);
-    vd e = pm1 * sc + sc;
-    vd s = BC(1.0) / (BC(1.0) + e);
-    *(vf8u *)dst = __builtin_convertvector(s, vf8);
+    vd y[ACT_W], sc[ACT_W], e[ACT_W];
+    EACH(v) y[v] = AT_MOST(AT_LEAST(-TO_D(src + DL * v), -700.0), 700.0);
+    exp_parts(y, sc, e, na);
+    EACH(v) { e[v] = e[v] * sc[v] + sc[v]; KEEP(e[v]); } /* exp(-x) */
+    EACH(v) { e[v] = BC(1.0) / (BC(1.0) + e[v]); KEEP(e[v]); }
+    EACH(v) TO_F(dst + DL * v, e[v]);
 }
 
-static inline __attribute__((always_inline)) void tanh8(const float *src, float *dst)
+static inline __attribute__((always_inline)) void tanh_v(const float *src, float *dst, const int na)
 {
-    vd x = __builtin_convertvector(*(const vf8u *)src, vd);
-    vl xb = (vl)x;
-    vd ax = (vd)(xb & ((vl){0} + 0x7fffffffffffffffLL));
-    ax = SEL(ax > BC(10.0), BC(10.0), ax); /* tanh rounds to 1 in float from 9.01 on */
-    vd y = BC(-2.0) * ax;
-    vd sc, pm1;
-    exp_parts(&y, &sc, &pm1);
-    vd m = pm1 * sc + (sc - BC(1.0)); /* expm1(-2|x|): no cancellation near 0 */
-    vd t = m / (m + BC(2.0));          /* -tanh(|x|), or -0 */
-    vd th = (vd)(((vl)t & ((vl){0} + 0x7fffffffffffffffLL)) | (xb & ((vl){0} + (long long)0x8000000000000000ULL)));
-    *(vf8u *)dst = __builtin_convertvector(th, vf8);
+    vd y[ACT_W], sc[ACT_W], m[ACT_W];
+    vl sign[ACT_W];
+    EACH(v) {
+        vd x = TO_D(src + DL * v);
+        sign[v] = (vl)x & ((vl){0} + (long long)0x8000000000000000ULL);
+        vd ax = (vd)((vl)x & ((vl){0} + 0x7fffffffffffffffLL));
+        y[v] = BC(-2.0) * AT_MOST(ax, 10.0); /* tanh rounds to 1 in float from 9.01 on */
+    }
+    exp_parts(y, sc, m, na);
+    EACH(v) { m[v] = m[v] * sc[v] + (sc[v] - BC(1.0)); KEEP(m[v]); } /* expm1(-2|x|): no cancellation near 0 */
+    EACH(v) { m[v] = m[v] / (m[v] + BC(2.0)); KEEP(m[v]); }           /* -tanh(|x|), or -0 */
+    EACH(v) TO_F(dst + DL * v, (vd)(((vl)m[v] & ((vl){0} + 0x7fffffffffffffffLL)) | sign[v]));
 }
 
-static void sigmoid_n(const float *src, float *dst, int n)
-{
-    int i = 0;
-    for (; i + 8 <= n; i += 8) {
-        sigmoid8(src + i, dst + i);
+#define ACT_N(name, f)                                                                                      \
+    static void name(const float *src, float *dst, int n)                                                   \
+    {                                                                                                       \
+        int i = 0;                                                                                          \
+        for (; i + DL * ACT_W <= n; i += DL * ACT_W) {                                                      \
+            f(src + i, dst + i, ACT_W);                                                                     \
+        }                                                                                                   \
+        for (; i + DL <= n; i += DL) {                                                                      \
+            f(src + i, dst + i, 1);                                                                         \
+        }                                                                                                   \
+        if (i < n) { /* the last floats through a local row (zeros past n) */                               \
+            float t[DL] = {0};                                                                              \
+            memcpy(t, src + i, sizeof(float) * (n - i));                                                    \
+            f(t, t, 1);                                                                                     \
+            memcpy(dst + i, t, sizeof(float) * (n - i));                                                    \
+        }                                                                                                   \
     }
-    if (i < n) {
-        float t[8] = {0};
-        memcpy(t, src + i, sizeof(float) * (n - i));
-        sigmoid8(t, t);
-        memcpy(dst + i, t, sizeof(float) * (n - i));
-    }
-}
 
-static void tanh_n(const float *src, float *dst, int n)
-{
-    int i = 0;
-    for (; i + 8 <= n; i += 8) {
-        tanh8(src + i, dst + i);
-    }
-    if (i < n) {
-        float t[8] = {0};
-        memcpy(t, src + i, sizeof(float) * (n - i));
-        tanh8(t, t);
-        memcpy(dst + i, t, sizeof(float) * (n - i));
-    }
-}
+ACT_N(sigmoid_n, sigmoid_v)
+ACT_N(tanh_n, tanh_v)
 
 /* ---- gate equations --------------------------------------------------------------------------------- */
 
 static void lstm_row(float *g, float *c, float *tc, float *hfull, int H)
 {
-    sigmoid_n(g, g, H);
-    sigmoid_n(g + H, g + H, H);
+    sigmoid_n(g, g, 2 * H);
     tanh_n(g + 2 * H, g + 2 * H, H);
     sigmoid_n(g + 3 * H, g + 3 * H, H);
     const float *gi = g, *gf = g + H, *gg = g + 2 * H, *go = g + 3 * H;
-    for (int j = 0; j < H; j++) {
-        c[j] = gf[j] * c[j] + gi[j] * gg[j]; /* the reference's rounding: no FMA */
+    int j = 0;
+    for (; j + 8 <= H; j += 8) { /* the reference's rounding: no FMA */
+        vf8 f = *(const vf8u *)(gf + j), i = *(const vf8u *)(gi + j), gv = *(const vf8u *)(gg + j);
+        *(vf8u *)(c + j) = f * *(vf8u *)(c + j) + i * gv;
+    }
+    for (; j < H; j++) {
+        c[j] = gf[j] * c[j] + gi[j] * gg[j];
     }
     tanh_n(c, tc, H);
-    for (int j = 0; j < H; j++) {
+    for (j = 0; j + 8 <= H; j += 8) {
+        *(vf8u *)(hfull + j) = *(const vf8u *)(go + j) * *(const vf8u *)(tc + j);
+    }
+    for (; j < H; j++) {
         hfull[j] = go[j] * tc[j];
     }
 }
