@@ -48,7 +48,7 @@ public final class BenchMain {
                             every peer and backend computes rnnkit's function within the golden tolerance, and
                             prints a table per scenario: ms per call, GFLOP/s, and the ratio to each peer and to
                             the best peer. --quick: 1 fork, 1 x 1 s warm-up, 3 x 1 s measurement (minutes);
-                            otherwise 1 fork, 3 x 2 s warm-up, 5 x 2 s measurement. Writes DIR/results.json
+                            otherwise 1 fork, 5 x 2 s warm-up, 5 x 2 s measurement. Writes DIR/results.json
                             (JMH), DIR/summary.json and DIR/ratios.svg (default DIR rnn-bench/target/bench).""");
                     return;
                 }

@@ -25,13 +25,19 @@ import org.rnnkit.verify.Tolerance;
  * Forward pass of every scenario on an rnnkit backend, resolved by name through the registry (an
  * unusable backend fails the trial with its probe's reason). One reference check per trial: the backend
  * against the scalar reference, within the golden tolerance.
+ *
+ * <p>Every benchmark of the suite forks with the same settings: a 2 GB heap touched at start-up
+ * ({@code AlwaysPreTouch}: otherwise the first pass over the heap pays a page fault per page, which made
+ * allocating calls such as training 2x slower for the first seconds of a fork), and 5 x 2 s of warm-up:
+ * the Vector API runs 100-500x slower before C2 compiles it, and the vector backend's largest calls
+ * (S7, training) need 2-6 s to reach C2 code on this machine.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Fork(value = 1, jvmArgsAppend = {"-Xms2g", "-Xmx2g", "--add-modules=jdk.incubator.vector",
+@Fork(value = 1, jvmArgsAppend = {"-Xms2g", "-Xmx2g", "-XX:+AlwaysPreTouch", "--add-modules=jdk.incubator.vector",
         "--enable-native-access=ALL-UNNAMED"})
-@Warmup(iterations = 3, time = 2)
+@Warmup(iterations = 5, time = 2)
 @Measurement(iterations = 5, time = 2)
 public class ScenarioBenchmark {
     @Param({"S0", "S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8"})

@@ -30,8 +30,8 @@ import org.rnnkit.verify.Tolerance;
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Fork(value = 1, jvmArgsAppend = {"-Xms2g", "-Xmx2g", "--enable-native-access=ALL-UNNAMED"})
-@Warmup(iterations = 3, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"-Xms2g", "-Xmx2g", "-XX:+AlwaysPreTouch", "--enable-native-access=ALL-UNNAMED"})
+@Warmup(iterations = 5, time = 2)
 @Measurement(iterations = 5, time = 2)
 public class LibTorchBenchmark {
     @Param({"S0", "S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8"})

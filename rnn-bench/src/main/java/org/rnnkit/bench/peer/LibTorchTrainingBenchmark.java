@@ -23,8 +23,8 @@ import org.rnnkit.bench.Scenario;
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Fork(value = 1, jvmArgsAppend = {"-Xms2g", "-Xmx2g", "--enable-native-access=ALL-UNNAMED"})
-@Warmup(iterations = 3, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"-Xms2g", "-Xmx2g", "-XX:+AlwaysPreTouch", "--enable-native-access=ALL-UNNAMED"})
+@Warmup(iterations = 5, time = 2)
 @Measurement(iterations = 5, time = 2)
 public class LibTorchTrainingBenchmark {
     @Param({"S2", "S3"})
