@@ -85,6 +85,8 @@ public final class BenchMain {
         }
         if (reportOnly == null) {
             new Runner(opt.build()).run();
+            // JMH records the JVM's absolute path; results are committed, so the machine's JDK location is not
+            Files.writeString(results, Files.readString(results).replace(System.getProperty("java.home"), "${java.home}"));
         }
         List<Report.Row> rows = Report.read(results);
         List<Map<String, Object>> summary = Report.print(rows, System.out);
