@@ -85,7 +85,7 @@ public final class BenchMain {
         }
         if (reportOnly == null) {
             new Runner(opt.build()).run();
-            // JMH records the JVM's absolute path; results are committed, so the machine's JDK location is not
+            // JMH records the JVM's absolute path; results get committed, and no machine path may be
             Files.writeString(results, Files.readString(results).replace(System.getProperty("java.home"), "${java.home}"));
         }
         List<Report.Row> rows = Report.read(results);

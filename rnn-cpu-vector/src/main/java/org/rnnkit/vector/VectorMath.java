@@ -208,7 +208,7 @@ final class VectorMath {
         }
     }
 
-    /** One row: the mat-vec, four accumulators per panel. */
+    /** One row: the mat-vec, two panels at a time (8 accumulators), one panel for an odd last one. */
     static void gemm1(Packed w, int oFrom, int limit, boolean backwards, float[] a, int a0, float[] c, int c0, float[] init, int i0) {
         float[] wp = w.data();
         int k = w.k(), nP = w.nP();
