@@ -137,6 +137,18 @@ JNIEXPORT jstring JNICALL Java_org_rnnkit_nativebackend_NativeMethods_openBlasCo
     return ascii_string(env, blas_corename ? blas_corename() : "unknown");
 }
 
+/* The kernels named `name` if this CPU runs them, else NULL */
+static const rk_ops *kernels_named(const char *name)
+{
+    __builtin_cpu_init();
+    int has512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
+            && __builtin_cpu_supports("avx512vl");
+    int has2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return strcmp(name, "avx512") == 0 ? (has512 ? &rk_ops_avx512 : NULL)
+            : strcmp(name, "avx2") == 0 ? (has2 ? &rk_ops_avx2 : NULL)
+            : strcmp(name, "generic") == 0 ? &rk_ops_generic : NULL;
+}
+
 /* The kernels for `requested` ("avx512", "avx2", "generic"; empty: the best this CPU runs). NULL or the reason. */
 JNIEXPORT jstring JNICALL Java_org_rnnkit_nativebackend_NativeMethods_selectKernels(JNIEnv *env, jclass cls,
         jstring requested)
@@ -152,15 +164,7 @@ JNIEXPORT jstring JNICALL Java_org_rnnkit_nativebackend_NativeMethods_selectKern
     char msg[256];
     msg[0] = 0;
     if (req != NULL && req[0] != 0) {
-        if (strcmp(req, "avx512") == 0) {
-            pick = has512 ? &rk_ops_avx512 : NULL;
-        } else if (strcmp(req, "avx2") == 0) {
-            pick = has2 ? &rk_ops_avx2 : NULL;
-        } else if (strcmp(req, "generic") == 0) {
-            pick = &rk_ops_generic;
-        } else {
-            pick = NULL;
-        }
+        pick = kernels_named(req);
         if (pick == NULL) {
             snprintf(msg, sizeof msg, "kernels '%.40s' cannot run here: expected one of %s%sgeneric", req,
                     has512 ? "avx512, " : "", has2 ? "avx2, " : "");
@@ -180,6 +184,39 @@ JNIEXPORT jstring JNICALL Java_org_rnnkit_nativebackend_NativeMethods_kernels(JN
 {
     (void)cls;
     return ascii_string(env, ops ? ops->name : "none");
+}
+
+/* dst = sigmoid(src) or tanh(src) with the kernels named `name` (the tests' way in). NULL or the reason. */
+JNIEXPORT jstring JNICALL Java_org_rnnkit_nativebackend_NativeMethods_activation(JNIEnv *env, jclass cls,
+        jstring name, jboolean tanh, jfloatArray src, jfloatArray dst)
+{
+    (void)cls;
+    if (name == NULL || src == NULL || dst == NULL) {
+        return ascii_string(env, "activation: name, src and dst must not be null");
+    }
+    jsize n = (*env)->GetArrayLength(env, src);
+    if ((*env)->GetArrayLength(env, dst) != n) {
+        return ascii_string(env, "activation: dst must have the length of src");
+    }
+    const char *nm = (*env)->GetStringUTFChars(env, name, NULL);
+    if (nm == NULL) {
+        return NULL; /* OutOfMemoryError pending */
+    }
+    const rk_ops *k = kernels_named(nm);
+    (*env)->ReleaseStringUTFChars(env, name, nm);
+    if (k == NULL) {
+        return ascii_string(env, "activation: these kernels do not run on this CPU");
+    }
+    float *s = (*env)->GetPrimitiveArrayCritical(env, src, NULL);
+    float *d = s == NULL ? NULL : (*env)->GetPrimitiveArrayCritical(env, dst, NULL);
+    if (d != NULL) {
+        (tanh ? k->tanh : k->sigmoid)(s, d, n);
+        (*env)->ReleasePrimitiveArrayCritical(env, dst, d, 0);
+    }
+    if (s != NULL) {
+        (*env)->ReleasePrimitiveArrayCritical(env, src, s, JNI_ABORT);
+    }
+    return d == NULL ? ascii_string(env, "activation: could not pin the arrays") : NULL;
 }
 
 /* ---- sizes and weights ------------------------------------------------------------------------------ */

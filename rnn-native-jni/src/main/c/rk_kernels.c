@@ -5,7 +5,7 @@
  *   (neither)      the x86-64 baseline (SSE2), no FMA             -> rk_ops_generic
  * and rk_jni.c picks one at load time with __builtin_cpu_supports. The code is written once with GCC's
  * generic vector types; only the lane count, the register block and the multiply-add differ (and the
- * activations' register of doubles).
+ * activations: compensated float with FMA, in double without).
  *
  * Compiled with -ffp-contract=off: every multiply-add that is fused is fused on purpose (the products'
  * FMA intrinsics); the gate equations keep the rounding order of the scalar reference.
@@ -221,6 +221,181 @@ static void gemm_rows(const rk_pk *w, int nrows, const float *const *a, const fl
 
 /* ---- activations ------------------------------------------------------------------------------------ */
 
+#if defined(RK_ISA_AVX512) || defined(RK_ISA_AVX2)
+/*
+ * Evaluated in float, compensated so that the one rounding that matters is the last: within one ulp of
+ * the exact value everywhere, and as often too high as too low (no bias), which trained models need.
+ *
+ * e^y, y <= 0: k = round(y log2 e); r = y - k ln2 with ln2 = L2H + L2L, L2H of 16 bits, so k*L2H is exact
+ * for |k| <= 150 and r1 = y - k*L2H is exact (Sterbenz); e^r = 1 + r1 + rest with rest = c + t^2 P(t),
+ * c = -k*L2L, t = r1 + c, P(t) ~ (e^t - 1 - t)/t^2 (degree 6, fitted near-minimax: relative error 3e-9
+ * with these float coefficients on |t| <= 0.347; degree 5's 1.1e-8 left a measurable bias). rest is at
+ * most 0.07, so its roundings cost a few 1e-9 against the 1.
+ * Sums are kept as (hi, lo) pairs (Fast2Sum), and the quotient is corrected once with its remainder
+ * (y0 = n/d to ~2^-23; rho = n - y0 d, exact by FMA; y = y0 + rho/d): about 0.5 ulp plus 1e-9.
+ * NativeActivationsTest measures it: never more than 1 ulp off; 0.7 % (sigmoid) and 0.08 % (tanh) of gate
+ * values one ulp off, either way. 1.4x faster than the double evaluation with AVX-512 (0.33 against
+ * 0.47 ns per value), 1.1x with AVX2, as microbenchmarked.
+ */
+typedef int vi __attribute__((vector_size(VL * 4)));
+#if defined(RK_ISA_AVX512)
+#define AW 6 /* vectors evaluated side by side (measured: 4 is 15 % slower, 8 spills) */
+#define MINF(a, b) ((vf)_mm512_min_ps((__m512)(a), (__m512)(b)))
+#define MAXF(a, b) ((vf)_mm512_max_ps((__m512)(a), (__m512)(b)))
+#define RCP(a) ((vf)_mm512_rcp14_ps((__m512)(a)))
+#define KEEP(x) __asm__("" : "+v"(x))
+#else
+#define AW 4 /* 16 registers: 2 is 15 % slower */
+#define MINF(a, b) ((vf)_mm256_min_ps((__m256)(a), (__m256)(b)))
+#define MAXF(a, b) ((vf)_mm256_max_ps((__m256)(a), (__m256)(b)))
+#define RCP(a) ((vf)_mm256_rcp_ps((__m256)(a)))
+#define KEEP(x) __asm__("" : "+x"(x))
+#endif
+#define FC(s) BCAST(s)
+#define IC(s) ((vi){0} + (s))
+/*
+ * One evaluation is a chain of about 90 cycles of latency: AW vectors go through it step by step side by
+ * side, so the core has AW independent chains in its window rather than the long tail of one. KEEP pins a
+ * value to a register at that point: without it GCC rebuilds each chain as one expression and emits the
+ * chains one after the other.
+ */
+#define EACH(j) _Pragma("GCC unroll 8") for (int j = 0; j < na; j++)
+#define SET(v, e) EACH(j) { v[j] = (e); KEEP(v[j]); }
+
+static const float MAGIC = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer, kept in the low bits */
+static const float LOG2E_F = 1.44269504f, L2H = 0.693145751953125f, L2L = 1.42860682e-6f;
+static const float P0 = 0.5f, P1 = 0.166666672f, P2 = 0.0416666679f, P3 = 0.00833329838f, P4 = 0.00138889241f,
+        P5 = 0.000198993657f, P6 = 2.48209399e-05f;
+
+/*
+ * e^y = 2^k (1 + u + ue) for -150 ln2 <= y <= 0 (NaN goes through): k an integer-valued float, |u| < 0.42,
+ * ue the rounding error of u = r1 + rest (|rest| <= |r1| but where both are under 3e-4, then negligible)
+ */
+static inline __attribute__((always_inline)) void exp_split(const vf *y, vf *k, vf *u, vf *ue, const int na)
+{
+    vf r1[AW], c[AW], t[AW], p[AW], t2[AW], rest[AW];
+    SET(k, FMADD(y[j], FC(LOG2E_F), FC(MAGIC)) - FC(MAGIC));
+    SET(r1, FMADD(k[j], FC(-L2H), y[j]));
+    SET(c, k[j] * FC(-L2L));
+    SET(t, r1[j] + c[j]);
+    SET(t2, t[j] * t[j]);
+    SET(p, FMADD(FC(P6), t[j], FC(P5)));
+    SET(p, FMADD(p[j], t[j], FC(P4)));
+    SET(p, FMADD(p[j], t[j], FC(P3)));
+    SET(p, FMADD(p[j], t[j], FC(P2)));
+    SET(p, FMADD(p[j], t[j], FC(P1)));
+    SET(p, FMADD(p[j], t[j], FC(P0)));
+    SET(rest, FMADD(t2[j], p[j], c[j]));
+    SET(u, r1[j] + rest[j]);
+    SET(ue, (r1[j] - u[j]) + rest[j]);
+}
+
+/* v 2^k for an integer-valued float k >= -150: rounded once, where the result is subnormal */
+#if defined(RK_ISA_AVX512)
+#define SCALE(v, k) ((vf)_mm512_scalef_ps((__m512)(v), (__m512)(k)))
+#else
+static inline __attribute__((always_inline)) vf pow2(vf k) /* 2^k for k in [-126, 127] */
+{
+    return (vf)(((vi)(k + FC(MAGIC)) - IC(0x4B400000 - 127)) << 23);
+}
+
+static inline __attribute__((always_inline)) vf SCALE(vf v, vf k)
+{
+    vf k1 = MAXF(k, FC(-100.0f));
+    return (v * pow2(k1)) * pow2(k - k1);
+}
+#endif
+
+/* y = n/d for n = nh + nl, d = dh + dl, the lo parts small against the hi parts */
+static inline __attribute__((always_inline)) void div_pair(const vf *nh, const vf *nl, const vf *dh, const vf *dl,
+        vf *y, const int na)
+{
+    vf q[AW], e[AW], y0[AW], rho[AW];
+    SET(q, RCP(dh[j]));
+    SET(e, FMADD(-dh[j], q[j], FC(1.0f)));
+    SET(q, FMADD(e[j], q[j], q[j])); /* one Newton step: 2^-23 (AVX2) or 2^-28 (AVX-512) */
+    SET(y0, nh[j] * q[j]);
+    SET(rho, FMADD(-y0[j], dh[j], nh[j]));
+    SET(rho, rho[j] + nl[j]);
+    SET(rho, FMADD(-y0[j], dl[j], rho[j]));
+    SET(y, FMADD(rho[j], q[j], y0[j]));
+}
+
+/* sigmoid(x) = n/(1 + e) with e = e^-|x|, n = 1 (x >= 0) or e (x < 0); |x| capped at 104 (e^-104 is under
+   half the least subnormal) */
+static inline __attribute__((always_inline)) void sigmoid_w(const float *src, float *dst, const int na)
+{
+    vf x[AW], y[AW], k[AW], u[AW], ue[AW], h[AW], l[AW], eh[AW], el[AW], dh[AW], dl[AW], nh[AW], nl[AW];
+    vi neg[AW];
+    EACH(j) x[j] = LD(src + j * VL);
+    SET(y, MAXF(FC(-104.0f), (vf)((vi)x[j] | IC((int)0x80000000)))); /* -|x|; NaN kept (x86 max returns its 2nd on NaN) */
+    exp_split(y, k, u, ue, na);
+    SET(h, FC(1.0f) + u[j]);
+    SET(l, (FC(1.0f) - h[j]) + u[j]);
+    SET(l, l[j] + ue[j]);
+    SET(eh, SCALE(h[j], k[j]));
+    SET(el, SCALE(l[j], k[j]));
+    SET(dh, FC(1.0f) + eh[j]);
+    SET(dl, (FC(1.0f) - dh[j]) + eh[j]);
+    SET(dl, dl[j] + el[j]);
+    SET(neg, (vi)x[j] >> 31);
+    SET(nh, (vf)(((vi)eh[j] & neg[j]) | ((vi)FC(1.0f) & ~neg[j])));
+    SET(nl, (vf)((vi)el[j] & neg[j]));
+    div_pair(nh, nl, dh, dl, y, na);
+    EACH(j) ST(dst + j * VL, y[j]);
+}
+
+/*
+ * tanh(|x|) = -m/(2 + m) with m = e^-2|x| - 1 = (2^k - 1) + 2^k (u + ue) as a pair (no cancellation near
+ * 0): m/(2 + m) <= 0, so its magnitude with the sign of x put back. |x| capped at 10 (tanh rounds to 1
+ * from 9.01 on).
+ */
+static inline __attribute__((always_inline)) void tanh_w(const float *src, float *dst, const int na)
+{
+    vf y[AW], k[AW], u[AW], ue[AW], s[AW], h0[AW], l0[AW], su[AW], mh[AW], ml[AW], dh[AW], dl[AW];
+    vi sign[AW];
+    EACH(j) sign[j] = (vi)LD(src + j * VL) & IC((int)0x80000000);
+    SET(y, FC(-2.0f) * MINF(FC(10.0f), (vf)((vi)LD(src + j * VL) ^ sign[j])));
+    exp_split(y, k, u, ue, na);
+    SET(s, SCALE(FC(1.0f), k[j]));
+    SET(h0, FC(-1.0f) + s[j]);
+    SET(l0, (FC(-1.0f) - h0[j]) + s[j]); /* exact: |-1| >= s */
+    SET(su, SCALE(u[j], k[j]));
+    SET(mh, h0[j] + su[j]); /* exact pair: h0 is 0, or at least 0.5 > |su| */
+    SET(ml, (h0[j] - mh[j]) + su[j]);
+    SET(ml, ml[j] + l0[j]);
+    SET(ml, FMADD(s[j], ue[j], ml[j]));
+    SET(dh, FC(2.0f) + mh[j]);
+    SET(dl, (FC(2.0f) - dh[j]) + mh[j]);
+    SET(dl, dl[j] + ml[j]);
+    div_pair(mh, ml, dh, dl, y, na);
+    EACH(j) ST(dst + j * VL, (vf)(((vi)y[j] & IC(0x7fffffff)) | sign[j]));
+}
+
+/* blocks of AW vectors, then single vectors (a short row, e.g. H = 128, is mostly tail), then the last
+   floats through a local vector (zeros past n) */
+#define ACT_N(name, f)                                                                                      \
+    static void name(const float *src, float *dst, int n)                                                   \
+    {                                                                                                       \
+        int i = 0;                                                                                          \
+        for (; i + VL * AW <= n; i += VL * AW) {                                                            \
+            f(src + i, dst + i, AW);                                                                        \
+        }                                                                                                   \
+        for (; i + VL <= n; i += VL) {                                                                      \
+            f(src + i, dst + i, 1);                                                                         \
+        }                                                                                                   \
+        if (i < n) {                                                                                        \
+            float t[VL] = {0};                                                                              \
+            memcpy(t, src + i, sizeof(float) * (n - i));                                                    \
+            f(t, t, 1);                                                                                     \
+            memcpy(dst + i, t, sizeof(float) * (n - i));                                                    \
+        }                                                                                                   \
+    }
+
+ACT_N(sigmoid_n, sigmoid_w)
+ACT_N(tanh_n, tanh_w)
+
+#else /* the x86-64 baseline has no FMA, so no exact remainders: evaluated in double instead */
 /*
  * Evaluated in double and rounded once to float, as the vector backend does: exp(y) = 2^k exp(r) with
  * k = round(y log2 e), r = y - k ln2 (Cody-Waite, ln2 in two parts: k*LN2_HI is exact), and
@@ -232,23 +407,6 @@ static void gemm_rows(const rk_pk *w, int nrows, const float *const *a, const fl
  * pins a value to a register at that point: without it GCC rebuilds each chain of the lock-step code
  * below as one expression and emits the chains one after the other.
  */
-#if defined(RK_ISA_AVX512)
-#define DL 8
-typedef double vd __attribute__((vector_size(64)));
-#define TO_D(p) ((vd)_mm512_cvtps_pd(_mm256_loadu_ps(p)))
-#define TO_F(p, v) _mm256_storeu_ps((p), _mm512_cvtpd_ps((__m512d)(v)))
-#define AT_LEAST(y, lo) ((vd)_mm512_max_pd((__m512d)BC(lo), (__m512d)(y)))
-#define AT_MOST(y, hi) ((vd)_mm512_min_pd((__m512d)BC(hi), (__m512d)(y)))
-#define KEEP(x) __asm__("" : "+v"(x))
-#elif defined(RK_ISA_AVX2)
-#define DL 4
-typedef double vd __attribute__((vector_size(32)));
-#define TO_D(p) ((vd)_mm256_cvtps_pd(_mm_loadu_ps(p)))
-#define TO_F(p, v) _mm_storeu_ps((p), _mm256_cvtpd_ps((__m256d)(v)))
-#define AT_LEAST(y, lo) ((vd)_mm256_max_pd((__m256d)BC(lo), (__m256d)(y)))
-#define AT_MOST(y, hi) ((vd)_mm256_min_pd((__m256d)BC(hi), (__m256d)(y)))
-#define KEEP(x) __asm__("" : "+x"(x))
-#else
 #define DL 2
 typedef double vd __attribute__((vector_size(16)));
 #define TO_D(p) ((vd)_mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(const void *)(p)))))
@@ -256,10 +414,7 @@ typedef double vd __attribute__((vector_size(16)));
 #define AT_LEAST(y, lo) ((vd)_mm_max_pd((__m128d)BC(lo), (__m128d)(y)))
 #define AT_MOST(y, hi) ((vd)_mm_min_pd((__m128d)BC(hi), (__m128d)(y)))
 #define KEEP(x) __asm__("" : "+x"(x))
-#endif
 typedef long long vl __attribute__((vector_size(DL * 8)));
-typedef float vf8 __attribute__((vector_size(32)));
-typedef float vf8u __attribute__((vector_size(32), aligned(4), may_alias));
 
 #define BC(s) ((vd){0} + (s))
 
@@ -341,6 +496,10 @@ static inline __attribute__((always_inline)) void tanh_v(const float *src, float
 
 ACT_N(sigmoid_n, sigmoid_v)
 ACT_N(tanh_n, tanh_v)
+#endif
+
+typedef float vf8 __attribute__((vector_size(32)));
+typedef float vf8u __attribute__((vector_size(32), aligned(4), may_alias));
 
 /* ---- gate equations --------------------------------------------------------------------------------- */
 

@@ -41,6 +41,15 @@ final class NativeMethods {
     /** The chosen instruction set's name. */
     static native String kernels();
 
+    /**
+     * {@code dst = tanh ? tanh(src) : sigmoid(src)} with the activations of the kernels named {@code kernels}
+     * ({@code avx512}, {@code avx2}, {@code generic}), whichever are chosen for the layers: how the tests
+     * reach the very code the layers run.
+     *
+     * @return null, or why it could not run (kernels this CPU lacks, arrays of different lengths)
+     */
+    static native String activation(String kernels, boolean tanh, float[] src, float[] dst);
+
     /** Floats of workspace ({@code tape == false}) or tape; -1 for an invalid shape. */
     static native long size(int type, int inputSize, int hiddenSize, int projSize, int seqLen, int batch, boolean tape);
 
