@@ -45,6 +45,10 @@ public final class GoldenCase {
         }
         try {
             Map<String, Object> c = Json.parseObject(Files.readString(json, StandardCharsets.UTF_8));
+            if (c.get("kind") == null && c.get("optimizer") != null) {
+                throw new ModelFormatException(json + ": a training case (an optimizer, no kind): verify checks"
+                        + " layer and cell cases; training cases run in rnn-tests (GoldenTrainingTest, ./rnnkit test)");
+            }
             String kind = Json.asString(c.get("kind"), "kind");
             if (!kind.equals("layer") && !kind.equals("cell")) {
                 throw new ModelFormatException(json + ": kind: expected 'layer' or 'cell', got '" + kind + "'");

@@ -71,6 +71,14 @@ class MainTest {
     }
 
     @Test
+    void verifyExplainsThatTrainingCasesAreNotItsKind() {
+        Path c = HOME.resolve("testdata/golden-training/000_lstm_sgd_momentum_clipnorm");
+        Result r = run("verify", c.toString(), "--backend", "scalar");
+        assertTrue(r.status != 0, "status " + r.status);
+        assertTrue(r.err.contains("a training case") && r.err.contains("GoldenTrainingTest"), r.err);
+    }
+
+    @Test
     void unknownBackendIsAClearUsageError() {
         Result r = run("verify", GOLDEN.toString(), "--backend", "nope");
         assertEquals(2, r.status);
