@@ -38,8 +38,6 @@
 /* k-chunk of the products: a sub-panel's chunk (SPW x KC floats, 16 to 64 KB) stays in L1/L2 while
    every row group of a call passes over it */
 #define KC 256
-/* registers of doubles the activations evaluate side by side */
-#define ACT_W 8
 
 /* outputs per register block (a "sub-panel" of a packed panel), vectors per panel */
 #define SPW (VL * VB)
@@ -408,6 +406,7 @@ ACT_N(tanh_n, tanh_w)
  * below as one expression and emits the chains one after the other.
  */
 #define DL 2
+#define ACT_W 8 /* registers of doubles evaluated side by side */
 typedef double vd __attribute__((vector_size(16)));
 #define TO_D(p) ((vd)_mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(const void *)(p)))))
 #define TO_F(p, v) _mm_storel_epi64((__m128i *)(void *)(p), _mm_castps_si128(_mm_cvtpd_ps((__m128d)(v))))
