@@ -58,6 +58,12 @@ typedef struct {
      * r < nrows <= RK_ROWS. init[r] may equal c[r] (in place); a[r] must not overlap c[r].
      */
     void (*gemm_rows)(const rk_pk *w, int nrows, const float *const *a, const float *const *init, float *const *c);
+    /**
+     * gemm_rows(w, nrows, a, init, c), then gemm_rows(w2, nrows, a2, c, c) over w2's outputs (w2->n <= w->n):
+     * those bits, in one pass where it can.
+     */
+    void (*gemm_rows2)(const rk_pk *w, const float *const *a, const rk_pk *w2, const float *const *a2, int nrows,
+            const float *const *init, float *const *c);
     void (*sigmoid)(const float *src, float *dst, int n);
     void (*tanh)(const float *src, float *dst, int n);
     /** g: 4H pre-activations -> i f g o in place; c updated; tc = tanh(c'); hfull = o*tc. */

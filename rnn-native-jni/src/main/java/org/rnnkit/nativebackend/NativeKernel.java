@@ -15,8 +15,9 @@ import org.rnnkit.spi.RecurrentKernel;
  * <h2>Forward</h2>
  * (1) {@code gx = X W_ih^T + b} for every valid {@code (t, b)}: one product over all of them with our packed
  * register-blocked kernel. (2) Step by step, the rows still running (longest rows first), a block of up to
- * 12 rows at a time: {@code gx += H W_hh^T} in place (a mat-vec at batch 1, over weights packed at
- * prepare time), then the gate equations on each row while it is in cache. Every product adds its terms
+ * 64 rows at a time: {@code gx += H W_hh^T} in place (a mat-vec at batch 1, over weights packed at
+ * prepare time), then the gate equations on each row while it is in cache. From batch 16 on, (1) runs
+ * inside (2) instead, each step's rows just before their recurrent product, so the gates stay in cache. Every product adds its terms
  * in one fixed order per output, so a row's result does not depend on the other rows or on how the
  * sequence is split into chunks: streaming gives the bits of a one-shot run.
  *
@@ -28,7 +29,7 @@ import org.rnnkit.spi.RecurrentKernel;
  *
  * <h2>Threads</h2>
  * With more than one thread (see {@link NativeBackend#withThreads}), phases of at least 2 x 16 million
- * multiply-adds split: the input projection by time, both recurrences by blocks of batch rows (each part
+ * multiply-adds split: the input projection by time (when it runs apart), both recurrences by blocks of batch rows (each part
  * owns its rows for the whole sequence; batch 1 does not split), and the backward products by their fixed
  * tiles. Every part computes what the serial call computes for those outputs, in the same order, so the
  * results are bit-identical for every thread count.
