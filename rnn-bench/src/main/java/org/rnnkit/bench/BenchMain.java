@@ -22,7 +22,7 @@ public final class BenchMain {
     private BenchMain() {}
 
     public static void main(String[] args) throws Exception {
-        boolean quick = false;
+        boolean quick = false, paired = true;
         Path reportOnly = null;
         String scenarios = "S0,S1,S2,S3,S4,S5,S6,S7,S8", peers = "ort,libtorch";
         // default: every backend usable here (the launcher runs this JVM with the Vector API module), at one
@@ -32,6 +32,7 @@ public final class BenchMain {
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--quick" -> quick = true;
+                case "--no-paired" -> paired = false;
                 case "--scenarios" -> scenarios = args[++i];
                 case "--backends" -> backends = args[++i];
                 case "--peers" -> peers = args[++i];
@@ -41,13 +42,15 @@ public final class BenchMain {
                     System.out.println("""
                             usage: rnnkit bench [--quick] [--scenarios S0,S2,...] [--backends NAME[:THREADS],... (default: all usable, at 1
                                                 and 2 threads where they split calls)]
-                                                [--peers ort,libtorch|none] [--out DIR] [--report-only JMH.json]
+                                                [--peers ort,libtorch|none] [--no-paired] [--out DIR] [--report-only JMH.json]
 
                             Runs the scenarios S0-S8 (forward) and S2/S3 training on the chosen rnnkit backends
                             and on ONNX Runtime and LibTorch (1 and 2 threads) in one JMH run, checks in set-up that
                             every peer and backend computes rnnkit's function within the golden tolerance, and
                             prints a table per scenario: ms per call, GFLOP/s, and the ratio to each peer and to
-                            the best peer. --quick: 1 fork, 1 x 1 s warm-up, 3 x 1 s measurement (minutes);
+                            the best peer. Then, unless --no-paired, the same scenarios once more at one thread
+                            with the calls of the rnnkit backends (scalar aside) and the peers alternating in one
+                            process (PairedBenchmark), whose ratios do not depend on the machine's slow phases. --quick: 1 fork, 1 x 1 s warm-up, 3 x 1 s measurement (minutes);
                             otherwise 1 fork, 5 x 2 s warm-up, 5 x 2 s measurement. Writes DIR/results.json
                             (JMH), DIR/summary.json and DIR/ratios.svg (default DIR rnn-bench/target/bench).""");
                     return;
@@ -77,6 +80,23 @@ public final class BenchMain {
             opt.include("org\\.rnnkit\\.bench\\.peer\\.LibTorchBenchmark\\.");
             if (!training.isEmpty()) {
                 opt.include("org\\.rnnkit\\.bench\\.peer\\.LibTorchTrainingBenchmark\\.");
+            }
+        }
+        List<String> contenders = Arrays.stream(backends.split(",")).filter(b -> !b.contains(":") && !b.equals("scalar"))
+                .collect(java.util.stream.Collectors.toCollection(ArrayList::new));
+        if (peers.contains("libtorch")) {
+            contenders.add("libtorch");
+        }
+        List<String> forwardContenders = new ArrayList<>(contenders), trainContenders = new ArrayList<>(contenders);
+        if (peers.contains("ort")) {
+            forwardContenders.add("ort"); // ORT has no training step
+        }
+        if (paired && forwardContenders.size() >= 2) {
+            opt.include("org\\.rnnkit\\.bench\\.paired\\.PairedBenchmark\\.")
+                    .param("contenders", String.join("+", forwardContenders));
+            if (!training.isEmpty() && trainContenders.size() >= 2) {
+                opt.include("org\\.rnnkit\\.bench\\.paired\\.PairedTrainingBenchmark\\.")
+                        .param("trainContenders", String.join("+", trainContenders));
             }
         }
         if (quick) {

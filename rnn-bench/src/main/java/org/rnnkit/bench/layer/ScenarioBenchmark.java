@@ -13,18 +13,11 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
-import org.rnnkit.backend.Backends;
-import org.rnnkit.bench.Scenario;
-import org.rnnkit.nn.LayerOutput;
-import org.rnnkit.nn.RecurrentLayer;
-import org.rnnkit.nn.Workspace;
-import org.rnnkit.tensor.Tensor;
-import org.rnnkit.verify.Tolerance;
+import org.rnnkit.bench.Contender;
 
 /**
- * Forward pass of every scenario on an rnnkit backend, resolved by name through the registry (an
- * unusable backend fails the trial with its probe's reason). One reference check per trial: the backend
- * against the scalar reference, within the golden tolerance.
+ * Forward pass of every scenario on an rnnkit backend ({@link Rnnkit#forward}: checked once per trial
+ * against the scalar reference, within the golden tolerance).
  *
  * <p>Every benchmark of the suite forks with the same settings: a 2 GB heap touched at start-up
  * ({@code AlwaysPreTouch}: otherwise the first pass over the heap pays a page fault per page, which made
@@ -47,29 +40,15 @@ public class ScenarioBenchmark {
     @Param({"scalar"})
     public String backend;
 
-    RecurrentLayer layer;
-    Tensor x;
-    Workspace ws;
-    LayerOutput into; // results are written here: nothing is allocated per call
+    Contender contender;
 
     @Setup(Level.Trial)
     public void setUp() {
-        Scenario s = Scenario.valueOf(scenario);
-        layer = s.layer(Scenario.backend(backend));
-        x = s.input();
-        ws = new Workspace();
-        into = layer.forward(x);
-        if (!backend.startsWith("scalar")) {
-            LayerOutput ref = layer.withBackend(Backends.named("scalar")).forward(x);
-            Tolerance.Check c = Tolerance.FORWARD.compare("output", layer.forward(x).output().data(), ref.output().data());
-            if (!c.passed()) {
-                throw new IllegalStateException(backend + " differs from scalar on " + scenario + ": " + c);
-            }
-        }
+        contender = Rnnkit.forward(scenario, backend);
     }
 
     @Benchmark
-    public LayerOutput forward() {
-        return layer.forward(x, null, null, null, ws, into);
+    public Object forward() throws Exception {
+        return contender.call();
     }
 }

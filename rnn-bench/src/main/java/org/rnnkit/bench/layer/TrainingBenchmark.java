@@ -1,6 +1,5 @@
 package org.rnnkit.bench.layer;
 
-import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -14,11 +13,7 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
-import org.rnnkit.backend.Backends;
-import org.rnnkit.bench.Scenario;
-import org.rnnkit.nn.Gradients;
-import org.rnnkit.nn.RecurrentLayer;
-import org.rnnkit.tensor.Tensor;
+import org.rnnkit.bench.Contender;
 
 /** Training step of S2 and S3: forward with a tape plus the backward pass of {@code sum(output)}. */
 @State(Scope.Benchmark)
@@ -37,22 +32,15 @@ public class TrainingBenchmark {
     @Param({"scalar"})
     public String backend;
 
-    RecurrentLayer layer;
-    Tensor x, ones;
+    Contender contender;
 
     @Setup(Level.Trial)
     public void setUp() {
-        Scenario s = Scenario.valueOf(trainScenario);
-        layer = s.layer(Scenario.backend(backend));
-        x = s.input();
-        int[] shape = layer.forward(x).output().shape();
-        float[] one = new float[x.dim(0) * x.dim(1) * layer.config().outputSize()];
-        Arrays.fill(one, 1f);
-        ones = Tensor.wrap(one, shape);
+        contender = Rnnkit.training(trainScenario, backend);
     }
 
     @Benchmark
-    public Gradients train() {
-        return layer.backward(layer.forwardTraining(x, null, null, null), ones, null, null);
+    public Object train() throws Exception {
+        return contender.call();
     }
 }

@@ -2,9 +2,11 @@ package org.rnnkit.bench.peer;
 
 import java.util.Map;
 import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.openblas.global.openblas_nolapack;
 import org.bytedeco.pytorch.GRUImpl;
 import org.bytedeco.pytorch.GRUOptions;
+import org.bytedeco.pytorch.InferenceMode;
 import org.bytedeco.pytorch.LSTMImpl;
 import org.bytedeco.pytorch.LSTMOptions;
 import org.bytedeco.pytorch.Module;
@@ -14,16 +16,21 @@ import org.bytedeco.pytorch.RNNOptions;
 import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
+import org.rnnkit.backend.Backends;
+import org.rnnkit.bench.Contender;
 import org.rnnkit.bench.Scenario;
 import org.rnnkit.nn.CellType;
+import org.rnnkit.nn.RecurrentLayer;
+import org.rnnkit.verify.Tolerance;
 
 /**
  * LibTorch (PyTorch 2.10's C++ core, through JavaCPP) modules for the scenarios, with rnnkit's weights
  * copied in so both run the same function.
  *
- * <p>Thread safety: not thread-safe; one module per benchmark trial.
+ * <p>Thread safety: not thread-safe (LibTorch's thread settings are global); one contender per benchmark
+ * trial.
  */
-final class LibTorch {
+public final class LibTorch {
     private LibTorch() {}
 
     /**
@@ -41,6 +48,51 @@ final class LibTorch {
         // the same module with oneDNN disabled, agree to 3e-7 (2026-12-05). Below 32 the peer therefore
         // runs without oneDNN, so that what is timed computes the right function.
         torch.globalContext().setUserEnabledMkldnn(s.hidden >= 32);
+    }
+
+    /**
+     * The scenario's module in eval mode with rnnkit's weights, run under {@code InferenceMode}; set-up
+     * checks its output against rnnkit's (scalar) within the golden tolerance. A {@link PointerScope} per
+     * call frees the outputs.
+     */
+    public static Contender forward(String scenario, int threads) {
+        Scenario s = Scenario.valueOf(scenario);
+        threads(s, threads);
+        RecurrentLayer layer = s.layer(Backends.named("scalar"));
+        org.rnnkit.tensor.Tensor input = s.input();
+        Module module = module(s, layer.stateDict());
+        module.eval();
+        Tensor x = tensor(input.data(), s.seqLen, s.batch, s.input);
+        float[] got;
+        try (PointerScope scope = new PointerScope(); InferenceMode mode = new InferenceMode()) {
+            got = values(forward(module, x));
+        }
+        Tolerance.Check c = Tolerance.FORWARD.compare("output", got, layer.forward(input).output().data());
+        if (!c.passed()) {
+            throw new IllegalStateException("LibTorch's " + scenario + " differs from rnnkit's: " + c);
+        }
+        return () -> {
+            try (PointerScope scope = new PointerScope(); InferenceMode mode = new InferenceMode()) {
+                return forward(module, x).numel();
+            }
+        };
+    }
+
+    /** The scenario's training step: {@code zero_grad}, forward, {@code sum().backward()}. */
+    public static Contender training(String scenario, int threads) {
+        Scenario s = Scenario.valueOf(scenario);
+        threads(s, threads);
+        Module module = module(s, s.layer(Backends.named("scalar")).stateDict());
+        module.train(true);
+        Tensor x = tensor(s.input().data(), s.seqLen, s.batch, s.input);
+        return () -> {
+            try (PointerScope scope = new PointerScope()) {
+                module.zero_grad(true);
+                Tensor loss = forward(module, x).sum();
+                loss.backward();
+                return loss.numel();
+            }
+        };
     }
 
     /** The scenario's module with the given parameters (PyTorch names). */

@@ -1,9 +1,6 @@
 package org.rnnkit.bench.peer;
 
 import java.util.concurrent.TimeUnit;
-import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.Module;
-import org.bytedeco.pytorch.Tensor;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -16,10 +13,9 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
-import org.rnnkit.backend.Backends;
-import org.rnnkit.bench.Scenario;
+import org.rnnkit.bench.Contender;
 
-/** LibTorch training step of S2 and S3: {@code zero_grad}, forward, {@code sum().backward()}. */
+/** LibTorch training step of S2 and S3 ({@link LibTorch#training}). */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -33,25 +29,15 @@ public class LibTorchTrainingBenchmark {
     @Param({"1", "2"})
     public int threads;
 
-    Module module;
-    Tensor x;
+    Contender contender;
 
     @Setup(Level.Trial)
     public void setUp() {
-        Scenario s = Scenario.valueOf(trainScenario);
-        LibTorch.threads(s, threads);
-        module = LibTorch.module(s, s.layer(Backends.named("scalar")).stateDict());
-        module.train(true);
-        x = LibTorch.tensor(s.input().data(), s.seqLen, s.batch, s.input);
+        contender = LibTorch.training(trainScenario, threads);
     }
 
     @Benchmark
-    public long train() {
-        try (PointerScope scope = new PointerScope()) {
-            module.zero_grad(true);
-            Tensor loss = LibTorch.forward(module, x).sum();
-            loss.backward();
-            return loss.numel();
-        }
+    public Object train() throws Exception {
+        return contender.call();
     }
 }

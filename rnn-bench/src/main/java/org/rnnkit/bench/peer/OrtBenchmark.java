@@ -1,11 +1,6 @@
 package org.rnnkit.bench.peer;
 
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtSession;
-import java.nio.FloatBuffer;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -20,19 +15,9 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
-import org.rnnkit.backend.Backends;
-import org.rnnkit.bench.Scenario;
-import org.rnnkit.nn.RecurrentLayer;
-import org.rnnkit.tensor.Tensor;
-import org.rnnkit.verify.Tolerance;
+import org.rnnkit.bench.Contender;
 
-/**
- * ONNX Runtime as a peer, on the same weights and input as {@link org.rnnkit.bench.layer.ScenarioBenchmark}:
- * the model is built at set-up time from rnnkit's layer ({@link OnnxModels}), run with
- * {@code intra_op_threads = threads}, inter-op 1, sequential execution, all graph optimisations; the input
- * tensor is built once; one call = {@code session.run} and closing its result. Set-up checks that ORT's
- * output equals rnnkit's (scalar) within the golden tolerance and aborts the benchmark otherwise.
- */
+/** ONNX Runtime as a peer, on the same weights and input as rnnkit's backends ({@link Ort#forward}). */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -46,45 +31,20 @@ public class OrtBenchmark {
     @Param({"1", "2"})
     public int threads;
 
-    OrtEnvironment env;
-    OrtSession session;
-    OnnxTensor x;
+    Contender contender;
 
     @Setup(Level.Trial)
     public void setUp() throws OrtException {
-        Scenario s = Scenario.valueOf(scenario);
-        RecurrentLayer layer = s.layer(Backends.named("scalar"));
-        Tensor input = s.input();
-        env = OrtEnvironment.getEnvironment();
-        OrtSession.SessionOptions opts = new OrtSession.SessionOptions();
-        opts.setIntraOpNumThreads(threads);
-        opts.setInterOpNumThreads(1);
-        opts.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
-        opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-        session = env.createSession(OnnxModels.build(layer.config(), layer.stateDict()), opts);
-        x = OnnxTensor.createTensor(env, FloatBuffer.wrap(input.data()), new long[] {s.seqLen, s.batch, s.input});
-        float[] want = layer.forward(input).output().data();
-        try (OrtSession.Result r = session.run(Map.of("X", x))) {
-            FloatBuffer fb = ((OnnxTensor) r.get(0)).getFloatBuffer();
-            float[] got = new float[fb.remaining()];
-            fb.get(got);
-            Tolerance.Check c = Tolerance.FORWARD.compare("output", got, want);
-            if (!c.passed()) {
-                throw new IllegalStateException("ONNX Runtime's " + scenario + " differs from rnnkit's: " + c);
-            }
-        }
+        contender = Ort.forward(scenario, threads);
     }
 
     @Benchmark
-    public long forward() throws OrtException {
-        try (OrtSession.Result r = session.run(Map.of("X", x))) {
-            return r.size();
-        }
+    public Object forward() throws Exception {
+        return contender.call();
     }
 
     @TearDown(Level.Trial)
-    public void tearDown() throws OrtException {
-        x.close();
-        session.close();
+    public void tearDown() throws Exception {
+        contender.close();
     }
 }

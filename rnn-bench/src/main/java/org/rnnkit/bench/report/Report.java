@@ -23,8 +23,17 @@ import org.rnnkit.io.Json;
 public final class Report {
     private Report() {}
 
-    /** One measured participant of a scenario. */
-    public record Row(String scenario, String task, String who, boolean peer, int threads, double ms, double error) {
+    /**
+     * One measured participant of a scenario. {@code paired}: from the paired benchmark, where the
+     * contenders' calls alternate in one process; {@code perIteration} then holds its ms per call in each
+     * measurement iteration (empty otherwise).
+     */
+    public record Row(String scenario, String task, String who, boolean peer, int threads, double ms, double error,
+            boolean paired, double[] perIteration) {
+        public Row(String scenario, String task, String who, boolean peer, int threads, double ms, double error) {
+            this(scenario, task, who, peer, threads, ms, error, false, new double[0]);
+        }
+
         /** Matrix-product GFLOP/s; training counts as three forward passes. */
         public double gflops() {
             double flops = Scenario.valueOf(scenario).forwardFlops() * (task.equals("train") ? 3 : 1);
@@ -52,6 +61,10 @@ public final class Report {
             String cls = bench.substring(0, bench.lastIndexOf('.'));
             String simple = cls.substring(cls.lastIndexOf('.') + 1);
             boolean train = bench.endsWith(".train");
+            if (simple.startsWith("Paired")) {
+                rows.addAll(paired(r, scenario, train ? "train" : "forward", (String) (train ? params.get("trainContenders") : params.get("contenders"))));
+                continue;
+            }
             String who;
             boolean peer;
             int threads = params.get("threads") == null ? 1 : Integer.parseInt((String) params.get("threads"));
@@ -75,17 +88,54 @@ public final class Report {
         return rows;
     }
 
+    /**
+     * The rows of one paired-benchmark result: contender i's time is the secondary result {@code ns<i>}
+     * (summed over the measurement iterations, see {@code paired.Times}) over {@code calls}.
+     */
+    private static List<Row> paired(Map<String, Object> r, String scenario, String task, String contenders) {
+        Map<String, Object> secondary = Json.asObject(r.get("secondaryMetrics"), "secondaryMetrics");
+        double[] calls = iterations(secondary, "calls");
+        double total = java.util.Arrays.stream(calls).sum();
+        List<Row> rows = new ArrayList<>();
+        String[] names = contenders.split("\\+");
+        for (int i = 0; i < names.length; i++) {
+            double[] ns = iterations(secondary, "ns" + i);
+            double[] ms = new double[ns.length];
+            for (int k = 0; k < ns.length; k++) {
+                ms[k] = ns[k] / calls[k] / 1e6;
+            }
+            String name = names[i];
+            int colon = name.indexOf(':');
+            String base = colon < 0 ? name : name.substring(0, colon);
+            int threads = colon < 0 ? 1 : Integer.parseInt(name.substring(colon + 1));
+            boolean peer = base.equals("libtorch") || base.equals("ort");
+            String who = base.equals("libtorch") ? "LibTorch" : base.equals("ort") ? "ONNX Runtime" : base;
+            rows.add(new Row(scenario, task, who, peer, threads, java.util.Arrays.stream(ns).sum() / total / 1e6, 0,
+                    true, ms));
+        }
+        return rows;
+    }
+
+    /** A secondary result's value in each measurement iteration. */
+    private static double[] iterations(Map<String, Object> secondary, String name) {
+        Map<String, Object> m = Json.asObject(secondary.get(name), "secondaryMetrics." + name);
+        List<Object> forks = Json.asList(m.get("rawData"), name + ".rawData");
+        return forks.stream().flatMap(f -> Json.asList(f, name + ".rawData[]").stream())
+                .mapToDouble(v -> Json.asDouble(v, name + " value")).toArray();
+    }
+
     /** Prints the tables; returns the summary (per scenario and task, each backend's ratio to the best peer). */
     public static List<Map<String, Object>> print(List<Row> rows, PrintStream out) {
         List<Map<String, Object>> summary = new ArrayList<>();
         Map<String, List<Row>> groups = new LinkedHashMap<>();
-        rows.stream().sorted((a, b) -> (a.scenario + a.task).compareTo(b.scenario + b.task))
-                .forEach(r -> groups.computeIfAbsent(r.scenario + " " + r.task, k -> new ArrayList<>()).add(r));
+        rows.stream().sorted((a, b) -> (a.scenario + a.task + a.paired).compareTo(b.scenario + b.task + b.paired))
+                .forEach(r -> groups.computeIfAbsent(r.scenario + " " + r.task + " " + r.paired, k -> new ArrayList<>()).add(r));
         for (var e : groups.entrySet()) {
             List<Row> g = e.getValue();
             Row first = g.get(0);
             Scenario s = Scenario.valueOf(first.scenario);
-            out.printf(Locale.ROOT, "%n%s %s — %s, %.3f MFLOP per call%n", first.scenario, first.task, s.describe(),
+            out.printf(Locale.ROOT, "%n%s %s%s — %s, %.3f MFLOP per call%n", first.scenario, first.task,
+                    first.paired ? " (paired: calls alternating in one process)" : "", s.describe(),
                     s.forwardFlops() * (first.task.equals("train") ? 3 : 1) / 1e6);
             List<Row> peers = g.stream().filter(Row::peer).toList();
             StringBuilder head = new StringBuilder(String.format(Locale.ROOT, "  %-14s %7s %12s %9s", "who",
@@ -94,6 +144,9 @@ public final class Report {
                 head.append(String.format(Locale.ROOT, " %14s", "vs " + shortName(p)));
             }
             head.append(String.format(Locale.ROOT, " %14s", "vs best peer"));
+            if (first.paired) {
+                head.append(String.format(Locale.ROOT, " %20s", "per iteration"));
+            }
             out.println(head);
             for (Row r : g) {
                 StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "  %-14s %7d %12.4f %9.2f", r.who,
@@ -105,6 +158,11 @@ public final class Report {
                         .orElse(null);
                 line.append(best == null ? String.format(Locale.ROOT, " %14s", "-")
                         : String.format(Locale.ROOT, " %13.3fx", best.ms / r.ms));
+                double[] spread = best == null ? null : spread(best, r);
+                if (first.paired) {
+                    line.append(spread == null ? String.format(Locale.ROOT, " %20s", "-")
+                            : String.format(Locale.ROOT, " %8.3fx - %.3fx", spread[0], spread[1]));
+                }
                 out.println(line);
                 if (!r.peer && best != null) {
                     Map<String, Object> m = new LinkedHashMap<>();
@@ -117,13 +175,34 @@ public final class Report {
                     m.put("best_peer", shortName(best));
                     m.put("best_peer_ms", best.ms);
                     m.put("ratio_to_best_peer", best.ms / r.ms);
+                    m.put("method", r.paired ? "paired" : "separate trials");
+                    if (spread != null) {
+                        m.put("ratio_min_per_iteration", spread[0]);
+                        m.put("ratio_max_per_iteration", spread[1]);
+                    }
                     summary.add(m);
                 }
             }
         }
         out.println();
-        out.println("ratio = peer's ms / this row's ms: above 1 means faster than that peer.");
+        out.println("ratio = peer's ms / this row's ms: above 1 means faster than that peer. Paired tables: the");
+        out.println("contenders' calls alternate in one process, so their ratios share every slow phase of the");
+        out.println("machine; 'per iteration' is the lowest and highest ratio to the best peer over the iterations.");
         return summary;
+    }
+
+    /** Lowest and highest ratio of {@code peer} to {@code r} over the measurement iterations (paired rows). */
+    private static double[] spread(Row peer, Row r) {
+        if (!r.paired || !peer.paired || r.perIteration.length != peer.perIteration.length || r.perIteration.length == 0) {
+            return null;
+        }
+        double lo = Double.MAX_VALUE, hi = 0;
+        for (int k = 0; k < r.perIteration.length; k++) {
+            double q = peer.perIteration[k] / r.perIteration[k];
+            lo = Math.min(lo, q);
+            hi = Math.max(hi, q);
+        }
+        return new double[] {lo, hi};
     }
 
     private static String shortName(Row p) {
@@ -143,6 +222,7 @@ public final class Report {
             m.put("ms", r.ms);
             m.put("error_ms", r.error);
             m.put("gflops", r.gflops());
+            m.put("method", r.paired ? "paired" : "separate trials");
             all.add(m);
         }
         Map<String, Object> doc = new LinkedHashMap<>();
@@ -153,7 +233,7 @@ public final class Report {
 
     /** Writes a horizontal bar chart (log scale) of each backend's ratio to the best peer. */
     public static void writeSvg(Path file, List<Map<String, Object>> summary) throws IOException {
-        int rowH = 22, left = 230, width = 760, top = 40;
+        int rowH = 22, left = 290, width = 820, top = 40;
         int height = top + rowH * summary.size() + 50;
         double min = 0.01, max = 10; // log axis from 1/100 to 10x
         StringBuilder svg = new StringBuilder();
@@ -177,8 +257,9 @@ public final class Report {
             double ratio = (Double) m.get("ratio_to_best_peer");
             int y = top + i * rowH;
             double x0 = xOf.applyAsDouble(min), x1 = xOf.applyAsDouble(ratio);
-            svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s %s %s (vs %s)</text>%n",
-                    left - 8, y + 15, m.get("scenario"), m.get("task"), m.get("backend"), m.get("best_peer")));
+            svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s %s %s (vs %s%s)</text>%n",
+                    left - 8, y + 15, m.get("scenario"), m.get("task"), m.get("backend"), m.get("best_peer"),
+                    "paired".equals(m.get("method")) ? ", paired" : ""));
             svg.append(String.format(Locale.ROOT, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>%n",
                     x0, y + 3, Math.max(1, x1 - x0), rowH - 6, ratio >= 1 ? "#2a9d4b" : "#d9822b"));
             svg.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\">%.3fx</text>%n", x1 + 4, y + 15, ratio));

@@ -1,0 +1,97 @@
+package org.rnnkit.bench.paired;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.openjdk.jmh.infra.Blackhole;
+import org.rnnkit.bench.Contender;
+import org.rnnkit.bench.Scenario;
+import org.rnnkit.bench.layer.Rnnkit;
+import org.rnnkit.bench.peer.LibTorch;
+import org.rnnkit.bench.peer.Ort;
+
+/**
+ * Several contenders run in turn inside one benchmark invocation, each call timed on its own. The VM
+ * this project measures on has slow phases minutes long; separate JMH trials of two contenders land in
+ * different phases, and a ratio near 1 then flips between runs. Calls that alternate share every phase,
+ * so their ratio does not depend on when the run happened.
+ *
+ * <p>The order rotates by one contender per round, so each contender runs first, second, ... equally
+ * often. Sub-microsecond calls run in blocks of {@link #callsPerBlock} so the two {@code nanoTime} reads
+ * stay a negligible part of a block.
+ *
+ * <p>Thread safety: not thread-safe; one per benchmark trial.
+ */
+final class Alternation implements AutoCloseable {
+    /** Most contenders one alternation holds: the number of counters in {@link Times}. */
+    static final int MAX = 6;
+
+    private final Contender[] contenders;
+    private final int callsPerBlock;
+    private int round;
+
+    private Alternation(Contender[] contenders, int callsPerBlock) {
+        this.contenders = contenders;
+        this.callsPerBlock = callsPerBlock;
+    }
+
+    /**
+     * Contenders by name, joined by {@code +} (JMH splits parameter values at commas), in the order given: {@code libtorch[:T]}, {@code ort[:T]} (peers, T intra-op
+     * threads, default 1) or an rnnkit backend {@code NAME[:T]}. {@code train} selects training steps
+     * (LibTorch is the only training peer).
+     */
+    static Alternation of(String scenario, String names, boolean train) throws Exception {
+        String[] parts = names.split("\\+");
+        if (parts.length < 2 || parts.length > MAX) {
+            throw new IllegalArgumentException("contenders: expected 2 to " + MAX + " names, got '" + names + "'");
+        }
+        List<Contender> made = new ArrayList<>();
+        try {
+            for (String name : parts) {
+                int colon = name.indexOf(':');
+                String base = colon < 0 ? name : name.substring(0, colon);
+                int threads = colon < 0 ? 1 : Integer.parseInt(name.substring(colon + 1));
+                made.add(switch (base) {
+                    case "libtorch" -> train ? LibTorch.training(scenario, threads) : LibTorch.forward(scenario, threads);
+                    case "ort" -> {
+                        if (train) {
+                            throw new IllegalArgumentException("contenders: ONNX Runtime has no training step");
+                        }
+                        yield Ort.forward(scenario, threads);
+                    }
+                    default -> train ? Rnnkit.training(scenario, name) : Rnnkit.forward(scenario, name);
+                });
+            }
+        } catch (Exception | Error e) {
+            for (Contender c : made) {
+                c.close();
+            }
+            throw e;
+        }
+        // below a microsecond per call (S0), a block of calls per reading; one call per reading otherwise
+        int block = Scenario.valueOf(scenario).forwardFlops() < 1e6 ? 256 : 1;
+        return new Alternation(made.toArray(Contender[]::new), block);
+    }
+
+    /** One round: every contender's block of calls once, each block's time added to its counter. */
+    void round(Times times, Blackhole bh) throws Exception {
+        int n = contenders.length;
+        int first = round++ % n;
+        for (int k = 0; k < n; k++) {
+            int i = (first + k) % n;
+            Contender c = contenders[i];
+            long t0 = System.nanoTime();
+            for (int j = 0; j < callsPerBlock; j++) {
+                bh.consume(c.call());
+            }
+            times.add(i, System.nanoTime() - t0);
+        }
+        times.calls += callsPerBlock;
+    }
+
+    @Override
+    public void close() throws Exception {
+        for (Contender c : contenders) {
+            c.close();
+        }
+    }
+}

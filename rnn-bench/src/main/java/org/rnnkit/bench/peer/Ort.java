@@ -1,0 +1,70 @@
+package org.rnnkit.bench.peer;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import java.nio.FloatBuffer;
+import java.util.Map;
+import org.rnnkit.backend.Backends;
+import org.rnnkit.bench.Contender;
+import org.rnnkit.bench.Scenario;
+import org.rnnkit.nn.RecurrentLayer;
+import org.rnnkit.tensor.Tensor;
+import org.rnnkit.verify.Tolerance;
+
+/**
+ * ONNX Runtime as a contender, on the same weights and input as rnnkit's: the model is built at set-up
+ * from rnnkit's layer ({@link OnnxModels}) and run with {@code intra_op_threads = threads}, inter-op 1,
+ * sequential execution, all graph optimisations; the input tensor is built once; one call is
+ * {@code session.run} and closing its result.
+ *
+ * <p>Thread safety: stateless; the contenders it makes are not thread-safe.
+ */
+public final class Ort {
+    private Ort() {}
+
+    /** The scenario's forward pass; set-up checks ORT's output against rnnkit's (scalar) within the golden tolerance. */
+    public static Contender forward(String scenario, int threads) throws OrtException {
+        Scenario s = Scenario.valueOf(scenario);
+        RecurrentLayer layer = s.layer(Backends.named("scalar"));
+        Tensor input = s.input();
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OrtSession session;
+        try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
+            opts.setIntraOpNumThreads(threads);
+            opts.setInterOpNumThreads(1);
+            opts.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+            opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            session = env.createSession(OnnxModels.build(layer.config(), layer.stateDict()), opts);
+        }
+        OnnxTensor x = OnnxTensor.createTensor(env, FloatBuffer.wrap(input.data()), new long[] {s.seqLen, s.batch, s.input});
+        float[] want = layer.forward(input).output().data();
+        try (OrtSession.Result r = session.run(Map.of("X", x))) {
+            FloatBuffer fb = ((OnnxTensor) r.get(0)).getFloatBuffer();
+            float[] got = new float[fb.remaining()];
+            fb.get(got);
+            Tolerance.Check c = Tolerance.FORWARD.compare("output", got, want);
+            if (!c.passed()) {
+                x.close();
+                session.close();
+                throw new IllegalStateException("ONNX Runtime's " + scenario + " differs from rnnkit's: " + c);
+            }
+        }
+        Map<String, OnnxTensor> inputs = Map.of("X", x);
+        return new Contender() {
+            @Override
+            public Object call() throws OrtException {
+                try (OrtSession.Result r = session.run(inputs)) {
+                    return r.size();
+                }
+            }
+
+            @Override
+            public void close() throws OrtException {
+                x.close();
+                session.close();
+            }
+        };
+    }
+}
