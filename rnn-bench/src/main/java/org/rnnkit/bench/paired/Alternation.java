@@ -15,8 +15,9 @@ import org.rnnkit.bench.peer.Ort;
  * different phases, and a ratio near 1 then flips between runs. Calls that alternate share every phase,
  * so their ratio does not depend on when the run happened.
  *
- * <p>The order rotates by one contender per round, so each contender runs first, second, ... equally
- * often. Sub-microsecond calls run in blocks of {@link #callsPerBlock} so the two {@code nanoTime} reads
+ * <p>Round r runs the contenders in the r-th of all their orders (permutations, in turn): over a whole
+ * cycle each contender runs in every position and after every other contender equally often, so none
+ * always inherits the caches another leaves behind. Sub-microsecond calls run in blocks of {@link #callsPerBlock} so the two {@code nanoTime} reads
  * stay a negligible part of a block.
  *
  * <p>Thread safety: not thread-safe; one per benchmark trial.
@@ -27,11 +28,31 @@ final class Alternation implements AutoCloseable {
 
     private final Contender[] contenders;
     private final int callsPerBlock;
+    private final int[][] orders;
     private int round;
 
     private Alternation(Contender[] contenders, int callsPerBlock) {
         this.contenders = contenders;
         this.callsPerBlock = callsPerBlock;
+        List<int[]> all = new ArrayList<>();
+        permutations(new int[contenders.length], 0, new boolean[contenders.length], all);
+        this.orders = all.toArray(int[][]::new);
+    }
+
+    /** Every order of 0..n-1, lexicographically. */
+    private static void permutations(int[] prefix, int filled, boolean[] used, List<int[]> out) {
+        if (filled == prefix.length) {
+            out.add(prefix.clone());
+            return;
+        }
+        for (int i = 0; i < prefix.length; i++) {
+            if (!used[i]) {
+                used[i] = true;
+                prefix[filled] = i;
+                permutations(prefix, filled + 1, used, out);
+                used[i] = false;
+            }
+        }
     }
 
     /**
@@ -74,10 +95,8 @@ final class Alternation implements AutoCloseable {
 
     /** One round: every contender's block of calls once, each block's time added to its counter. */
     void round(Times times, Blackhole bh) throws Exception {
-        int n = contenders.length;
-        int first = round++ % n;
-        for (int k = 0; k < n; k++) {
-            int i = (first + k) % n;
+        int[] order = orders[round++ % orders.length];
+        for (int i : order) {
             Contender c = contenders[i];
             long t0 = System.nanoTime();
             for (int j = 0; j < callsPerBlock; j++) {
