@@ -22,7 +22,7 @@ public final class BenchMain {
     private BenchMain() {}
 
     public static void main(String[] args) throws Exception {
-        boolean quick = false, paired = true;
+        boolean quick = false, paired = true, accuracy = false;
         Path reportOnly = null;
         String scenarios = "S0,S1,S2,S3,S4,S5,S6,S7,S8", peers = "ort,libtorch";
         // default: every backend usable here (the launcher runs this JVM with the Vector API module), at one
@@ -33,6 +33,7 @@ public final class BenchMain {
             switch (args[i]) {
                 case "--quick" -> quick = true;
                 case "--no-paired" -> paired = false;
+                case "--accuracy" -> accuracy = true;
                 case "--scenarios" -> scenarios = args[++i];
                 case "--backends" -> backends = args[++i];
                 case "--peers" -> peers = args[++i];
@@ -43,6 +44,7 @@ public final class BenchMain {
                             usage: rnnkit bench [--quick] [--scenarios S0,S2,...] [--backends NAME[:THREADS],... (default: all usable, at 1
                                                 and 2 threads where they split calls)]
                                                 [--peers ort,libtorch|none] [--no-paired] [--out DIR] [--report-only JMH.json]
+                                   rnnkit bench --accuracy [--scenarios ...] [--backends ...] [--peers ...]
 
                             Runs the scenarios S0-S8 (forward) and S2/S3 training on the chosen rnnkit backends
                             and on ONNX Runtime and LibTorch (1 and 2 threads) in one JMH run, checks in set-up that
@@ -52,11 +54,20 @@ public final class BenchMain {
                             with the calls of the rnnkit backends (scalar aside) and the peers alternating in one
                             process (PairedBenchmark), whose ratios do not depend on the machine's slow phases. --quick: 1 fork, 1 x 1 s warm-up, 3 x 1 s measurement (minutes);
                             otherwise 1 fork, 5 x 2 s warm-up, 5 x 2 s measurement. Writes DIR/results.json
-                            (JMH), DIR/summary.json and DIR/ratios.svg (default DIR rnn-bench/target/bench).""");
+                            (JMH), DIR/summary.json and DIR/ratios.svg (default DIR rnn-bench/target/bench).
+
+                            --accuracy: no timing; prints each backend's and peer's error on every scenario against
+                            LibTorch running the same module in double precision (a minute or two).""");
                     return;
                 }
                 default -> throw new IllegalArgumentException("unknown option '" + args[i] + "'; see --help");
             }
+        }
+        if (accuracy) {
+            List<String> oneThread = Arrays.stream(backends.split(",")).filter(b -> !b.contains(":")).toList();
+            org.rnnkit.bench.accuracy.Accuracy.print(scenarios.split(","), oneThread, peers.contains("ort"),
+                    peers.contains("libtorch"), System.out);
+            return;
         }
         Files.createDirectories(out);
         Path results = reportOnly != null ? reportOnly : out.resolve("results.json");

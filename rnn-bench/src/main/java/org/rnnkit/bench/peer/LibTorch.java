@@ -1,6 +1,7 @@
 package org.rnnkit.bench.peer;
 
 import java.util.Map;
+import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.openblas.global.openblas_nolapack;
@@ -76,6 +77,43 @@ public final class LibTorch {
                 return forward(module, x).numel();
             }
         };
+    }
+
+    /**
+     * The scenario's output as the benchmark times it (one thread, the module in eval mode under
+     * {@code InferenceMode}), for {@code bench --accuracy}.
+     */
+    public static float[] output(String scenario) {
+        Scenario s = Scenario.valueOf(scenario);
+        threads(s, 1);
+        Module module = module(s, s.layer(Backends.named("scalar")).stateDict());
+        module.eval();
+        try (PointerScope scope = new PointerScope(); InferenceMode mode = new InferenceMode()) {
+            return values(forward(module, tensor(s.input().data(), s.seqLen, s.batch, s.input)));
+        }
+    }
+
+    /**
+     * The same module, weights and input converted to double (exactly) and run in double precision: a
+     * reference for the float results that shares none of rnnkit's code and none of the float kernels
+     * (oneDNN takes no double; ATen's own loop evaluates the activations to double accuracy).
+     */
+    public static double[] referenceOutput(String scenario) {
+        Scenario s = Scenario.valueOf(scenario);
+        threads(s, 1);
+        Module module = module(s, s.layer(Backends.named("scalar")).stateDict());
+        module.eval();
+        module.to(torch.ScalarType.Double, false);
+        try (PointerScope scope = new PointerScope(); InferenceMode mode = new InferenceMode()) {
+            Tensor x = tensor(s.input().data(), s.seqLen, s.batch, s.input).toType(torch.ScalarType.Double);
+            Tensor y = forward(module, x).contiguous();
+            if (!String.valueOf(y.scalar_type()).equals(String.valueOf(torch.ScalarType.Double))) {
+                throw new IllegalStateException("LibTorch's double module returned " + y.scalar_type());
+            }
+            double[] out = new double[(int) y.numel()];
+            new DoublePointer(y.data_ptr()).capacity(out.length).get(out);
+            return out;
+        }
     }
 
     /** The scenario's training step: {@code zero_grad}, forward, {@code sum().backward()}. */

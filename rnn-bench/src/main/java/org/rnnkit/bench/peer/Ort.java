@@ -24,20 +24,38 @@ import org.rnnkit.verify.Tolerance;
 public final class Ort {
     private Ort() {}
 
+    /** The scenario's output at one thread, for {@code bench --accuracy}. */
+    public static float[] output(String scenario) throws OrtException {
+        Scenario s = Scenario.valueOf(scenario);
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OrtSession session = session(env, s.layer(Backends.named("scalar")), 1);
+                OnnxTensor x = OnnxTensor.createTensor(env, FloatBuffer.wrap(s.input().data()),
+                        new long[] {s.seqLen, s.batch, s.input});
+                OrtSession.Result r = session.run(Map.of("X", x))) {
+            FloatBuffer fb = ((OnnxTensor) r.get(0)).getFloatBuffer();
+            float[] got = new float[fb.remaining()];
+            fb.get(got);
+            return got;
+        }
+    }
+
+    private static OrtSession session(OrtEnvironment env, RecurrentLayer layer, int threads) throws OrtException {
+        try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
+            opts.setIntraOpNumThreads(threads);
+            opts.setInterOpNumThreads(1);
+            opts.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+            opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            return env.createSession(OnnxModels.build(layer.config(), layer.stateDict()), opts);
+        }
+    }
+
     /** The scenario's forward pass; set-up checks ORT's output against rnnkit's (scalar) within the golden tolerance. */
     public static Contender forward(String scenario, int threads) throws OrtException {
         Scenario s = Scenario.valueOf(scenario);
         RecurrentLayer layer = s.layer(Backends.named("scalar"));
         Tensor input = s.input();
         OrtEnvironment env = OrtEnvironment.getEnvironment();
-        OrtSession session;
-        try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
-            opts.setIntraOpNumThreads(threads);
-            opts.setInterOpNumThreads(1);
-            opts.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
-            opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            session = env.createSession(OnnxModels.build(layer.config(), layer.stateDict()), opts);
-        }
+        OrtSession session = session(env, layer, threads);
         OnnxTensor x = OnnxTensor.createTensor(env, FloatBuffer.wrap(input.data()), new long[] {s.seqLen, s.batch, s.input});
         float[] want = layer.forward(input).output().data();
         try (OrtSession.Result r = session.run(Map.of("X", x))) {
