@@ -66,10 +66,16 @@ typedef struct {
             const float *const *init, float *const *c);
     void (*sigmoid)(const float *src, float *dst, int n);
     void (*tanh)(const float *src, float *dst, int n);
-    /** g: 4H pre-activations -> i f g o in place; c updated; tc = tanh(c'); hfull = o*tc. */
-    void (*lstm_row)(float *g, float *c, float *tc, float *hfull, int H);
-    /** g: 3H (r, z pre-activations; n's input part) -> r z n in place; hn = W_hn h + b_hn; h updated. */
-    void (*gru_row)(float *g, const float *hn, float *h, int H);
+    /**
+     * n units of a row: g: the pre-activations i f g o, each n long and gs apart (gs = H for a whole row)
+     * -> i f g o in place; c updated; tc = tanh(c'); hfull = o*tc.
+     */
+    void (*lstm_row)(float *g, int gs, float *c, float *tc, float *hfull, int n);
+    /**
+     * n units of a row: g: r, z pre-activations and n's input part, each n long and gs apart -> r z n in
+     * place; hn = W_hn h + b_hn; h updated.
+     */
+    void (*gru_row)(float *g, int gs, const float *hn, float *h, int n);
     /** h = act(g). */
     void (*rnn_row)(const float *g, float *h, int H, int relu);
     /** From the tape slot's gates and d = dL/d(o*tanh(c')): dG (4H) and dc (in: after the step, out: before). */
@@ -138,6 +144,11 @@ typedef struct {
 typedef void (*rk_task)(void *ctx, int part, int parts);
 /** Runs parts 0..parts-1, on up to `threads` threads (the caller's included); returns when all are done. */
 void rk_parallel(int parts, int threads, rk_task fn, void *ctx);
+/**
+ * Runs parts 0..parts-1 each on its own thread, all at once (parts that wait for each other need that),
+ * and returns 1; or runs nothing and returns 0 when the pool is busy or cannot have parts - 1 workers.
+ */
+int rk_parallel_together(int parts, rk_task fn, void *ctx);
 
 void rk_forward(const rk_weights *w, const rk_ops *ops, const rk_fwd_args *a);
 void rk_backward(const rk_weights *w, const rk_ops *ops, const rk_bwd_args *a);

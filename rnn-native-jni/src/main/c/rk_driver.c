@@ -5,6 +5,8 @@
  * a one-shot run). The backward pass's big products, summed over every step (dW_ih, dW_hh, dW_hr) and
  * the input gradient, are OpenBLAS sgemm calls on fixed tiles.
  */
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include "rk.h"
@@ -46,7 +48,8 @@ static int64_t bwd_row_scratch(const rk_dims *d)
 int64_t rk_workspace_size(const rk_dims *d, int T, int B)
 {
     int64_t R = (int64_t)T * B;
-    int64_t fwd = R * d->GH + (int64_t)B * (d->O + fwd_row_scratch(d)) + B;
+    /* gx, h by rank, row scratch, the ranks, and a second h for steps split by units */
+    int64_t fwd = R * d->GH + (int64_t)B * (d->O + fwd_row_scratch(d)) + B + (int64_t)B * d->O;
     int64_t bwd = R * d->GS + (d->P > 0 ? R * d->P : 0) + (int64_t)B * (d->O + bwd_row_scratch(d)) + B;
     return fwd > bwd ? fwd : bwd;
 }
@@ -247,7 +250,7 @@ static void fwd_block(const fwd_ctx *x, int s, int i0, int nb)
                 memcpy(slot[j], hrow[j], sizeof(float) * O);
                 memcpy(slot[j] + O + 4 * H, cc, sizeof(float) * H);
             }
-            ops->lstm_row(g[j], cc, tc, hf, H);
+            ops->lstm_row(g[j], H, cc, tc, hf, H);
             if (slot[j]) {
                 memcpy(slot[j] + O, g[j], sizeof(float) * 4 * H);
                 if (P > 0) {
@@ -275,7 +278,7 @@ static void fwd_block(const fwd_ctx *x, int s, int i0, int nb)
             if (slot[j]) {
                 memcpy(slot[j], hrow[j], sizeof(float) * H);
             }
-            ops->gru_row(g[j], aux[j], hrow[j], H);
+            ops->gru_row(g[j], H, aux[j], hrow[j], H);
             if (slot[j]) {
                 memcpy(slot[j] + H, g[j], sizeof(float) * 3 * H);
             }
@@ -388,6 +391,124 @@ static void fwd_recurrence(void *ctx, int p, int parts)
     }
 }
 
+/*
+ * Few rows and a second thread (batch 1, ...): rows cannot be shared out, so each step is split by hidden
+ * units. Part p owns units [u0, u1), whole panels, of every row: the W_hh outputs of those units in each
+ * gate, their activations, c, and h. Reading W_hh is what bounds a batch-1 step, and each part streams its
+ * own share (at S2 half of the 1 MB, which then stays in its core's L2). h is double-buffered (step s reads
+ * hb[s & 1] and writes the other), so the parts meet once per step, at a spinning barrier. Every output
+ * keeps its sum and its order: the bits of one thread. Inference only (no tape), no projection.
+ */
+typedef struct {
+    const fwd_ctx *x;
+    float *hb[2];
+    atomic_int arrived;
+} unit_split;
+
+/* waits until `target` parts have arrived: spins (a step takes microseconds), yielding now and then in
+   case the other part's thread is not running */
+static void meet(atomic_int *arrived, int target)
+{
+    for (int spins = 1; atomic_load_explicit(arrived, memory_order_acquire) < target; spins++) {
+        if (spins % 4096 == 0) {
+            sched_yield();
+        } else {
+            __builtin_ia32_pause();
+        }
+    }
+}
+
+/* outputs [o, o + n) of a packed W: the panels that hold them (o and n multiples of RK_PANEL) */
+static rk_pk panels_of(const rk_pk *w, int o, int n)
+{
+    rk_pk v = {n, w->k, n / RK_PANEL, w->data + (size_t)o * w->k};
+    return v;
+}
+
+static void fwd_units(void *ctx, int p, int parts)
+{
+    unit_split *u = ctx;
+    const fwd_ctx *x = u->x;
+    const rk_weights *w = x->w;
+    const rk_ops *ops = x->ops;
+    const rk_fwd_args *a = x->a;
+    const int H = w->H, GH = w->GH, B = a->B, T = a->T;
+    int64_t lo, hi;
+    range(H, p, parts, RK_PANEL, &lo, &hi);
+    const int u0 = (int)lo, n = (int)(hi - lo);
+    const int gates = w->type == RK_LSTM ? 4 : w->type == RK_GRU ? 2 : 1; /* in w->hh (GRU: r, z) */
+    rk_pk hh[4], hhn;
+    for (int q = 0; q < gates; q++) {
+        hh[q] = panels_of(&w->hh, q * H + u0, n);
+    }
+    if (w->type == RK_GRU) {
+        hhn = panels_of(&w->hhn, u0, n);
+    }
+    int steps = length_of(a->len, T, x->perm[0]), ns = B;
+    for (int s = 0; s < steps; s++) {
+        while (ns > 0 && length_of(a->len, T, x->perm[ns - 1]) <= s) {
+            ns--;
+        }
+        const float *hin = u->hb[s & 1];
+        float *hout = u->hb[(s + 1) & 1];
+        for (int i = 0; i < ns; i++) {
+            int b = x->perm[i], t = a->reverse ? length_of(a->len, T, b) - 1 - s : s;
+            float *g = x->gx + ((int64_t)t * B + b) * GH;
+            const float *hr = hin + (int64_t)i * H;
+            float *ho = hout + (int64_t)i * H, *aux = x->ex + (int64_t)i * x->rs;
+            for (int q = 0; q < gates; q++) {
+                const float *init = g + q * H + u0;
+                float *c = g + q * H + u0;
+                ops->gemm_rows(&hh[q], 1, &hr, &init, &c);
+            }
+            switch (w->type) {
+            case RK_LSTM:
+                ops->lstm_row(g + u0, H, aux + u0, aux + H + u0, ho + u0, n);
+                break;
+            case RK_GRU: {
+                const float *bn = w->bhn + u0;
+                float *hn = aux + u0;
+                ops->gemm_rows(&hhn, 1, &hr, &bn, &hn);
+                memcpy(ho + u0, hr + u0, sizeof(float) * n);
+                ops->gru_row(g + u0, H, hn, ho + u0, n);
+                break;
+            }
+            default:
+                ops->rnn_row(g + u0, ho + u0, n, w->type == RK_RNN_RELU);
+                break;
+            }
+            if (a->out) {
+                memcpy(a->out + t * a->ots + b * a->obs + u0, ho + u0, sizeof(float) * n);
+            }
+        }
+        atomic_fetch_add_explicit(&u->arrived, 1, memory_order_acq_rel);
+        meet(&u->arrived, parts * (s + 1));
+    }
+}
+
+/*
+ * When the split by units pays: the worker wakes once per call (tens of microseconds), and each step the
+ * parts meet and exchange h, which costs 0.5-1 us between the two cores of these VMs (rdtsc in a C
+ * harness). Measured at batch 1, one process, 1 against 2 threads: LSTM 256 (262 144 recurrent
+ * multiply-adds a step) 1.3-1.6x faster, LSTM 1024 1.6-1.7x; LSTM 128 and RNN 256 (65 536 a step) 1.2-1.45x
+ * slower, GRU 256 (196 608) 1.0-1.1x.
+ */
+#ifndef RK_UNITS_STEP_MIN /* (overridable for experiments) */
+#define RK_UNITS_STEP_MIN (1LL << 18)
+#endif
+#define RK_UNITS_MIN (1LL << 22)
+
+/* parts for splitting the steps by units, or 1: see fwd_units */
+static int unit_parts(const rk_weights *w, const rk_fwd_args *a, int64_t valid, int rowParts)
+{
+    if (a->threads < 2 || a->tape != NULL || w->P > 0 || w->H % RK_PANEL != 0 || rowParts >= 2) {
+        return 1;
+    }
+    int64_t perStep = (int64_t)w->GH * w->H;
+    int parts = a->threads < w->H / RK_PANEL ? a->threads : w->H / RK_PANEL;
+    return perStep >= RK_UNITS_STEP_MIN && valid * perStep >= RK_UNITS_MIN ? parts : 1;
+}
+
 void rk_forward(const rk_weights *w, const rk_ops *ops, const rk_fwd_args *a)
 {
     const int T = a->T, B = a->B, H = w->H, O = w->O, GH = w->GH;
@@ -422,9 +543,20 @@ void rk_forward(const rk_weights *w, const rk_ops *ops, const rk_fwd_args *a)
         }
     }
 
-    /* (3) the steps, split by blocks of rows (each part owns its rows for the whole sequence) */
+    /* (3) the steps, split by blocks of rows (each part owns its rows for the whole sequence), or, with
+       too few rows for that, by hidden units */
     parts = split(valid * GH * (O + (x.fused ? w->I : 0)), (B + 3) / 4, a->threads);
-    rk_parallel(parts, a->threads, fwd_recurrence, &x);
+    int unitParts = x.fused ? 1 : unit_parts(w, a, valid, parts);
+    unit_split us = {&x, {x.hs, (float *)(perm + B)}, 0};
+    if (unitParts >= 2 && rk_parallel_together(unitParts, fwd_units, &us)) {
+        for (int i = 0; i < B; i++) { /* a row's last h is in the buffer its last step wrote */
+            if ((length_of(a->len, T, perm[i]) & 1) != 0) {
+                memcpy(x.hs + (int64_t)i * O, us.hb[1] + (int64_t)i * O, sizeof(float) * O);
+            }
+        }
+    } else {
+        rk_parallel(parts, a->threads, fwd_recurrence, &x);
+    }
 
     /* (4) the state out; zeros at the padded steps (output rows, and the tape slots the backward
        pass's all-rows products read) */

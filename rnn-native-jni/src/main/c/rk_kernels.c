@@ -613,40 +613,52 @@ typedef float vf8u __attribute__((vector_size(32), aligned(4), may_alias));
 
 /* ---- gate equations --------------------------------------------------------------------------------- */
 
-static void lstm_row(float *g, float *c, float *tc, float *hfull, int H)
+/* n units of one row, whose gates lie gs floats apart (gs = n = H: the whole row; a part of the units when
+   a step is split between threads: every value is computed lane by lane, so the bits are the same) */
+static void lstm_row(float *g, int gs, float *c, float *tc, float *hfull, int n)
 {
-    sigmoid_n(g, g, 2 * H);
-    tanh_n(g + 2 * H, g + 2 * H, H);
-    sigmoid_n(g + 3 * H, g + 3 * H, H);
-    const float *gi = g, *gf = g + H, *gg = g + 2 * H, *go = g + 3 * H;
+    if (gs == n) {
+        sigmoid_n(g, g, 2 * n);
+    } else {
+        sigmoid_n(g, g, n);
+        sigmoid_n(g + gs, g + gs, n);
+    }
+    tanh_n(g + 2 * gs, g + 2 * gs, n);
+    sigmoid_n(g + 3 * gs, g + 3 * gs, n);
+    const float *gi = g, *gf = g + gs, *gg = g + 2 * gs, *go = g + 3 * gs;
     int j = 0;
-    for (; j + 8 <= H; j += 8) { /* the reference's rounding: no FMA */
+    for (; j + 8 <= n; j += 8) { /* the reference's rounding: no FMA */
         vf8 f = *(const vf8u *)(gf + j), i = *(const vf8u *)(gi + j), gv = *(const vf8u *)(gg + j);
         *(vf8u *)(c + j) = f * *(vf8u *)(c + j) + i * gv;
     }
-    for (; j < H; j++) {
+    for (; j < n; j++) {
         c[j] = gf[j] * c[j] + gi[j] * gg[j];
     }
-    tanh_n(c, tc, H);
-    for (j = 0; j + 8 <= H; j += 8) {
+    tanh_n(c, tc, n);
+    for (j = 0; j + 8 <= n; j += 8) {
         *(vf8u *)(hfull + j) = *(const vf8u *)(go + j) * *(const vf8u *)(tc + j);
     }
-    for (; j < H; j++) {
+    for (; j < n; j++) {
         hfull[j] = go[j] * tc[j];
     }
 }
 
-static void gru_row(float *g, const float *hn, float *h, int H)
+static void gru_row(float *g, int gs, const float *hn, float *h, int n)
 {
-    sigmoid_n(g, g, 2 * H);
-    float *gr = g, *gz = g + H, *gn = g + 2 * H;
-    for (int j = 0; j < H; j++) {
+    if (gs == n) {
+        sigmoid_n(g, g, 2 * n);
+    } else {
+        sigmoid_n(g, g, n);
+        sigmoid_n(g + gs, g + gs, n);
+    }
+    float *gr = g, *gz = g + gs, *gn = g + 2 * gs;
+    for (int j = 0; j < n; j++) {
         gn[j] = gn[j] + gr[j] * hn[j];
     }
-    tanh_n(gn, gn, H);
-    for (int j = 0; j < H; j++) {
-        float n = gn[j];
-        h[j] = (h[j] - n) * gz[j] + n;
+    tanh_n(gn, gn, n);
+    for (int j = 0; j < n; j++) {
+        float v = gn[j];
+        h[j] = (h[j] - v) * gz[j] + v;
     }
 }
 

@@ -45,12 +45,12 @@ static void work(job *j)
     }
 }
 
+/* arg: the generation when the worker was made (under the lock), so that a job posted before the new
+   thread first runs is still its to see: rk_parallel_together counts on every worker joining */
 static void *worker_main(void *arg)
 {
-    (void)arg;
-    unsigned long seen = 0;
+    unsigned long seen = (unsigned long)(uintptr_t)arg;
     pthread_mutex_lock(&lock);
-    seen = generation;
     for (;;) {
         while (generation == seen) {
             pthread_cond_wait(&wake, &lock);
@@ -95,7 +95,7 @@ static void ensure_workers(int n)
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        int rc = pthread_create(&t, &attr, worker_main, NULL);
+        int rc = pthread_create(&t, &attr, worker_main, (void *)(uintptr_t)generation);
         pthread_attr_destroy(&attr);
         if (rc != 0) {
             break;
@@ -105,15 +105,9 @@ static void ensure_workers(int n)
     pthread_mutex_unlock(&lock);
 }
 
-void rk_parallel(int parts, int threads, rk_task fn, void *ctx)
+/* the pool is ours (busy held) and has the workers: runs the job, the caller taking parts too */
+static void run(int parts, rk_task fn, void *ctx)
 {
-    if (parts <= 1 || threads <= 1 || pthread_mutex_trylock(&busy) != 0) {
-        for (int p = 0; p < parts; p++) {
-            fn(ctx, p, parts);
-        }
-        return;
-    }
-    ensure_workers(threads - 1);
     job j = {fn, ctx, parts, 0, parts, 0};
     pthread_mutex_lock(&lock);
     current = &j;
@@ -130,5 +124,38 @@ void rk_parallel(int parts, int threads, rk_task fn, void *ctx)
         pthread_cond_wait(&finished, &lock);
     }
     pthread_mutex_unlock(&lock);
+}
+
+void rk_parallel(int parts, int threads, rk_task fn, void *ctx)
+{
+    if (parts <= 1 || threads <= 1 || pthread_mutex_trylock(&busy) != 0) {
+        for (int p = 0; p < parts; p++) {
+            fn(ctx, p, parts);
+        }
+        return;
+    }
+    ensure_workers(threads - 1);
+    run(parts, fn, ctx);
     pthread_mutex_unlock(&busy);
+}
+
+/*
+ * Every part gets a thread at once: the caller takes one part, and each idle worker (no other job can hold
+ * them while busy is ours) takes one when it wakes, so a part that waits for another never waits for
+ * itself. Without the workers or the pool, nothing runs.
+ */
+int rk_parallel_together(int parts, rk_task fn, void *ctx)
+{
+    if (parts < 2 || parts - 1 > RK_MAX_WORKERS || pthread_mutex_trylock(&busy) != 0) {
+        return 0;
+    }
+    ensure_workers(parts - 1);
+    pthread_mutex_lock(&lock);
+    int enough = workers >= parts - 1;
+    pthread_mutex_unlock(&lock);
+    if (enough) {
+        run(parts, fn, ctx);
+    }
+    pthread_mutex_unlock(&busy);
+    return enough;
 }

@@ -123,17 +123,63 @@ class ThreadSafetyTest {
         }
     }
 
+    /**
+     * Inference at small batches, where a backend may split each step by hidden units (native: from 262 144
+     * recurrent multiply-adds a step and 4M a call, so LSTM 256 and GRU, RNN 512 here): the same bits at
+     * 1, 2 and 3 threads, with per-row lengths, both directions, two layers and a given state; and again
+     * with four Java threads making such calls at once (the native pool then runs some of them on their
+     * caller's thread alone).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("org.rnnkit.tests.BackendSource#all")
+    void smallBatchInferenceChangesNoBitWithThreads(Backend backend) throws Exception {
+        for (CellType type : new CellType[] {CellType.LSTM, CellType.GRU, CellType.RNN_TANH}) {
+            int hidden = type == CellType.LSTM ? 256 : 512;
+            for (int batch : new int[] {1, 3}) {
+                RecurrentLayer one = RecurrentLayer.builder(type).inputSize(32).hiddenSize(hidden).numLayers(2)
+                        .bidirectional(true).seed(5).backend(backend.withThreads(1)).build();
+                Tensor x = normal(41 + batch, 40, batch, 32), h0 = normal(43 + batch, 4, batch, hidden);
+                Tensor c0 = type == CellType.LSTM ? normal(47 + batch, 4, batch, hidden) : null;
+                int[] lengths = batch == 1 ? null : new int[] {40, 23, 9};
+                LayerOutput want = one.forward(x, lengths, h0, c0, new Workspace());
+                for (int threads : new int[] {2, 3}) {
+                    RecurrentLayer many = one.withBackend(backend.withThreads(threads));
+                    String what = backend.name() + " " + type + " B=" + batch + " at " + threads + " threads";
+                    assertSame(want, many.forward(x, lengths, h0, c0, new Workspace()), what);
+                    if (threads == 2) {
+                        concurrently(worker -> {
+                            Workspace ws = new Workspace();
+                            for (int round = 0; round < 3; round++) {
+                                assertSame(want, many.forward(x, lengths, h0, c0, ws), what + ", Java thread " + worker);
+                            }
+                        }, 4);
+                    }
+                }
+            }
+        }
+    }
+
+    private static void assertSame(LayerOutput want, LayerOutput got, String what) {
+        assertTrue(got.output().bitEquals(want.output()), what + ": output");
+        assertTrue(got.hN().bitEquals(want.hN()), what + ": h_n");
+        assertTrue(got.cN() == null ? want.cN() == null : got.cN().bitEquals(want.cN()), what + ": c_n");
+    }
+
     interface Worker {
         void run(int worker) throws Exception;
     }
 
     /** Runs {@code body} on {@value #THREADS} threads released at the same moment; rethrows the first failure. */
     private static void concurrently(Worker body) throws Exception {
-        ExecutorService pool = Executors.newFixedThreadPool(THREADS);
+        concurrently(body, THREADS);
+    }
+
+    private static void concurrently(Worker body, int threads) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
         CountDownLatch start = new CountDownLatch(1);
         try {
             List<Future<?>> done = new ArrayList<>();
-            for (int w = 0; w < THREADS; w++) {
+            for (int w = 0; w < threads; w++) {
                 int worker = w;
                 done.add(pool.submit(() -> {
                     start.await();
