@@ -3,9 +3,11 @@ package org.rnnkit.vector;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.SplittableRandom;
-import java.util.function.DoubleUnaryOperator;
+import java.util.Locale;
 import org.junit.jupiter.api.Test;
+import org.rnnkit.verify.ActivationError;
+import org.rnnkit.verify.ActivationError.Function;
+import org.rnnkit.verify.ActivationError.Stats;
 
 /**
  * The kernels' activations ({@link VectorMath#sigmoid(float[], int, float[], int, int)} and
@@ -14,16 +16,14 @@ import org.junit.jupiter.api.Test;
  * runs (the surefire executions repeat it at 128, 256 and 512 bits).
  *
  * <p>Samples: every 251st float bit pattern (17 million values, about 33 000 per binade, both signs,
- * subnormals, infinities and NaNs included), plus 2 million uniform values in [-20, 20] where gates live.
+ * subnormals and NaNs included; infinities among the special values), plus 2 million uniform values in
+ * [-20, 20] where gates live. Measured with {@link org.rnnkit.verify.ActivationError}.
  * Required: at most 1 ulp from the correctly rounded value anywhere, fewer than 1 in 10 000 results off
  * at all, and no bias: the mean signed error below 1e-5 ulp. A systematic error of 1e-6 relative (8 to 16
  * ulp, always the same way) is what breaks models trained in PyTorch ({@code testdata/golden-trained});
  * this bound is a million times tighter.
  */
 class VectorActivationsTest {
-
-    /** Results of one function over a sample. */
-    private record Stats(long n, long worstUlp, long off, double meanSignedUlp, float worstAt) {}
 
     private static float[] padded(float[] x) {
         int n = (x.length + VectorMath.L - 1) / VectorMath.L * VectorMath.L;
@@ -32,84 +32,34 @@ class VectorActivationsTest {
         return p;
     }
 
-    private static Stats measure(float[] x, boolean tanh) {
+    private static void check(String name, Function fn, float[] x) {
         float[] src = padded(x), y = new float[src.length];
-        if (tanh) {
+        if (fn == Function.TANH) {
             VectorMath.tanh(src, 0, y, 0, src.length);
         } else {
             VectorMath.sigmoid(src, 0, y, 0, src.length);
         }
-        DoubleUnaryOperator ref = tanh ? Math::tanh : v -> 1.0 / (1.0 + Math.exp(-v));
-        long worst = 0, off = 0, n = 0;
-        float worstAt = Float.NaN;
-        double signed = 0;
-        for (int i = 0; i < x.length; i++) {
-            float want = (float) ref.applyAsDouble(x[i]);
-            float got = y[i];
-            if (Float.isNaN(want)) {
-                assertTrue(Float.isNaN(got), (tanh ? "tanh(" : "sigmoid(") + x[i] + "): expected NaN, got " + got);
-                continue;
-            }
-            n++;
-            long d;
-            if (Float.floatToRawIntBits(got) == Float.floatToRawIntBits(want)) {
-                d = 0;
-            } else if (Math.signum(got) != Math.signum(want) || Float.isNaN(got)) {
-                d = Long.MAX_VALUE / 4; // a sign or a NaN wrong: never acceptable
-            } else {
-                d = Math.abs((long) Float.floatToRawIntBits(got) - Float.floatToRawIntBits(want));
-                signed += (got - (double) want) / Math.ulp(want);
-            }
-            if (d > worst) {
-                worst = d;
-                worstAt = x[i];
-            }
-            off += d != 0 ? 1 : 0;
-        }
-        return new Stats(n, worst, off, signed / n, worstAt);
-    }
-
-    private static void check(String name, boolean tanh, float[] x) {
-        Stats s = measure(x, tanh);
+        Stats s = ActivationError.measure(fn, x, y);
+        String f = fn.name().toLowerCase(Locale.ROOT);
         System.out.printf("[activations] %s at %d bits over %s: worst %d ulp (at %s), %d of %d off by one,"
-                + " mean signed error %.2e ulp%n", tanh ? "tanh" : "sigmoid", VectorMath.bitSize(), name, s.worstUlp(),
+                + " mean signed error %.2e ulp%n", f, VectorMath.bitSize(), name, s.worstUlp(),
                 s.worstAt(), s.off(), s.n(), s.meanSignedUlp());
-        assertTrue(s.worstUlp() <= 1, (tanh ? "tanh" : "sigmoid") + " over " + name + ": worst error " + s.worstUlp()
+        assertTrue(s.worstUlp() <= 1, f + " over " + name + ": worst error " + s.worstUlp()
                 + " ulp at x=" + s.worstAt() + ", expected <= 1");
         assertTrue(s.off() * 10_000 < s.n(), name + ": " + s.off() + " of " + s.n() + " off by one ulp, expected < 1e-4");
         assertTrue(Math.abs(s.meanSignedUlp()) < 1e-5, name + ": biased, mean signed error " + s.meanSignedUlp() + " ulp");
     }
 
-    /** Every 251st bit pattern: the whole float range, both signs. */
-    private static float[] wholeRange() {
-        int stride = 251;
-        float[] x = new float[(int) ((1L << 32) / stride) + 1];
-        long bits = 0;
-        for (int i = 0; i < x.length; i++, bits += stride) {
-            x[i] = Float.intBitsToFloat((int) bits);
-        }
-        return x;
-    }
-
-    private static float[] gateRange() {
-        SplittableRandom r = new SplittableRandom(42);
-        float[] x = new float[2_000_000];
-        for (int i = 0; i < x.length; i++) {
-            x[i] = (float) r.nextDouble(-20, 20);
-        }
-        return x;
-    }
-
     @Test
     void sigmoidIsWithinOneUlpAndUnbiasedOverTheWholeRange() {
-        check("every 251st float", false, wholeRange());
-        check("uniform [-20, 20]", false, gateRange());
+        check("every 251st float", Function.SIGMOID, ActivationError.everyNthFloat(251));
+        check("uniform [-20, 20]", Function.SIGMOID, ActivationError.uniform(2_000_000, -20, 20, 42));
     }
 
     @Test
     void tanhIsWithinOneUlpAndUnbiasedOverTheWholeRange() {
-        check("every 251st float", true, wholeRange());
-        check("uniform [-20, 20]", true, gateRange());
+        check("every 251st float", Function.TANH, ActivationError.everyNthFloat(251));
+        check("uniform [-20, 20]", Function.TANH, ActivationError.uniform(2_000_000, -20, 20, 42));
     }
 
     @Test
@@ -120,7 +70,7 @@ class VectorActivationsTest {
         VectorMath.sigmoid(p, 0, s, 0, p.length);
         VectorMath.tanh(p, 0, t, 0, p.length);
         for (int i = 0; i < x.length; i++) {
-            float ws = (float) (1.0 / (1.0 + Math.exp(-(double) x[i]))), wt = (float) Math.tanh(x[i]);
+            float ws = Function.SIGMOID.reference(x[i]), wt = Function.TANH.reference(x[i]);
             assertEquals(Float.floatToIntBits(ws), Float.floatToIntBits(s[i]), "sigmoid(" + x[i] + ")");
             assertEquals(Float.floatToIntBits(wt), Float.floatToIntBits(t[i]), "tanh(" + x[i] + ")");
         }

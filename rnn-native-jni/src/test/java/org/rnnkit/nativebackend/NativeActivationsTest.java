@@ -6,17 +6,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.SplittableRandom;
-import java.util.function.DoubleUnaryOperator;
+import java.util.Locale;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.rnnkit.verify.ActivationError;
+import org.rnnkit.verify.ActivationError.Function;
+import org.rnnkit.verify.ActivationError.Stats;
 
 /**
  * The native activations (the code {@code lstm_row}, {@code gru_row} and {@code rnn_row} run), of every
  * instruction set this CPU runs, against a double-precision reference rounded once to float.
  *
  * <p>Samples: every 251st float bit pattern (17 million values, about 33 000 per binade, both signs,
- * subnormals, infinities and NaNs included), plus 2 million uniform values in [-20, 20] where gates live.
+ * subnormals and NaNs included; infinities among the special values), plus 2 million uniform values in
+ * [-20, 20] where gates live. Measured with {@link org.rnnkit.verify.ActivationError}.
  *
  * <p>Required, from the issue: at most 1 ulp from the correctly rounded value anywhere, and no bias. The
  * AVX2 and AVX-512 kernels evaluate in float with compensated sums and one remainder-corrected division:
@@ -43,47 +46,12 @@ class NativeActivationsTest {
         assertTrue(KERNELS.contains("generic"), "the generic kernels run everywhere");
     }
 
-    /** Results of one function over a sample. */
-    private record Stats(long n, long worstUlp, long off, double meanSignedUlp, float worstAt) {}
-
-    private static Stats measure(String kernels, float[] x, boolean tanh) {
-        float[] y = new float[x.length];
-        assertNull(NativeMethods.activation(kernels, tanh, x, y));
-        DoubleUnaryOperator ref = tanh ? Math::tanh : v -> 1.0 / (1.0 + Math.exp(-v));
-        long worst = 0, off = 0, n = 0;
-        float worstAt = Float.NaN;
-        double signed = 0;
-        for (int i = 0; i < x.length; i++) {
-            float want = (float) ref.applyAsDouble(x[i]);
-            float got = y[i];
-            String what = kernels + (tanh ? " tanh(" : " sigmoid(") + x[i] + ")";
-            if (Float.isNaN(want)) {
-                assertTrue(Float.isNaN(got), what + ": expected NaN, got " + got);
-                continue;
-            }
-            n++;
-            long d;
-            if (Float.floatToRawIntBits(got) == Float.floatToRawIntBits(want)) {
-                d = 0;
-            } else if (Math.signum(got) != Math.signum(want) || Float.isNaN(got)) {
-                d = Long.MAX_VALUE / 4; // a sign or a NaN wrong: never acceptable
-            } else {
-                d = Math.abs((long) Float.floatToRawIntBits(got) - Float.floatToRawIntBits(want));
-                signed += (got - (double) want) / Math.ulp(want);
-            }
-            if (d > worst) {
-                worst = d;
-                worstAt = x[i];
-            }
-            off += d != 0 ? 1 : 0;
-        }
-        return new Stats(n, worst, off, signed / n, worstAt);
-    }
-
-    private static void check(String name, boolean tanh, float[] x) {
+    private static void check(String name, Function fn, float[] x) {
         for (String k : KERNELS) {
-            Stats s = measure(k, x, tanh);
-            String f = (tanh ? "tanh" : "sigmoid") + " (" + k + ") over " + name;
+            float[] y = new float[x.length];
+            assertNull(NativeMethods.activation(k, fn == Function.TANH, x, y));
+            Stats s = ActivationError.measure(fn, x, y);
+            String f = fn.name().toLowerCase(Locale.ROOT) + " (" + k + ") over " + name;
             System.out.printf("[native activations] %s: worst %d ulp (at %s), %d of %d off by one, mean signed error"
                     + " %.2e ulp%n", f, s.worstUlp(), s.worstAt(), s.off(), s.n(), s.meanSignedUlp());
             assertTrue(s.worstUlp() <= 1, f + ": worst error " + s.worstUlp() + " ulp at x=" + s.worstAt()
@@ -94,36 +62,16 @@ class NativeActivationsTest {
         }
     }
 
-    /** Every 251st bit pattern: the whole float range, both signs. */
-    private static float[] wholeRange() {
-        int stride = 251;
-        float[] x = new float[(int) ((1L << 32) / stride) + 1];
-        long bits = 0;
-        for (int i = 0; i < x.length; i++, bits += stride) {
-            x[i] = Float.intBitsToFloat((int) bits);
-        }
-        return x;
-    }
-
-    private static float[] gateRange() {
-        SplittableRandom r = new SplittableRandom(42);
-        float[] x = new float[2_000_000];
-        for (int i = 0; i < x.length; i++) {
-            x[i] = (float) r.nextDouble(-20, 20);
-        }
-        return x;
-    }
-
     @Test
     void sigmoidIsWithinOneUlpAndUnbiased() {
-        check("every 251st float", false, wholeRange());
-        check("uniform [-20, 20]", false, gateRange());
+        check("every 251st float", Function.SIGMOID, ActivationError.everyNthFloat(251));
+        check("uniform [-20, 20]", Function.SIGMOID, ActivationError.uniform(2_000_000, -20, 20, 42));
     }
 
     @Test
     void tanhIsWithinOneUlpAndUnbiased() {
-        check("every 251st float", true, wholeRange());
-        check("uniform [-20, 20]", true, gateRange());
+        check("every 251st float", Function.TANH, ActivationError.everyNthFloat(251));
+        check("uniform [-20, 20]", Function.TANH, ActivationError.uniform(2_000_000, -20, 20, 42));
     }
 
     @Test
@@ -135,7 +83,7 @@ class NativeActivationsTest {
             assertNull(NativeMethods.activation(k, false, x, s));
             assertNull(NativeMethods.activation(k, true, x, t));
             for (int i = 0; i < x.length; i++) {
-                float ws = (float) (1.0 / (1.0 + Math.exp(-(double) x[i]))), wt = (float) Math.tanh(x[i]);
+                float ws = Function.SIGMOID.reference(x[i]), wt = Function.TANH.reference(x[i]);
                 assertEquals(Float.floatToIntBits(ws), Float.floatToIntBits(s[i]), k + " sigmoid(" + x[i] + ")");
                 assertEquals(Float.floatToIntBits(wt), Float.floatToIntBits(t[i]), k + " tanh(" + x[i] + ")");
             }
