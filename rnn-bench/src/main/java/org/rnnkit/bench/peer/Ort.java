@@ -32,11 +32,16 @@ public final class Ort {
                 OnnxTensor x = OnnxTensor.createTensor(env, FloatBuffer.wrap(s.input().data()),
                         new long[] {s.seqLen, s.batch, s.input});
                 OrtSession.Result r = session.run(Map.of("X", x))) {
-            FloatBuffer fb = ((OnnxTensor) r.get(0)).getFloatBuffer();
-            float[] got = new float[fb.remaining()];
-            fb.get(got);
-            return got;
+            return firstOutput(r);
         }
+    }
+
+    /** The run's first output ({@code Y}), copied out of ORT's buffer. */
+    private static float[] firstOutput(OrtSession.Result r) throws OrtException {
+        FloatBuffer fb = ((OnnxTensor) r.get(0)).getFloatBuffer();
+        float[] got = new float[fb.remaining()];
+        fb.get(got);
+        return got;
     }
 
     private static OrtSession session(OrtEnvironment env, RecurrentLayer layer, int threads) throws OrtException {
@@ -59,10 +64,7 @@ public final class Ort {
         OnnxTensor x = OnnxTensor.createTensor(env, FloatBuffer.wrap(input.data()), new long[] {s.seqLen, s.batch, s.input});
         float[] want = layer.forward(input).output().data();
         try (OrtSession.Result r = session.run(Map.of("X", x))) {
-            FloatBuffer fb = ((OnnxTensor) r.get(0)).getFloatBuffer();
-            float[] got = new float[fb.remaining()];
-            fb.get(got);
-            Tolerance.Check c = Tolerance.FORWARD.compare("output", got, want);
+            Tolerance.Check c = Tolerance.FORWARD.compare("output", firstOutput(r), want);
             if (!c.passed()) {
                 x.close();
                 session.close();
