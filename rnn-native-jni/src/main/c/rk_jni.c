@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "org_rnnkit_nativebackend_NativeMethods.h"
 #include "rk.h"
 
@@ -43,6 +44,77 @@ static void throw_new(JNIEnv *env, const char *cls, const char *msg)
 
 /* ---- loading ---------------------------------------------------------------------------------------- */
 
+/* Where OpenBLAS's kernel type came from, for the probe. */
+static char core_source[200] = "OpenBLAS's own detection";
+
+/* What OpenBLAS's SkylakeX kernels execute. */
+static int runs_skylakex(void)
+{
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd")
+            && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")
+            && __builtin_cpu_supports("avx512vl");
+}
+
+/*
+ * The kernel type to ask OpenBLAS for (its OPENBLAS_CORETYPE): "" (empty or "detect") to leave the choice to
+ * OpenBLAS (its detection, or the user's OPENBLAS_CORETYPE), or NULL with the reason in msg. Named types
+ * are checked against this CPU first: OpenBLAS would load kernels it cannot execute and die on the first
+ * illegal instruction.
+ */
+static const char *core_to_request(const char *req, char *msg, size_t len)
+{
+    __builtin_cpu_init();
+    if (req[0] == 0 || strcmp(req, "detect") == 0) {
+        return "";
+    }
+    static const char *const names[] = {"Nehalem", "Sandybridge", "Haswell", "Zen", "SkylakeX"};
+    const int runs[] = {__builtin_cpu_supports("sse4.2"), __builtin_cpu_supports("avx"),
+        __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"),
+        __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"), runs_skylakex()};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcasecmp(req, names[i]) == 0) {
+            if (!runs[i]) {
+                snprintf(msg, len, "rnnkit.openblas.coretype: %s kernels need instructions this CPU lacks", names[i]);
+                return NULL;
+            }
+            return names[i];
+        }
+    }
+    snprintf(msg, len, "rnnkit.openblas.coretype: expected detect, Nehalem, Sandybridge, Haswell, Zen or SkylakeX, "
+            "got '%.40s'", req);
+    return NULL;
+}
+
+/*
+ * dlopen(path) with OPENBLAS_CORETYPE set to `core` (unless empty) for the duration, since OpenBLAS reads it
+ * once, when it is loaded; restored after, so that no library loaded later in the process sees rnnkit's
+ * choice. (setenv is not safe against a concurrent getenv in another thread; this runs once, while the
+ * backend's class initialises.)
+ */
+static void *dlopen_with_core(const char *path, const char *core)
+{
+    const char *had = getenv("OPENBLAS_CORETYPE");
+    char old[256];
+    snprintf(old, sizeof old, "%s", had ? had : "");
+    int set = core[0] != 0;
+    if (set) {
+        setenv("OPENBLAS_CORETYPE", core, 1);
+    }
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (set) {
+        if (had != NULL) {
+            setenv("OPENBLAS_CORETYPE", old, 1);
+        } else {
+            unsetenv("OPENBLAS_CORETYPE");
+        }
+        snprintf(core_source, sizeof core_source, "set by -Drnnkit.openblas.coretype");
+    } else {
+        snprintf(core_source, sizeof core_source, "%s", had != NULL ? "from OPENBLAS_CORETYPE"
+                : "OpenBLAS's own detection");
+    }
+    return h;
+}
+
 JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved)
 {
     (void)vm;
@@ -62,13 +134,40 @@ static const char *base_name(const char *path)
  * OpenBLAS library. reuse: take an OpenBLAS this process has already mapped under lib's file name (e.g.
  * by JavaCPP), rather than a second instance with its own thread pool. Returns NULL or the reason.
  */
+JNIEXPORT jstring JNICALL Java_org_rnnkit_nativebackend_NativeMethods_checkCoreType(JNIEnv *env, jclass cls,
+        jstring coreType)
+{
+    (void)cls;
+    char msg[256];
+    const char *req = coreType == NULL ? NULL : (*env)->GetStringUTFChars(env, coreType, NULL);
+    if (coreType != NULL && req == NULL) {
+        return NULL; /* OutOfMemoryError pending */
+    }
+    const char *core = core_to_request(req == NULL ? "" : req, msg, sizeof msg);
+    if (req != NULL) {
+        (*env)->ReleaseStringUTFChars(env, coreType, req);
+    }
+    return core == NULL ? ascii_string(env, msg) : NULL;
+}
+
 JNIEXPORT jstring JNICALL Java_org_rnnkit_nativebackend_NativeMethods_loadOpenBlas(JNIEnv *env, jclass cls,
-        jobjectArray deps, jstring lib, jboolean reuse)
+        jobjectArray deps, jstring lib, jboolean reuse, jstring coreType)
 {
     (void)cls;
     char msg[1400];
     if (blas != NULL) {
         return NULL;
+    }
+    const char *req = coreType == NULL ? NULL : (*env)->GetStringUTFChars(env, coreType, NULL);
+    if (coreType != NULL && req == NULL) {
+        return NULL; /* OutOfMemoryError pending */
+    }
+    const char *core = core_to_request(req == NULL ? "" : req, msg, sizeof msg);
+    if (req != NULL) {
+        (*env)->ReleaseStringUTFChars(env, coreType, req);
+    }
+    if (core == NULL) {
+        return ascii_string(env, msg);
     }
     jsize n = deps == NULL ? 0 : (*env)->GetArrayLength(env, deps);
     for (jsize i = 0; i < n; i++) {
@@ -97,8 +196,10 @@ JNIEXPORT jstring JNICALL Java_org_rnnkit_nativebackend_NativeMethods_loadOpenBl
         return NULL;
     }
     void *h = reuse ? dlopen(base_name(path), RTLD_NOW | RTLD_NOLOAD) : NULL;
-    if (h == NULL) {
-        h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (h != NULL) {
+        snprintf(core_source, sizeof core_source, "chosen when this process first loaded OpenBLAS");
+    } else {
+        h = dlopen_with_core(path, core);
     }
     if (h == NULL) {
         snprintf(msg, sizeof msg, "dlopen %s: %s", path, dlerror());
@@ -135,6 +236,12 @@ JNIEXPORT jstring JNICALL Java_org_rnnkit_nativebackend_NativeMethods_openBlasCo
 {
     (void)cls;
     return ascii_string(env, blas_corename ? blas_corename() : "unknown");
+}
+
+JNIEXPORT jstring JNICALL Java_org_rnnkit_nativebackend_NativeMethods_openBlasCoreSource(JNIEnv *env, jclass cls)
+{
+    (void)cls;
+    return ascii_string(env, core_source);
 }
 
 /* The kernels named `name` if this CPU runs them, else NULL */

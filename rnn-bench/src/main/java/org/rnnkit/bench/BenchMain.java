@@ -115,6 +115,7 @@ public final class BenchMain {
                     .measurementTime(TimeValue.seconds(1));
         }
         if (reportOnly == null) {
+            printSetting();
             new Runner(opt.build()).run();
             // JMH records the JVM's absolute path; results get committed, and no machine path may be
             Files.writeString(results, Files.readString(results).replace(System.getProperty("java.home"), "${java.home}"));
@@ -156,6 +157,20 @@ public final class BenchMain {
                 return;
             }
             System.err.println("rnnkit bench: loading LibTorch failed (attempt " + attempt + ", exit " + p.exitValue() + ")");
+        }
+    }
+
+    /**
+     * What the forks inherit that moves the results: each backend's probe (for native, OpenBLAS's kernel type
+     * and who chose it) and the OpenBLAS variables of the environment, which reach LibTorch's OpenBLAS too.
+     */
+    private static void printSetting() {
+        for (org.rnnkit.backend.Backends.Discovered d : org.rnnkit.backend.Backends.discovered()) {
+            System.out.println("backend " + d.name() + ": " + d.availability());
+        }
+        for (String v : new String[] {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS"}) {
+            String value = System.getenv(v);
+            System.out.println(v + (value == null ? " not set" : "=" + value));
         }
     }
 }

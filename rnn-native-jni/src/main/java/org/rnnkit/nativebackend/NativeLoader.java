@@ -38,6 +38,12 @@ import java.util.Properties;
  *       this process has already mapped under the same name (JavaCPP's) is used instead of a second copy;
  *   <li>the system's {@code libopenblas.so.0} (Debian: {@code libopenblas0}).
  * </ol>
+ * OpenBLAS's kernel type is OpenBLAS's choice (its detection, or {@code OPENBLAS_CORETYPE} from the
+ * environment) unless {@code -Drnnkit.openblas.coretype=Nehalem|Sandybridge|Haswell|Zen|SkylakeX} names
+ * one for rnnkit's OpenBLAS: checked against this CPU first (OpenBLAS would die on the first illegal
+ * instruction), set only while OpenBLAS loads, and restored after, so that libraries loaded later do not
+ * see it. The probe says which of the three chose. Pinning a type (with {@code rnnkit.native.kernels})
+ * makes gradients the same bits on machines of different instruction sets.
  *
  * <p>Thread safety: {@link #status()} is a lazy holder, initialised once; {@link #load(Properties)} is
  * synchronized.
@@ -47,6 +53,7 @@ final class NativeLoader {
     static final String PATH = "rnnkit.native.path";
     static final String KERNELS = "rnnkit.native.kernels";
     static final String OPENBLAS_PATH = "rnnkit.openblas.path";
+    static final String OPENBLAS_CORETYPE = "rnnkit.openblas.coretype";
     static final String RESOURCE = "/org/rnnkit/nativebackend/linux-x86_64/librnnkit.so";
     static final String OPENBLAS_RESOURCES = "org/bytedeco/openblas/linux-x86_64/";
     /** Mapped in this order; a missing dependency is skipped (the system may have it). */
@@ -94,6 +101,10 @@ final class NativeLoader {
             if (kernelProblem != null) {
                 return fail(KERNELS + ": " + kernelProblem, null);
             }
+            String coreProblem = NativeMethods.checkCoreType(props.getProperty(OPENBLAS_CORETYPE, "detect").trim());
+            if (coreProblem != null) {
+                return fail(coreProblem, null);
+            }
             List<String> blasFailed = new ArrayList<>();
             String source = loadOpenBlas(props, blasFailed);
             if (source == null) {
@@ -104,8 +115,8 @@ final class NativeLoader {
             }
             String config = NativeMethods.openBlasConfig(), core = NativeMethods.openBlasCore();
             String kernels = NativeMethods.kernels();
-            return new Status(true, "fused C kernels (" + kernels + "), " + config + " (core " + core + ", from "
-                    + source + ")", null, kernels, config, core);
+            return new Status(true, "fused C kernels (" + kernels + "), " + config + " (core " + core + ", "
+                    + NativeMethods.openBlasCoreSource() + "; from " + source + ")", null, kernels, config, core);
         } catch (Throwable t) { // never at the user: a probe reports
             failed.add("unexpected " + t.getClass().getSimpleName());
             return fail(String.join("; ", failed), t);
@@ -178,9 +189,11 @@ final class NativeLoader {
 
     /** Where OpenBLAS came from, or null with every failed step in {@code failed}. */
     private static String loadOpenBlas(Properties props, List<String> failed) throws IOException {
+        String core = props.getProperty(OPENBLAS_CORETYPE, "detect").trim();
         String path = props.getProperty(OPENBLAS_PATH, "").trim();
         if (!path.isEmpty()) {
-            String problem = NativeMethods.loadOpenBlas(new String[0], Path.of(path).toAbsolutePath().toString(), false);
+            String problem = NativeMethods.loadOpenBlas(new String[0], Path.of(path).toAbsolutePath().toString(), false,
+                    core);
             if (problem != null) {
                 failed.add(OPENBLAS_PATH + ": " + problem);
                 return null;
@@ -203,7 +216,7 @@ final class NativeLoader {
                     }
                 }
                 Path main = extract(lib, dir.resolve(OPENBLAS), files);
-                String problem = NativeMethods.loadOpenBlas(deps.toArray(new String[0]), main.toString(), true);
+                String problem = NativeMethods.loadOpenBlas(deps.toArray(new String[0]), main.toString(), true, core);
                 if (problem == null) {
                     return "org.bytedeco:openblas";
                 }
@@ -215,7 +228,7 @@ final class NativeLoader {
                 deleteQuietly(dir);
             }
         }
-        String problem = NativeMethods.loadOpenBlas(new String[0], OPENBLAS, true);
+        String problem = NativeMethods.loadOpenBlas(new String[0], OPENBLAS, true, core);
         if (problem == null) {
             return "the system's " + OPENBLAS;
         }

@@ -18,17 +18,25 @@ final class NativeMethods {
     /**
      * Maps {@code deps} (in order; each skipped if a library of the same file name is already mapped), then
      * OpenBLAS from {@code lib} (with {@code reuse}, an OpenBLAS already mapped under that file name instead),
-     * resolves the symbols the kernels use and sets OpenBLAS to one thread.
+     * resolves the symbols the kernels use and sets OpenBLAS to one thread. {@code coreType}: the value of
+     * {@code rnnkit.openblas.coretype} ({@code detect}, or a kernel type, checked against this CPU before
+     * OpenBLAS sees it); null or empty means {@code detect}.
      *
      * @return null, or why it failed
      */
-    static native String loadOpenBlas(String[] deps, String lib, boolean reuse);
+    static native String loadOpenBlas(String[] deps, String lib, boolean reuse, String coreType);
+
+    /** Null if {@code loadOpenBlas} will accept {@code coreType} on this CPU, else why not. */
+    static native String checkCoreType(String coreType);
 
     /** {@code openblas_get_config()}, e.g. {@code OpenBLAS 0.3.31 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64}. */
     static native String openBlasConfig();
 
     /** {@code openblas_get_corename()}: the kernel set OpenBLAS chose for this CPU. */
     static native String openBlasCore();
+
+    /** Who chose that kernel set: OpenBLAS's detection, {@code OPENBLAS_CORETYPE} or the property. */
+    static native String openBlasCoreSource();
 
     /**
      * Chooses the kernels' instruction set: {@code avx512}, {@code avx2} or {@code generic}; empty or null
