@@ -115,6 +115,31 @@ static void *dlopen_with_core(const char *path, const char *core)
     return h;
 }
 
+/* core_to_request for a Java string; *pending when an OutOfMemoryError is pending (the result is NULL then) */
+static const char *core_of(JNIEnv *env, jstring coreType, char *msg, size_t len, int *pending)
+{
+    const char *req = coreType == NULL ? NULL : (*env)->GetStringUTFChars(env, coreType, NULL);
+    *pending = coreType != NULL && req == NULL;
+    if (*pending) {
+        return NULL;
+    }
+    const char *core = core_to_request(req == NULL ? "" : req, msg, len);
+    if (req != NULL) {
+        (*env)->ReleaseStringUTFChars(env, coreType, req);
+    }
+    return core;
+}
+
+JNIEXPORT jstring JNICALL Java_org_rnnkit_nativebackend_NativeMethods_checkCoreType(JNIEnv *env, jclass cls,
+        jstring coreType)
+{
+    (void)cls;
+    char msg[256];
+    int pending;
+    const char *core = core_of(env, coreType, msg, sizeof msg, &pending);
+    return core == NULL && !pending ? ascii_string(env, msg) : NULL;
+}
+
 JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved)
 {
     (void)vm;
@@ -134,22 +159,6 @@ static const char *base_name(const char *path)
  * OpenBLAS library. reuse: take an OpenBLAS this process has already mapped under lib's file name (e.g.
  * by JavaCPP), rather than a second instance with its own thread pool. Returns NULL or the reason.
  */
-JNIEXPORT jstring JNICALL Java_org_rnnkit_nativebackend_NativeMethods_checkCoreType(JNIEnv *env, jclass cls,
-        jstring coreType)
-{
-    (void)cls;
-    char msg[256];
-    const char *req = coreType == NULL ? NULL : (*env)->GetStringUTFChars(env, coreType, NULL);
-    if (coreType != NULL && req == NULL) {
-        return NULL; /* OutOfMemoryError pending */
-    }
-    const char *core = core_to_request(req == NULL ? "" : req, msg, sizeof msg);
-    if (req != NULL) {
-        (*env)->ReleaseStringUTFChars(env, coreType, req);
-    }
-    return core == NULL ? ascii_string(env, msg) : NULL;
-}
-
 JNIEXPORT jstring JNICALL Java_org_rnnkit_nativebackend_NativeMethods_loadOpenBlas(JNIEnv *env, jclass cls,
         jobjectArray deps, jstring lib, jboolean reuse, jstring coreType)
 {
@@ -158,16 +167,10 @@ JNIEXPORT jstring JNICALL Java_org_rnnkit_nativebackend_NativeMethods_loadOpenBl
     if (blas != NULL) {
         return NULL;
     }
-    const char *req = coreType == NULL ? NULL : (*env)->GetStringUTFChars(env, coreType, NULL);
-    if (coreType != NULL && req == NULL) {
-        return NULL; /* OutOfMemoryError pending */
-    }
-    const char *core = core_to_request(req == NULL ? "" : req, msg, sizeof msg);
-    if (req != NULL) {
-        (*env)->ReleaseStringUTFChars(env, coreType, req);
-    }
+    int pending;
+    const char *core = core_of(env, coreType, msg, sizeof msg, &pending);
     if (core == NULL) {
-        return ascii_string(env, msg);
+        return pending ? NULL : ascii_string(env, msg);
     }
     jsize n = deps == NULL ? 0 : (*env)->GetArrayLength(env, deps);
     for (jsize i = 0; i < n; i++) {
