@@ -101,12 +101,13 @@ final class NativeLoader {
             if (kernelProblem != null) {
                 return fail(KERNELS + ": " + kernelProblem, null);
             }
-            String coreProblem = NativeMethods.checkCoreType(props.getProperty(OPENBLAS_CORETYPE, "detect").trim());
+            String coreType = props.getProperty(OPENBLAS_CORETYPE, "detect").trim();
+            String coreProblem = NativeMethods.checkCoreType(coreType);
             if (coreProblem != null) {
                 return fail(coreProblem, null);
             }
             List<String> blasFailed = new ArrayList<>();
-            String source = loadOpenBlas(props, blasFailed);
+            String source = loadOpenBlas(props, coreType, blasFailed);
             if (source == null) {
                 boolean explicit = !props.getProperty(OPENBLAS_PATH, "").isBlank();
                 return fail("OpenBLAS not loaded: " + String.join("; ", blasFailed) + (explicit ? ""
@@ -187,9 +188,8 @@ final class NativeLoader {
         }
     }
 
-    /** Where OpenBLAS came from, or null with every failed step in {@code failed}. */
-    private static String loadOpenBlas(Properties props, List<String> failed) throws IOException {
-        String core = props.getProperty(OPENBLAS_CORETYPE, "detect").trim();
+    /** Where OpenBLAS came from, or null with every failed step in {@code failed}; core: the requested kernel type. */
+    private static String loadOpenBlas(Properties props, String core, List<String> failed) throws IOException {
         String path = props.getProperty(OPENBLAS_PATH, "").trim();
         if (!path.isEmpty()) {
             String problem = NativeMethods.loadOpenBlas(new String[0], Path.of(path).toAbsolutePath().toString(), false,
