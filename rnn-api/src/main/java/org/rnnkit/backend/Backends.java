@@ -17,7 +17,8 @@ import org.rnnkit.spi.BackendProvider;
 /**
  * The registry of backends: discovery through {@link ServiceLoader}, probing, and selection.
  *
- * <p>Selection is {@code auto} (the usable backend of highest priority) or a comma list of names in
+ * <p>Selection is {@code auto} (the usable backend of highest priority, passing over any that is only
+ * {@linkplain Availability#isDegraded() degraded} here) or a comma list of names in
  * preference order, given through the API or the system property {@value #PROPERTY}. A single named
  * backend that is unknown or unusable fails with the reason; only {@code auto} and lists fall back. The
  * {@code auto} choice is logged once through {@link System.Logger} at INFO, with every skipped backend and
@@ -45,6 +46,11 @@ public final class Backends {
         public boolean usable() {
             return availability.isAvailable();
         }
+
+        /** Usable at its intended speed: what {@code auto} may pick (a degraded backend runs only when named). */
+        public boolean autoSelectable() {
+            return availability.isAvailable() && !availability.isDegraded();
+        }
     }
 
     private Backends() {}
@@ -67,7 +73,7 @@ public final class Backends {
         return select(spec == null || spec.isBlank() ? "auto" : spec, PROPERTY);
     }
 
-    /** The usable backend of highest priority. */
+    /** The usable, not degraded backend of highest priority. */
     public static Backend auto() {
         return select("auto", "backend");
     }
@@ -124,20 +130,23 @@ public final class Backends {
 
     /** The name {@code auto} picks, or empty if nothing is usable. */
     public static java.util.Optional<String> autoChoice() {
-        return discovered().stream().filter(Discovered::usable).map(Discovered::name).findFirst();
+        return discovered().stream().filter(Discovered::autoSelectable).map(Discovered::name).findFirst();
     }
 
     private static Backend selectAuto() {
-        Discovered winner = discovered().stream().filter(Discovered::usable).findFirst().orElseThrow(() ->
+        Discovered winner = discovered().stream().filter(Discovered::autoSelectable).findFirst().orElseThrow(() ->
                 new IllegalStateException("no usable rnnkit backend: " + (discovered().isEmpty()
                         ? "none discovered (is rnn-cpu-scalar on the class path?)"
-                        : discovered().stream().map(d -> d.name() + " (" + d.availability().describe() + ")")
+                        : discovered().stream().map(d -> d.name() + " (" + (d.usable() ? "degraded, used only when "
+                                + "named: " : "") + d.availability().describe() + ")")
                                 .collect(Collectors.joining("; ")))));
         Backend backend = instance(winner);
         if (!Holder.autoLogged) {
             Holder.autoLogged = true;
             String skipped = discovered().stream().filter(d -> d != winner)
-                    .map(d -> d.name() + " (" + (d.usable() ? "lower priority" : d.availability().describe()) + ")")
+                    .map(d -> d.name() + " (" + (d.autoSelectable() ? "lower priority"
+                            : d.usable() ? "degraded, used only when named: " + d.availability().describe()
+                            : d.availability().describe()) + ")")
                     .collect(Collectors.joining("; "));
             LOG.log(Level.INFO, "rnnkit: using backend ''{0}'' ({1}); skipped: {2}",
                     winner.name(), winner.availability().describe(), skipped.isEmpty() ? "none" : skipped);

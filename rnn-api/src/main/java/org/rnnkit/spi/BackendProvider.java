@@ -14,12 +14,14 @@ public interface BackendProvider {
     /** Stable, lower-case name used for selection: {@code scalar}, {@code vector}, {@code native}. */
     String name();
 
-    /** Auto-selection picks the usable provider with the highest priority. */
+    /** Auto-selection picks the available (not degraded) provider with the highest priority. */
     int priority();
 
     /**
-     * Whether the backend can run in this JVM on this machine. Never throws: every failure becomes
-     * {@link Availability#unavailable(String, Throwable)} with a reason a user can act on.
+     * Whether the backend can run in this JVM on this machine, and whether at its intended speed
+     * ({@link Availability#degraded(String)} when it would run correctly but far slower, e.g. on emulated
+     * instructions). Never throws: every failure becomes {@link Availability#unavailable(String, Throwable)}
+     * with a reason a user can act on.
      */
     Availability probe();
 

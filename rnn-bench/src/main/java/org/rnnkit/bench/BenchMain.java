@@ -25,8 +25,9 @@ public final class BenchMain {
         boolean quick = false, paired = true, accuracy = false;
         Path reportOnly = null;
         String scenarios = "S0,S1,S2,S3,S4,S5,S6,S7,S8", peers = "ort,libtorch";
-        // default: every backend usable here (the launcher runs this JVM with the Vector API module), at one
-        // thread and, for those that split calls, at two
+        // default: every backend usable here at its intended speed (the launcher runs this JVM with the Vector
+        // API module; a degraded one is measured only when named), at one thread and, for those that split
+        // calls, at two
         String backends = String.join(",", defaultBackends());
         Path out = Path.of("rnn-bench/target/bench");
         for (int i = 0; i < args.length; i++) {
@@ -41,8 +42,8 @@ public final class BenchMain {
                 case "--report-only" -> reportOnly = Path.of(args[++i]);
                 case "-h", "--help" -> {
                     System.out.println("""
-                            usage: rnnkit bench [--quick] [--scenarios S0,S2,...] [--backends NAME[:THREADS],... (default: all usable, at 1
-                                                and 2 threads where they split calls)]
+                            usage: rnnkit bench [--quick] [--scenarios S0,S2,...] [--backends NAME[:THREADS],... (default: all usable and
+                                                not degraded, at 1 and 2 threads where they split calls)]
                                                 [--peers ort,libtorch|none] [--no-paired] [--out DIR] [--report-only JMH.json]
                                    rnnkit bench --accuracy [--scenarios ...] [--backends ...] [--peers ...]
 
@@ -127,11 +128,15 @@ public final class BenchMain {
         System.out.println("wrote " + results + ", " + out.resolve("summary.json") + ", " + out.resolve("ratios.svg"));
     }
 
-    /** Every usable backend as {@code NAME}, plus {@code NAME:2} for those that use a second thread. */
+    /**
+     * Every usable, not degraded backend as {@code NAME}, plus {@code NAME:2} for those that use a second
+     * thread. (A degraded one, such as the vector backend at a width this JVM emulates, would measure the
+     * emulation; {@code --backends} still takes it.)
+     */
     private static List<String> defaultBackends() {
         List<String> specs = new ArrayList<>();
         for (org.rnnkit.backend.Backends.Discovered d : org.rnnkit.backend.Backends.discovered()) {
-            if (d.usable()) {
+            if (d.usable() && !d.availability().isDegraded()) {
                 specs.add(d.name());
                 org.rnnkit.spi.Backend b = org.rnnkit.backend.Backends.named(d.name());
                 if (b.withThreads(2) != b) {

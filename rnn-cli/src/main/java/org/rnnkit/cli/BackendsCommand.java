@@ -14,8 +14,10 @@ final class BackendsCommand implements Main.Command {
 
                 Lists every backend found on the class path (ServiceLoader), usable or not, with the reason
                 its probe gave, highest priority first; then the backend 'auto' picks, and what the
-                rnnkit.backend property selects when it is set. Exit status 2 when that property names an
-                unknown or unusable backend.
+                rnnkit.backend property selects when it is set. Usable is 'yes', 'no', or 'named' for a
+                backend that runs correctly here but far below its speed (e.g. vector instructions wider
+                than the JVM's, emulated): it runs when named, and auto never picks it. Exit status 2 when
+                that property names an unknown or unusable backend.
                 """;
     }
 
@@ -33,8 +35,12 @@ final class BackendsCommand implements Main.Command {
         int w = Math.max(7, found.stream().mapToInt(d -> d.name().length()).max().orElse(0));
         out.printf("%-" + w + "s  %8s  %-6s  %s%n", "backend", "priority", "usable", "details / reason");
         for (var d : found) {
-            out.printf("%-" + w + "s  %8d  %-6s  %s%n", d.name(), d.priority(), d.usable() ? "yes" : "no",
-                    d.availability().describe());
+            out.printf("%-" + w + "s  %8d  %-6s  %s%n", d.name(), d.priority(),
+                    d.autoSelectable() ? "yes" : d.usable() ? "named" : "no", d.availability().describe());
+        }
+        if (found.stream().anyMatch(d -> d.usable() && !d.autoSelectable())) {
+            out.println("(named: correct but degraded here; runs only when named, e.g. -D" + Backends.PROPERTY
+                    + "=NAME, and auto passes it over)");
         }
         out.println();
         out.println("auto picks: " + Backends.autoChoice().orElse("nothing (no usable backend)"));

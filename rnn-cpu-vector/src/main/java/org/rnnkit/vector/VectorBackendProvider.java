@@ -8,7 +8,8 @@ import org.rnnkit.spi.BackendProvider;
  * Provider of the {@code vector} backend. It touches no Vector API type: {@link #probe()} first checks
  * that {@code jdk.incubator.vector} is in the boot layer, and only then lets {@link VectorProbe} read the
  * vector width, so a JVM started without {@code --add-modules jdk.incubator.vector} gets a reason instead
- * of a {@link NoClassDefFoundError}.
+ * of a {@link NoClassDefFoundError}. A species forced wider than this JVM's vector registers makes it
+ * {@linkplain Availability#degraded(String) degraded}: correct, but never chosen by auto-selection.
  *
  * <p>Thread safety: stateless.
  */
@@ -37,7 +38,9 @@ public final class VectorBackendProvider implements BackendProvider {
             if (problem != null) {
                 return Availability.unavailable(problem);
             }
-            return Availability.available(VectorProbe.describe());
+            // a species wider than the JVM's registers computes the same bits, but boxed: only when named
+            return VectorProbe.hardwareBacked() ? Availability.available(VectorProbe.describe())
+                    : Availability.degraded(VectorProbe.describe());
         } catch (Throwable t) { // a probe never throws
             return Availability.unavailable("the Vector API failed to initialise", t);
         }

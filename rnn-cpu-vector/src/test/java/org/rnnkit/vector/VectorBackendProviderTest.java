@@ -30,13 +30,34 @@ class VectorBackendProviderTest {
     void probeDescribesTheSpeciesAndTheBackendHasEveryKernel() {
         Availability a = new VectorBackendProvider().probe();
         assertTrue(a.isAvailable(), a.toString());
-        assertTrue(a.detail().matches("FloatVector (128|256|512)-bit, (FMA in hardware|no hardware FMA|FMA status unknown).*"), a.detail());
+        assertTrue(a.detail().matches("FloatVector (128|256|512)-bit, (hardware-backed|emulated) \\(.*\\), "
+                + "(FMA in hardware|no hardware FMA|FMA status unknown).*"), a.detail());
         Backend b = new VectorBackendProvider().create();
         assertEquals("vector", b.name());
-        assertTrue(b.description().startsWith("FloatVector " + VectorMath.bitSize() + "-bit, " + VectorProbe.fmaStatus()), b.description());
+        assertTrue(b.description().startsWith("FloatVector " + VectorMath.bitSize() + "-bit, ")
+                && b.description().contains(VectorProbe.fmaStatus()), b.description());
         for (CellType t : CellType.values()) {
             assertTrue(b.kernel(t) instanceof VectorKernel, t.toString());
         }
+    }
+
+    /**
+     * A species wider than this JVM's vector registers is emulated: the probe says so and reports the
+     * backend degraded, so auto-selection passes it over (here the scalar backend, the only other one on
+     * this module's test class path), while naming it still works. A hardware-backed one is auto's choice.
+     */
+    @Test
+    void anEmulatedSpeciesIsDegradedAndNeverAutoSelected() {
+        Availability a = new VectorBackendProvider().probe();
+        boolean hardware = VectorMath.bitSize() <= VectorProbe.jvmMaxBits();
+        assertEquals(hardware, VectorProbe.hardwareBacked());
+        assertEquals(!hardware, a.isDegraded(), a.toString());
+        assertTrue(a.detail().contains(hardware ? "-bit, hardware-backed (this JVM's widest is " + VectorProbe.jvmMaxBits()
+                : "-bit, emulated (wider than this JVM's " + VectorProbe.jvmMaxBits() + "-bit maximum"), a.detail());
+        assertEquals(hardware ? "vector" : "scalar", Backends.autoChoice().orElseThrow());
+        assertEquals(hardware ? "vector" : "scalar", Backends.auto().name());
+        assertEquals("vector", Backends.named("vector").name());
+        System.out.println("[vector probe] " + a + "; auto picks " + Backends.autoChoice().orElseThrow());
     }
 
     @Test

@@ -44,6 +44,10 @@ class NativeActivationsTest {
             }
         }
         assertTrue(KERNELS.contains("generic"), "the generic kernels run everywhere");
+        assertEquals(CpuFlags.has("avx512f", "avx512dq", "avx512vl"), KERNELS.contains("avx512"), KERNELS.toString());
+        assertEquals(CpuFlags.has("avx2", "fma"), KERNELS.contains("avx2"), KERNELS.toString());
+        System.out.println("[native activations] kernels this CPU runs, all checked: " + KERNELS
+                + (KERNELS.contains("avx512") ? "" : " (no AVX-512 here: the avx512 kernels are checked on AVX-512 machines)"));
     }
 
     private static void check(String name, Function fn, float[] x) {

@@ -21,12 +21,15 @@ class NativeCoreTypeTest {
 
     /** The probe ("available: ..." or "unavailable: ...") from a fresh JVM with the given property (null: unset) and OPENBLAS_CORETYPE (null: unset). */
     private static String probe(String property, String env) throws IOException, InterruptedException {
+        return property == null ? probeWith(env) : probeWith(env, "-Drnnkit.openblas.coretype=" + property);
+    }
+
+    /** The probe from a fresh JVM with the given OPENBLAS_CORETYPE (null: unset) and system properties. */
+    static String probeWith(String env, String... properties) throws IOException, InterruptedException {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         List<String> cmd = new ArrayList<>(List.of(java.toString(), "-Xmx256m", "--enable-native-access=ALL-UNNAMED",
                 "-cp", System.getProperty("java.class.path")));
-        if (property != null) {
-            cmd.add("-Drnnkit.openblas.coretype=" + property);
-        }
+        cmd.addAll(List.of(properties));
         cmd.add(ProbeMain.class.getName());
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         Map<String, String> e = pb.environment();
@@ -55,6 +58,35 @@ class NativeCoreTypeTest {
         assertTrue(p.contains("(core Zen, from OPENBLAS_CORETYPE;"), p);
         String q = probe("detect", null);
         assertTrue(q.contains(", OpenBLAS's own detection;"), q);
+    }
+
+    /**
+     * OpenBLAS's AVX-512 (SkylakeX) kernels and rnnkit's own are used where the CPU runs them, and refused
+     * with the reason where it does not (an AVX2-only machine): never loaded to die on an illegal
+     * instruction. Which branch runs is decided from {@code /proc/cpuinfo}, read here independently of the
+     * C code's own CPUID check.
+     */
+    @Test
+    void avx512KernelsRunWhereTheCpuHasThemAndAreRefusedElsewhere() throws Exception {
+        boolean avx512 = CpuFlags.has("avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl");
+        System.out.println("[native cpu] this CPU " + (avx512 ? "has" : "lacks") + " AVX-512: the avx512 kernels and "
+                + "OpenBLAS's SkylakeX type are checked to " + (avx512 ? "load and run" : "be refused with the reason"));
+        String blas = probe("SkylakeX", null);
+        String kernels = probeWith(null, "-Drnnkit.native.kernels=avx512");
+        if (avx512) {
+            assertTrue(blas.contains("(core SkylakeX, set by -Drnnkit.openblas.coretype;"), blas);
+            assertTrue(kernels.startsWith("available: fused C kernels (avx512)"), kernels);
+        } else {
+            assertEquals("unavailable: rnnkit.openblas.coretype: SkylakeX kernels need instructions this CPU lacks", blas);
+            assertEquals("unavailable: rnnkit.native.kernels: kernels 'avx512' cannot run here: expected one of "
+                    + (CpuFlags.has("avx2", "fma") ? "avx2, " : "") + "generic", kernels);
+        }
+        if (CpuFlags.has("avx2", "fma")) { // every machine of this project
+            String avx2 = probeWith(null, "-Drnnkit.native.kernels=avx2");
+            assertTrue(avx2.startsWith("available: fused C kernels (avx2)"), avx2);
+        }
+        String generic = probeWith(null, "-Drnnkit.native.kernels=generic");
+        assertTrue(generic.startsWith("available: fused C kernels (generic)"), generic);
     }
 
     @Test

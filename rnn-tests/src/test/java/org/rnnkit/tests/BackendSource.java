@@ -103,6 +103,17 @@ public final class BackendSource {
     }
 
     /**
+     * Why {@code backend} runs {@linkplain org.rnnkit.spi.Availability#isDegraded() degraded} here (for
+     * example the vector backend at a width wider than the JVM's vector registers, emulated in Java), or
+     * null when it runs at its intended speed. Tests of speed properties (no allocation once compiled) hold
+     * only a backend that is not degraded to them, and say so in one line for one that is.
+     */
+    public static String degradedReason(Backend backend) {
+        return Backends.discovered().stream().filter(d -> d.name().equals(backend.name()) && d.usable()
+                && d.availability().isDegraded()).map(d -> d.availability().describe()).findFirst().orElse(null);
+    }
+
+    /**
      * {@code backend} itself when it is usable; for an {@link Unusable} stand-in, ends the test: skipped with
      * the reason, or failed when {@code CI=true}.
      */

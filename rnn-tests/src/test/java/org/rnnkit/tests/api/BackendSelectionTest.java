@@ -54,8 +54,8 @@ class BackendSelectionTest {
         assertEquals("scalar", Backends.select(" scalar ", "backend").name(), "blanks around a name are ignored");
         Backend auto = Backends.auto();
         assertEquals(Backends.autoChoice().orElseThrow(), auto.name());
-        assertEquals(Backends.discovered().stream().filter(Backends.Discovered::usable).findFirst().orElseThrow().name(),
-                auto.name(), "auto picks the usable backend of highest priority");
+        assertEquals(Backends.discovered().stream().filter(Backends.Discovered::autoSelectable).findFirst()
+                .orElseThrow().name(), auto.name(), "auto picks the usable, not degraded backend of highest priority");
         assertTrue(Backends.named("scalar") == Backends.named("scalar"), "one instance per backend");
         assertEquals("scalar", Backends.select("scalar,auto", "backend").name(), "a usable name before auto wins");
         assertEquals(auto.name(), Backends.select("auto", "backend").name());
@@ -82,6 +82,50 @@ class BackendSelectionTest {
         assertEquals("libfoo not found (UnsatisfiedLinkError: no foo in path)", a.describe());
         assertTrue(!a.isAvailable() && a.cause().isPresent());
         assertEquals("available: x", Availability.available("x").toString());
+        Availability d = Availability.degraded("emulated");
+        assertTrue(d.isAvailable() && d.isDegraded() && d.cause().isEmpty());
+        assertEquals("degraded: emulated", d.toString());
+        assertTrue(!Availability.available("x").isDegraded() && !a.isDegraded());
+    }
+
+    /**
+     * A degraded provider (usable, correct, far below its speed) is passed over by auto even at the
+     * highest priority, but runs when named alone or first in a list.
+     */
+    @Test
+    void aDegradedBackendRunsOnlyWhenNamed(@TempDir Path tmp) throws Exception {
+        try (URLClassLoader loader = isolated(tmp, DegradedProbeProvider.class)) {
+            Class<?> backends = Class.forName(Backends.class.getName(), true, loader);
+            List<?> found = (List<?>) backends.getMethod("discovered").invoke(null);
+            assertEquals(2, found.size(), found.toString());
+            Object slow = found.get(0); // priority 1000 first
+            Class<?> discovered = slow.getClass();
+            assertEquals(true, discovered.getMethod("usable").invoke(slow));
+            assertEquals(false, discovered.getMethod("autoSelectable").invoke(slow));
+            assertEquals(java.util.Optional.of("scalar"), backends.getMethod("autoChoice").invoke(null));
+
+            Method select = backends.getMethod("select", String.class, String.class);
+            // the Backend interface's name(), as that loader sees it (the backends' classes may not be public)
+            Method name = Class.forName(Backend.class.getName(), true, loader).getMethod("name");
+            assertEquals("scalar", name.invoke(select.invoke(null, "auto", "backend")));
+            assertEquals("slow", name.invoke(select.invoke(null, "slow", "backend")));
+            assertEquals("slow", name.invoke(select.invoke(null, "slow,scalar", "backend")));
+        }
+    }
+
+    /** A class loader in which {@code provider} and the scalar backend are the only backends, with a fresh registry. */
+    private static URLClassLoader isolated(Path tmp, Class<?> provider) throws java.io.IOException {
+        Path services = tmp.resolve("META-INF/services/org.rnnkit.spi.BackendProvider");
+        Files.createDirectories(services.getParent());
+        Files.writeString(services, provider.getName() + "\n" + ScalarBackendProvider.class.getName() + "\n");
+        URL[] urls = {
+            tmp.toUri().toURL(),
+            Backends.class.getProtectionDomain().getCodeSource().getLocation(),
+            ScalarBackendProvider.class.getProtectionDomain().getCodeSource().getLocation(),
+            provider.getProtectionDomain().getCodeSource().getLocation(),
+        };
+        // parent = platform loader: rnnkit's classes load afresh here, with a fresh registry
+        return new URLClassLoader(urls, ClassLoader.getPlatformClassLoader());
     }
 
     /**
@@ -91,18 +135,7 @@ class BackendSelectionTest {
      */
     @Test
     void aThrowingProbeIsReportedNotPropagated(@TempDir Path tmp) throws Exception {
-        Path services = tmp.resolve("META-INF/services/org.rnnkit.spi.BackendProvider");
-        Files.createDirectories(services.getParent());
-        Files.writeString(services, ThrowingProbeProvider.class.getName() + "\n"
-                + ScalarBackendProvider.class.getName() + "\n");
-        URL[] urls = {
-            tmp.toUri().toURL(),
-            Backends.class.getProtectionDomain().getCodeSource().getLocation(),
-            ScalarBackendProvider.class.getProtectionDomain().getCodeSource().getLocation(),
-            ThrowingProbeProvider.class.getProtectionDomain().getCodeSource().getLocation(),
-        };
-        // parent = platform loader: rnnkit's classes load afresh here, with a fresh registry
-        try (URLClassLoader loader = new URLClassLoader(urls, ClassLoader.getPlatformClassLoader())) {
+        try (URLClassLoader loader = isolated(tmp, ThrowingProbeProvider.class)) {
             Class<?> backends = Class.forName(Backends.class.getName(), true, loader);
             List<?> found = (List<?>) backends.getMethod("discovered").invoke(null);
             assertEquals(2, found.size(), found.toString());

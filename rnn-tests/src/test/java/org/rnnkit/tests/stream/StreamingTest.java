@@ -19,6 +19,7 @@ import org.rnnkit.nn.RecurrentLayer;
 import org.rnnkit.nn.StreamState;
 import org.rnnkit.spi.Backend;
 import org.rnnkit.tensor.Tensor;
+import org.rnnkit.tests.BackendSource;
 import org.rnnkit.tests.TestData;
 
 /** Streaming state: chunked and step-by-step runs equal one-shot runs bit for bit, from many threads. */
@@ -118,8 +119,27 @@ class StreamingTest {
         StreamState st = lstm.newStream(2);
         float[] x = new float[2 * 8], out = new float[2 * 16];
         java.util.Arrays.fill(x, 0.5f);
-        long allocated = TestData.steadyStateAllocation(() -> lstm.stream(st, x, 0, 1, out, 0), 2_000, 0);
-        assertTrue(allocated < 4096, backend.name() + ": 2 000 streamed steps allocated " + allocated + " bytes");
+        String degraded = BackendSource.degradedReason(backend);
+        if (degraded == null) {
+            long allocated = TestData.steadyStateAllocation(() -> lstm.stream(st, x, 0, 1, out, 0), 2_000, 0);
+            assertTrue(allocated < 4096, backend.name() + ": 2 000 streamed steps allocated " + allocated + " bytes");
+        } else { // what holds there: the streamed steps give the bits of one whole run
+            System.out.println("[rnnkit tests] StreamingTest: allocation not measured on " + backend.name()
+                    + ", degraded here: " + degraded);
+            int steps = 20;
+            float[] whole = new float[steps * x.length];
+            for (int t = 0; t < steps; t++) {
+                System.arraycopy(x, 0, whole, t * x.length, x.length);
+            }
+            Tensor expected = lstm.forward(Tensor.wrap(whole, steps, 2, 8)).output();
+            for (int t = 0; t < steps; t++) {
+                lstm.stream(st, x, 0, 1, out, 0);
+                for (int j = 0; j < out.length; j++) {
+                    assertEquals(Float.floatToRawIntBits(expected.data()[t * out.length + j]),
+                            Float.floatToRawIntBits(out[j]), backend.name() + " step " + t + " element " + j);
+                }
+            }
+        }
     }
 
     @ParameterizedTest(name = "{0}")
