@@ -42,12 +42,16 @@ import org.rnnkit.spi.RecurrentKernel;
  * by which every term of the products grows. The worst observed
  * fraction of the tolerance is printed per cell type (typically 1e-2 to 1e-1).
  *
+ * <p>ReLU cases whose pre-activations straddle zero by rounding alone are compared forward only (see
+ * {@link #compare}), and another case is drawn in their place.
+ *
  * <p>{@code -Drnnkit.vector.tests.tries=N} sets the cases per cell type; {@code -Drnnkit.vector.tests.seed}
- * fixes the base seed (printed) for a rerun.
+ * sets the base seed (printed; fixed unless given) to explore other cases or replay a reported one.
  */
 class VectorKernelTest {
     static final int TRIES = Integer.getInteger("rnnkit.vector.tests.tries", 150);
-    static final long SEED = Long.getLong("rnnkit.vector.tests.seed", System.nanoTime());
+    /** Fixed by default, so that a build's verdict is reproducible; any other seed is a fresh exploration. */
+    static final long SEED = Long.getLong("rnnkit.vector.tests.seed", 20261207L);
     static final double ULP = Math.scalb(1.0, -24);
 
     static Backend scalar, vector;
@@ -83,17 +87,38 @@ class VectorKernelTest {
     @EnumSource(CellType.class)
     void forwardAndBackwardMatchTheScalarBackend(CellType type) {
         SplittableRandom r = new SplittableRandom(SEED ^ type.ordinal() * 0x9E3779B97F4A7C15L);
-        for (int i = 0; i < TRIES; i++) {
+        int compared = 0, atAKink = 0;
+        for (int i = 0; compared < TRIES; i++) {
             KernelCase c = KernelCase.random(type, r);
             try {
-                compare(c);
+                if (compare(c)) {
+                    compared++;
+                } else {
+                    atAKink++;
+                }
             } catch (AssertionError e) {
                 throw new AssertionError("try " + i + " of " + type + ": " + e.getMessage(), e);
             }
         }
+        if (atAKink > 0) {
+            System.out.printf("[vector kernels] %s: %d of %d cases had a pre-activation whose ReLU branch float32 "
+                    + "rounding decided (forward compared, backward not: no derivative there); %d more drawn%n",
+                    type, atAKink, compared + atAKink, atAKink);
+        }
+        // a genuine ReLU fault would flip branches far from zero and fail the forward comparison; a flood of
+        // rounding-decided branches would mean pre-activations are computed wrongly close to zero
+        assertTrue(atAKink <= Math.max(2, TRIES / 50), atAKink + " cases of " + type + " at a ReLU kink");
     }
 
-    private static void compare(KernelCase c) {
+    /**
+     * Compares one case; returns false when its backward pass cannot be compared: a ReLU pre-activation
+     * so close to zero that the two backends' float32 roundings put it on different sides (seen: 1.3e-7,
+     * within the rounding of a 176-term dot product). The derivative there is 1 on one side and 0 on the
+     * other, so the gradients differ by whole terms and no rounding bound applies, for any correct
+     * implementation. The forward results are compared first all the same (they differ by that
+     * pre-activation only).
+     */
+    private static boolean compare(KernelCase c) {
         KernelCase.Result s = c.run(scalar, false), v = c.run(vector, true);
         int k = c.in + c.hOut + (c.proj > 0 ? c.hid : 0);
         // the terms of every product scale with the inputs' and the weights' magnitudes
@@ -110,6 +135,9 @@ class VectorKernelTest {
         bitwise(c, "inference h_n", v.inferenceH, v.h);
         if (v.c != null) {
             bitwise(c, "inference c_n", v.inferenceC, v.c);
+        }
+        if (c.type == CellType.RNN_RELU && !sameReluBranches(c.outputRows(v.out), c.outputRows(s.out))) {
+            return false;
         }
         close(c, "dh0", v.dh, s.dh, bwdTol, key + " backward");
         if (s.dc != null) {
@@ -128,6 +156,17 @@ class VectorKernelTest {
         if (c.proj > 0) {
             close(c, "dW_hr", v.grads.weightHr(), s.grads.weightHr(), bwdTol, key + " backward");
         }
+        return true;
+    }
+
+    /** Whether every ReLU output is positive in both runs or in neither: the backward pass's branches. */
+    private static boolean sameReluBranches(float[] a, float[] b) {
+        for (int i = 0; i < a.length; i++) {
+            if (a[i] > 0 != b[i] > 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** dx gaps between rows keep the values the caller put there. */
