@@ -185,7 +185,7 @@ public final class Npy {
 
         for (String key : dict.keySet()) {
             if (!key.equals("descr") && !key.equals("fortran_order") && !key.equals("shape")) {
-                throw SafeTensors.fail(src, "header has unexpected key " + SafeTensors.quote(key)
+                throw SafeTensors.fail(src, "header has unexpected key " + Untrusted.quote(key)
                         + " (expected exactly descr, fortran_order and shape)");
             }
         }
@@ -198,7 +198,7 @@ public final class Npy {
             throw SafeTensors.fail(src, "header 'descr' is not a string (structured dtypes are not supported)");
         }
         if (!d.equals(descr)) {
-            throw SafeTensors.fail(src, "dtype " + SafeTensors.quote(d) + " is not supported; expected '" + descr
+            throw SafeTensors.fail(src, "dtype " + Untrusted.quote(d) + " is not supported; expected '" + descr
                     + "' (" + descrName + ")");
         }
         if (!(dict.get("fortran_order") instanceof Boolean f)) {
@@ -241,7 +241,7 @@ public final class Npy {
                 skipWhitespace();
                 Object value = value();
                 if (dict.containsKey(key)) {
-                    throw error("duplicate key " + SafeTensors.quote(key), keyPos);
+                    throw error("duplicate key " + Untrusted.quote(key), keyPos);
                 }
                 dict.put(key, value);
                 skipWhitespace();
@@ -388,9 +388,9 @@ public final class Npy {
 
     // ------------------------------------------------------------------------------------------------ writing
 
-    /** Writes {@code tensor} as a {@code <f4} file (replacing any existing file). */
+    /** Writes {@code tensor} as a {@code <f4} file, atomically ({@link AtomicFile}), replacing any existing file. */
     public static void writeFloat32(Path path, Tensor tensor) throws IOException {
-        Files.write(path, toBytes(tensor));
+        AtomicFile.write(path, toBytes(tensor));
     }
 
     /**
@@ -407,7 +407,7 @@ public final class Npy {
 
     /** Writes {@code values} as a one-dimensional {@code <i8} file (replacing any existing file). */
     public static void writeInt64Vector(Path path, long[] values) throws IOException {
-        Files.write(path, toBytes(values));
+        AtomicFile.write(path, toBytes(values));
     }
 
     /** The bytes of {@code values} as a one-dimensional {@code <i8} npy file, identical to numpy's. */

@@ -19,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.rnnkit.tensor.MemoryBudget;
 import org.rnnkit.tensor.Tensor;
 
 /**
@@ -129,7 +130,7 @@ public final class SafeTensors {
         }
         for (Map.Entry<?, ?> e : m.entrySet()) {
             if (!(e.getValue() instanceof String s)) {
-                throw fail(src, "metadata " + quote((String) e.getKey()) + " is a JSON "
+                throw fail(src, "metadata " + Untrusted.quote((String) e.getKey()) + " is a JSON "
                         + Json.typeName(e.getValue()) + ", expected a string");
             }
             metadata.put((String) e.getKey(), s);
@@ -138,14 +139,14 @@ public final class SafeTensors {
 
     private static Entry readEntry(String name, Object value, long bufferLength, String src)
             throws ModelFormatException {
-        String t = "tensor " + quote(name);
+        String t = "tensor " + Untrusted.quote(name);
         if (!(value instanceof Map<?, ?> m)) {
             throw fail(src, t + " is a JSON " + Json.typeName(value)
                     + ", expected an object with dtype, shape and data_offsets");
         }
         for (Object key : m.keySet()) {
             if (!key.equals("dtype") && !key.equals("shape") && !key.equals("data_offsets")) {
-                throw fail(src, t + " has unexpected key " + quote((String) key)
+                throw fail(src, t + " has unexpected key " + Untrusted.quote((String) key)
                         + " (expected exactly dtype, shape and data_offsets)");
             }
         }
@@ -160,7 +161,7 @@ public final class SafeTensors {
             throw fail(src, t + " dtype is a JSON " + Json.typeName(dtype) + ", expected a string");
         }
         if (!d.equals("F32")) {
-            throw fail(src, t + " has dtype " + quote(d) + "; only F32 is supported");
+            throw fail(src, t + " has dtype " + Untrusted.quote(d) + "; only F32 is supported");
         }
 
         int[] shape = intList(m.get("shape"), t + " shape", src);
@@ -228,12 +229,12 @@ public final class SafeTensors {
         Entry previous = null;
         for (Entry e : sorted) {
             if (e.begin < covered) {
-                throw fail(src, "tensor " + quote(e.name) + " data_offsets [" + e.begin + ", " + e.end
-                        + "] overlap tensor " + quote(previous.name) + " [" + previous.begin + ", " + previous.end + "]");
+                throw fail(src, "tensor " + Untrusted.quote(e.name) + " data_offsets [" + e.begin + ", " + e.end
+                        + "] overlap tensor " + Untrusted.quote(previous.name) + " [" + previous.begin + ", " + previous.end + "]");
             }
             if (e.begin > covered) {
                 throw fail(src, "bytes [" + covered + ", " + e.begin + ") of the data buffer belong to no tensor"
-                        + " (gap before tensor " + quote(e.name) + "); tensors must be stored back to back");
+                        + " (gap before tensor " + Untrusted.quote(e.name) + "); tensors must be stored back to back");
             }
             covered = e.end;
             if (e.end > e.begin || previous == null) {
@@ -267,7 +268,8 @@ public final class SafeTensors {
     // ------------------------------------------------------------------------------------------------ writing
 
     /**
-     * Writes a safetensors file (replacing any existing file): the header JSON padded with spaces to a multiple of
+     * Writes a safetensors file atomically ({@link AtomicFile}: replacing any existing file, never leaving
+     * a part of one): the header JSON padded with spaces to a multiple of
      * 8 bytes, {@code __metadata__} first (omitted when empty), tensors in map iteration order, back to back.
      *
      * @param metadata string metadata, or null for none
@@ -275,7 +277,7 @@ public final class SafeTensors {
      *     file would exceed {@link #MAX_FILE_BYTES}
      */
     public static void write(Path path, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
-        Files.write(path, toBytes(tensors, metadata));
+        AtomicFile.write(path, toBytes(tensors, metadata));
     }
 
     /** The bytes {@link #write(Path, Map, Map)} writes. */
@@ -336,11 +338,14 @@ public final class SafeTensors {
      * inside it, and files over {@link #MAX_FILE_BYTES} are refused.
      */
     static byte[] readFileBounded(Path path, String src) throws IOException {
+        requireRegularFile(path, src);
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = ch.size();
             if (size > MAX_FILE_BYTES) {
                 throw fail(src, "file is " + size + " bytes; at most " + MAX_FILE_BYTES + " (2 GiB) are supported");
             }
+            // the file's bytes, then its values as floats: about twice its size
+            MemoryBudget.require(2 * size, "reading " + src + " (" + MemoryBudget.size(size) + ")");
             byte[] bytes = new byte[(int) size];
             ByteBuffer buf = ByteBuffer.wrap(bytes);
             while (buf.hasRemaining()) {
@@ -355,26 +360,23 @@ public final class SafeTensors {
         }
     }
 
-    static ModelFormatException fail(String src, String detail) {
-        return new ModelFormatException(src + ": " + detail);
+    /**
+     * Refuses what is not a regular file before opening it: a FIFO or a device would block or never end
+     * (a symbolic link to a regular file is fine).
+     */
+    static void requireRegularFile(Path path, String src) throws IOException {
+        if (!Files.isRegularFile(path)) {
+            if (!Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                throw new java.nio.file.NoSuchFileException(src);
+            }
+            String kind = Files.isDirectory(path) ? "a directory" : Files.isSymbolicLink(path) && !Files.exists(path)
+                    ? "a broken symbolic link" : "not a regular file (a pipe, socket or device?)";
+            throw new java.nio.file.FileSystemException(src, null, kind + "; expected a regular file");
+        }
     }
 
-    /** A name in single quotes for messages, with control characters escaped and long names shortened. */
-    static String quote(String name) {
-        StringBuilder sb = new StringBuilder("'");
-        int limit = Math.min(name.length(), 200);
-        for (int i = 0; i < limit; i++) {
-            char c = name.charAt(i);
-            if (c < 0x20 || c == 0x7f || c == '\'' || c == '\\') {
-                sb.append(String.format("\\u%04x", (int) c));
-            } else {
-                sb.append(c);
-            }
-        }
-        if (limit < name.length()) {
-            sb.append("...");
-        }
-        return sb.append('\'').toString();
+    static ModelFormatException fail(String src, String detail) {
+        return new ModelFormatException(src + ": " + detail);
     }
 
     private static String abbreviate(String s) {

@@ -70,7 +70,7 @@ public final class SafeTensorsFile {
     public Tensor require(String name) throws ModelFormatException {
         Tensor t = tensors.get(name);
         if (t == null) {
-            throw new ModelFormatException(sourceName + ": no tensor " + SafeTensors.quote(name)
+            throw new ModelFormatException(sourceName + ": no tensor " + Untrusted.quote(name)
                     + " (the file has " + tensors.size() + " tensors: " + abbreviatedNames() + ")");
         }
         return t;
@@ -86,7 +86,7 @@ public final class SafeTensorsFile {
             if (n++ == 20) {
                 return sb.append("...").toString();
             }
-            sb.append(SafeTensors.quote(k));
+            sb.append(Untrusted.quote(k));
         }
         return sb.toString();
     }

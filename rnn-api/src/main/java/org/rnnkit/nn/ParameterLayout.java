@@ -2,9 +2,12 @@ package org.rnnkit.nn;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import org.rnnkit.tensor.MemoryBudget;
 import org.rnnkit.tensor.Tensor;
 
 /**
@@ -33,8 +36,26 @@ public final class ParameterLayout {
         this.entries = List.copyOf(entries);
     }
 
-    /** Keys of a layer: per layer {@code k}, forward then {@code _reverse}: ih, hh, [bias ih, bias hh], [hr]. */
+    /** At most this many problems are listed by {@link #check}; the rest are counted. */
+    static final int LISTED_PROBLEMS = 8;
+
+    /**
+     * Keys of a layer: per layer {@code k}, forward then {@code _reverse}: ih, hh, [bias ih, bias hh], [hr].
+     *
+     * @throws org.rnnkit.tensor.MemoryBudgetException if the parameters would exceed the {@link MemoryBudget}
+     *     (checked first: a file's metadata may claim a billion layers)
+     */
     public static ParameterLayout of(RecurrentConfig cfg) {
+        double floats = 0;
+        for (int k = 0; k < Math.min(cfg.numLayers(), 2); k++) { // layers above the second repeat the second
+            double perDirection = (double) cfg.type().gates() * cfg.hiddenSize() * (cfg.layerInputSize(k) + cfg.hOut())
+                    + (cfg.bias() ? 2.0 * cfg.type().gates() * cfg.hiddenSize() : 0)
+                    + (double) cfg.projSize() * cfg.hiddenSize();
+            floats += perDirection * cfg.directions() * (k == 0 ? 1 : cfg.numLayers() - 1);
+        }
+        requireParameters(floats, "a " + cfg.type() + " layer with input_size=" + cfg.inputSize() + ", hidden_size="
+                + cfg.hiddenSize() + ", num_layers=" + cfg.numLayers() + (cfg.bidirectional() ? ", bidirectional" : "")
+                + (cfg.projSize() > 0 ? ", proj_size=" + cfg.projSize() : ""));
         List<Entry> list = new ArrayList<>();
         int rows = cfg.type().gates() * cfg.hiddenSize();
         for (int k = 0; k < cfg.numLayers(); k++) {
@@ -57,6 +78,8 @@ public final class ParameterLayout {
     /** Keys of a cell: {@code weight_ih}, {@code weight_hh}, [{@code bias_ih}, {@code bias_hh}]. */
     public static ParameterLayout ofCell(CellConfig cfg) {
         int rows = cfg.type().gates() * cfg.hiddenSize();
+        requireParameters((double) rows * (cfg.inputSize() + cfg.hiddenSize() + (cfg.bias() ? 2 : 0)), "a " + cfg.type()
+                + " cell with input_size=" + cfg.inputSize() + ", hidden_size=" + cfg.hiddenSize());
         List<Entry> list = new ArrayList<>();
         list.add(new Entry("weight_ih", new int[] {rows, cfg.inputSize()}));
         list.add(new Entry("weight_hh", new int[] {rows, cfg.hiddenSize()}));
@@ -65,6 +88,13 @@ public final class ParameterLayout {
             list.add(new Entry("bias_hh", new int[] {rows}));
         }
         return new ParameterLayout(list);
+    }
+
+    private static void requireParameters(double floats, String what) {
+        double bytes = floats * Float.BYTES;
+        if (bytes > MemoryBudget.bytes()) {
+            throw MemoryBudget.exceeded(bytes >= 0x1p63 ? Long.MAX_VALUE : (long) bytes, "the parameters of " + what);
+        }
     }
 
     /** The key suffix of layer {@code k}, direction {@code d}: {@code _l1}, {@code _l1_reverse}. */
@@ -79,32 +109,50 @@ public final class ParameterLayout {
     /**
      * Checks {@code tensors} strictly against this layout and returns them in layout order.
      *
-     * @throws IllegalArgumentException listing every missing, unexpected and mis-shaped tensor, with the
-     *     expected and actual shapes
+     * @throws IllegalArgumentException naming the missing, unexpected and mis-shaped tensors, with the
+     *     expected and actual shapes: the first {@value #LISTED_PROBLEMS}, then how many more of each kind
      */
     public Map<String, Tensor> check(Map<String, Tensor> tensors) {
         List<String> problems = new ArrayList<>();
+        int missing = 0, misshaped = 0, unexpected = 0;
         Map<String, Tensor> ordered = new LinkedHashMap<>();
+        Set<String> expected = new HashSet<>();
         for (Entry e : entries) {
+            expected.add(e.name);
             Tensor t = tensors.get(e.name);
             if (t == null) {
-                problems.add("missing tensor '" + e.name + "' of shape " + Tensor.shapeString(e.shape));
+                missing++;
+                listed(problems, "missing tensor '" + e.name + "' of shape " + Tensor.shapeString(e.shape));
             } else if (!t.sameShape(e.shape)) {
-                problems.add("tensor '" + e.name + "': expected shape " + Tensor.shapeString(e.shape)
+                misshaped++;
+                listed(problems, "tensor '" + e.name + "': expected shape " + Tensor.shapeString(e.shape)
                         + ", got " + t.shapeString());
             } else {
                 ordered.put(e.name, t);
             }
         }
         for (String name : tensors.keySet()) {
-            if (entries.stream().noneMatch(e -> e.name.equals(name))) {
-                problems.add("unexpected tensor '" + name + "'");
+            if (!expected.contains(name)) {
+                unexpected++;
+                listed(problems, "unexpected tensor " + org.rnnkit.io.Untrusted.quote(name));
             }
         }
-        if (!problems.isEmpty()) {
+        int total = missing + misshaped + unexpected;
+        if (total > problems.size()) {
+            problems.add(String.format(java.util.Locale.ROOT, "and %,d more (%,d missing, %,d mis-shaped, %,d "
+                    + "unexpected in all; %,d tensors expected, %,d given)", total - problems.size(), missing,
+                    misshaped, unexpected, entries.size(), tensors.size()));
+        }
+        if (total > 0) {
             throw new IllegalArgumentException(String.join("; ", problems));
         }
         return ordered;
+    }
+
+    private static void listed(List<String> problems, String problem) {
+        if (problems.size() < LISTED_PROBLEMS) {
+            problems.add(problem);
+        }
     }
 
     @Override

@@ -209,6 +209,13 @@ public final class RecurrentCell {
 
     private CellOutput run(RecurrentLayer.Call call, Tensor input, Tensor h, Tensor c, Workspace ws, Trace trace) {
         int batch = call.batch(), in = config.inputSize();
+        // the new states, the workspace and, training, the tape: checked before any is allocated
+        double floats = 2.0 * batch * config.hiddenSize() + kernel.workspaceSize(shape, 1, batch)
+                + (trace == null ? 0 : kernel.tapeSize(shape, 1, batch));
+        if (floats * Float.BYTES > org.rnnkit.tensor.MemoryBudget.bytes()) {
+            throw org.rnnkit.tensor.MemoryBudget.exceeded((long) Math.min(floats * Float.BYTES, 0x1p62),
+                    "a step of " + batch + " rows through " + this);
+        }
         Tensor hNew = h == null ? Tensor.zeros(call.hShape()) : h.copy();
         Tensor cNew = !config.type().hasCellState() ? null : c == null ? Tensor.zeros(call.cShape()) : c.copy();
         float[] scratch = ws.get(Workspace.KERNEL, kernel.workspaceSize(shape, 1, batch));

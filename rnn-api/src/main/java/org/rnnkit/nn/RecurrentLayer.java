@@ -15,6 +15,7 @@ import org.rnnkit.spi.DirectionWeights;
 import org.rnnkit.spi.KernelShape;
 import org.rnnkit.spi.PreparedWeights;
 import org.rnnkit.spi.RecurrentKernel;
+import org.rnnkit.tensor.MemoryBudget;
 import org.rnnkit.tensor.Tensor;
 
 /**
@@ -27,6 +28,10 @@ import org.rnnkit.tensor.Tensor;
  * LayerOutput y = lstm.forward(Tensor.wrap(x, seqLen, batch, inputSize));
  * float[] out = y.output().data();                                          // (T, B, D*H_out)
  * }</pre>
+ *
+ * <p>Memory: building a layer, and every call, first sizes what it will allocate (parameters; results,
+ * workspace and tape) and throws {@link org.rnnkit.tensor.MemoryBudgetException} (an
+ * {@code IllegalArgumentException}) if that exceeds the {@link MemoryBudget}, before allocating any of it.
  *
  * <p>Thread safety: immutable once built (its one mutable field, a workspace-size memo, holds immutable
  * records and is safe to race). One layer may be used by any number of threads at once; each call
@@ -234,6 +239,7 @@ public final class RecurrentLayer {
         if (into.cN() != null) {
             fillState(into.cN(), c0);
         }
+        requireMemory(call.seqLen, call.batch, false, false);
         // no clearing needed: kernels write every output element, zeros at padded steps (SPI contract)
         runInto(call.seqLen, call.batch, call.batchFirst, call.lengths, input.data(), 0, into.output().data(), 0,
                 into.hN().data(), into.cN() == null ? null : into.cN().data(), ws, null);
@@ -310,6 +316,7 @@ public final class RecurrentLayer {
         final int seqLen = call.seqLen, batch = call.batch, d = cfg.directions(), hOut = cfg.hOut(),
                 hid = cfg.hiddenSize(), outW = cfg.outputSize();
 
+        requireMemory(seqLen, batch, true, true);
         Map<String, Tensor> grads = new LinkedHashMap<>();
         parameters.forEach((name, t) -> grads.put(name, Tensor.zeros(t.shape())));
         Tensor dh = ghN == null ? Tensor.zeros(fwd.hN().shape()) : ghN.copy();
@@ -402,6 +409,7 @@ public final class RecurrentLayer {
                     + " with B=" + b + ", I=" + in + " and T >= 1, got " + chunk.shapeString());
         }
         int steps = chunk.dim(config.batchFirst() ? 1 : 0);
+        requireMemory(steps, b, false, true);
         Tensor out = Tensor.zeros(config.batchFirst() ? new int[] {b, steps, config.hOut()}
                 : new int[] {steps, b, config.hOut()});
         runInto(steps, b, config.batchFirst(), null, chunk.data(), 0, out.data(), 0, state.h, state.c,
@@ -424,6 +432,7 @@ public final class RecurrentLayer {
         long inSize = (long) steps * state.batch * config.inputSize(), outSize = (long) steps * state.batch * config.hOut();
         checkRange("x", x, xOff, inSize);
         checkRange("out", out, outOff, outSize);
+        requireMemory(steps, state.batch, false, false);
         runInto(steps, state.batch, config.batchFirst(), null, x, xOff, out, outOff, state.h, state.c,
                 state.workspace, null);
     }
@@ -545,8 +554,38 @@ public final class RecurrentLayer {
         return need.floats;
     }
 
+    /**
+     * Checks a call's memory against the {@link MemoryBudget} before any of it is allocated: the workspace
+     * and the buffers between layers, the results (unless the caller provides them) and, when training, the
+     * tapes and every layer's kept output and dropout mask (the backward pass needs about as much: input
+     * and layer gradients). Counted in double: the products of user-given sizes may overflow a long, and a
+     * threshold needs no exact count. Allocates nothing, so streaming steps may call it.
+     */
+    private void requireMemory(int seqLen, int batch, boolean training, boolean results) {
+        final RecurrentConfig cfg = config;
+        final int d = cfg.directions(), layers = cfg.numLayers();
+        double rowSteps = (double) seqLen * batch, between = rowSteps * cfg.outputSize();
+        double merged = d == 2 && cfg.mergeMode() != MergeMode.CONCAT ? 2 * rowSteps * cfg.hOut() : 0;
+        double floats = (double) maxWorkspace(seqLen, batch) * d + Math.min(layers - 1, 2) * between + merged;
+        if (results) {
+            floats += between + (double) cfg.stateCount() * batch * (cfg.hOut() + cfg.hiddenSize());
+        }
+        if (training) {
+            for (int k = 0; k < layers; k++) {
+                floats += (double) kernel.tapeSize(shapes[k], seqLen, batch) * d + 2 * between + merged;
+            }
+        }
+        double bytes = floats * Float.BYTES;
+        if (bytes > MemoryBudget.bytes()) {
+            throw MemoryBudget.exceeded(bytes >= 0x1p63 ? Long.MAX_VALUE : (long) bytes, String.format(
+                    java.util.Locale.ROOT, "%s %d steps x %d rows through %s", training ? "training on" : "running",
+                    seqLen, batch, this));
+        }
+    }
+
     /** Runs every layer and direction; with a trace, keeps each layer's output and records the tapes. */
     private LayerOutput run(Call call, Tensor input, Tensor h0, Tensor c0, Workspace ws, Trace trace) {
+        requireMemory(call.seqLen, call.batch, trace != null, true);
         Tensor output = Tensor.zeros(call.outShape);
         Tensor hN = h0 == null ? Tensor.zeros(call.hShape) : h0.copy();
         Tensor cN = !config.type().hasCellState() ? null : c0 == null ? Tensor.zeros(call.cShape) : c0.copy();

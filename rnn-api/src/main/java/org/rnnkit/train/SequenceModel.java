@@ -19,6 +19,7 @@ import org.rnnkit.nn.RecurrentConfig;
 import org.rnnkit.nn.RecurrentLayer;
 import org.rnnkit.nn.Trace;
 import org.rnnkit.spi.Backend;
+import org.rnnkit.tensor.MemoryBudget;
 import org.rnnkit.tensor.Tensor;
 
 /**
@@ -47,6 +48,9 @@ public final class SequenceModel {
     public static final String KEY_CLASSES = "classes";
 
     private final RecurrentConfig config;
+    /** Copies of the parameters a model in training holds; see {@link #create}. */
+    static final int TRAINING_COPIES = 6;
+
     private final int classes;
     private final Backend backend;
     private final Map<String, Tensor> params; // live, state_dict order
@@ -60,8 +64,27 @@ public final class SequenceModel {
         this.backend = backend;
     }
 
-    /** A new model with PyTorch's default initialisation drawn from {@code seed}. */
+    /**
+     * A new model with PyTorch's default initialisation drawn from {@code seed}.
+     *
+     * @throws org.rnnkit.tensor.MemoryBudgetException if training it would exceed the {@link MemoryBudget}:
+     *     a model being trained holds about {@value #TRAINING_COPIES} copies of its parameters (the values, the
+     *     layer's and the backend's copies, the gradients, and Adam's two moments)
+     */
     public static SequenceModel create(RecurrentConfig config, int classes, long seed, Backend backend) {
+        if (classes < 1) {
+            throw new IllegalArgumentException("classes: expected >= 1, got " + classes);
+        }
+        double params = (double) config.outputSize() * classes + classes;
+        for (ParameterLayout.Entry e : ParameterLayout.of(config).entries()) {
+            params += Tensor.checkedSize(e.name(), e.shape());
+        }
+        double bytes = params * Float.BYTES * TRAINING_COPIES;
+        if (bytes > MemoryBudget.bytes()) {
+            throw MemoryBudget.exceeded(bytes >= 0x1p63 ? Long.MAX_VALUE : (long) bytes, String.format(
+                    java.util.Locale.ROOT, "training %s with a head of %d classes (%,.0f parameters, %d copies)", config,
+                    classes, params, TRAINING_COPIES));
+        }
         Map<String, Tensor> p = new LinkedHashMap<>();
         Initializer.uniform(ParameterLayout.of(config), config.hiddenSize(), seed).forEach((k, v) -> p.put("rnn." + k, v));
         Linear.initialParameters(config.outputSize(), classes, true, seed ^ 0x9E3779B97F4A7C15L)

@@ -28,9 +28,7 @@ final class BackendsCommand implements Main.Command {
             out.print(usage());
             return 0;
         }
-        if (!a.positional.isEmpty()) {
-            throw new Args.UsageException("unexpected argument '" + a.positional.get(0) + "'");
-        }
+        a.noPositional();
         var found = Backends.discovered();
         int w = Math.max(7, found.stream().mapToInt(d -> d.name().length()).max().orElse(0));
         out.printf("%-" + w + "s  %8s  %-6s  %s%n", "backend", "priority", "usable", "details / reason");

@@ -2,7 +2,6 @@ package org.rnnkit.cli;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -20,10 +19,14 @@ import org.rnnkit.nn.RecurrentConfig;
 import org.rnnkit.nn.RecurrentLayer;
 import org.rnnkit.nn.Workspace;
 import org.rnnkit.spi.Backend;
+import org.rnnkit.tensor.MemoryBudgetException;
 import org.rnnkit.tensor.Tensor;
 
 /** {@code rnnkit run}: inference with a model file on .npy tensors. */
 final class RunCommand implements Main.Command {
+    /** Every file a run may write; at commit, those this run does not write are an earlier run's, and go. */
+    static final Set<String> RESULT_FILES = Set.of("output.npy", "h_n.npy", "c_n.npy");
+
     /** Options that override the model file's metadata, and the metadata key each sets. */
     private static final Map<String, String> CONFIG_OPTIONS = new LinkedHashMap<>();
 
@@ -48,6 +51,8 @@ final class RunCommand implements Main.Command {
                 Runs a layer or cell saved by rnnkit or exported from PyTorch (scripts/rnnkit_torch.py) and
                 writes DIR/output.npy, DIR/h_n.npy and, for LSTM, DIR/c_n.npy (cells: h_n.npy, c_n.npy, the
                 new state). Tensors are float32 .npy; lengths.npy is int64, one length per batch row.
+                The files appear together when the run succeeds, replacing an earlier run's (also its
+                c_n.npy when this run has none), and not at all when it fails.
 
                 The configuration comes from the file's __metadata__: mode (RNN_TANH, RNN_RELU, LSTM, GRU),
                 input_size, hidden_size, num_layers, bidirectional, batch_first, bias, proj_size, cell
@@ -68,18 +73,24 @@ final class RunCommand implements Main.Command {
             out.print(usage());
             return 0;
         }
-        if (!a.positional.isEmpty()) {
-            throw new Args.UsageException("unexpected argument '" + a.positional.get(0) + "'");
+        a.noPositional();
+        for (String required : new String[] {"--model", "--input", "--out"}) {
+            a.required(required);
         }
-        Path model = Path.of(a.required("--model"));
-        Tensor input = Npy.readFloat32(Path.of(a.required("--input")));
-        Path outDir = Path.of(a.required("--out"));
-        Tensor h0 = a.get("--h0") == null ? null : Npy.readFloat32(Path.of(a.get("--h0")));
-        Tensor c0 = a.get("--c0") == null ? null : Npy.readFloat32(Path.of(a.get("--c0")));
-        int[] lengths = a.get("--lengths") == null ? null : toInts(Path.of(a.get("--lengths")),
-                Npy.readInt64Vector(Path.of(a.get("--lengths"))));
+        // every path is checked before anything is read or computed
+        Path model = a.inputFile("--model", null), inputPath = a.inputFile("--input", null);
+        if (model == null || inputPath == null) {
+            throw new Args.UsageException("missing required option " + (model == null ? "--model" : "--input"));
+        }
+        Path h0Path = a.inputFile("--h0", null), c0Path = a.inputFile("--c0", null);
+        Path lengthsPath = a.inputFile("--lengths", null);
+        Path outDir = a.outputDirectory("--out");
         Backend backend = a.get("--backend") == null ? Backends.get() : Backends.select(a.get("--backend"), "--backend");
 
+        Tensor input = Npy.readFloat32(inputPath);
+        Tensor h0 = h0Path == null ? null : Npy.readFloat32(h0Path);
+        Tensor c0 = c0Path == null ? null : Npy.readFloat32(c0Path);
+        int[] lengths = lengthsPath == null ? null : toInts(lengthsPath, Npy.readInt64Vector(lengthsPath));
         SafeTensorsFile file = SafeTensors.read(model);
         Map<String, String> meta = new LinkedHashMap<>(file.metadata());
         CONFIG_OPTIONS.forEach((opt, key) -> {
@@ -88,24 +99,32 @@ final class RunCommand implements Main.Command {
             }
         });
         boolean cell = Boolean.parseBoolean(meta.getOrDefault(RecurrentConfig.KEY_CELL, "false").trim());
-        Files.createDirectories(outDir);
+        ResultFolder results = new ResultFolder(outDir, RESULT_FILES);
+        Map<String, String> shapes = new LinkedHashMap<>();
         long t0 = System.nanoTime();
-        if (cell) {
-            if (lengths != null) {
-                throw new Args.UsageException("--lengths: a cell runs one step; lengths apply to layers only");
+        try {
+            if (cell) {
+                if (lengths != null) {
+                    throw new Args.UsageException("--lengths: a cell runs one step; lengths apply to layers only");
+                }
+                RecurrentCell c = withFile(model, () -> RecurrentCell.of(CellConfig.fromMetadata(meta), file.tensors(), backend));
+                CellOutput r = c.forward(input, h0, c0, new Workspace());
+                t0 = System.nanoTime() - t0;
+                stage(results, shapes, "h_n.npy", r.h());
+                stage(results, shapes, "c_n.npy", r.c());
+            } else {
+                RecurrentLayer l = withFile(model, () -> RecurrentLayer.of(RecurrentConfig.fromMetadata(meta), file.tensors(), backend));
+                LayerOutput r = l.forward(input, lengths, h0, c0, new Workspace());
+                t0 = System.nanoTime() - t0;
+                stage(results, shapes, "output.npy", r.output());
+                stage(results, shapes, "h_n.npy", r.hN());
+                stage(results, shapes, "c_n.npy", r.cN());
             }
-            RecurrentCell c = withFile(model, () -> RecurrentCell.of(CellConfig.fromMetadata(meta), file.tensors(), backend));
-            CellOutput r = c.forward(input, h0, c0, new Workspace());
-            t0 = System.nanoTime() - t0;
-            write(outDir, "h_n.npy", r.h(), out);
-            write(outDir, "c_n.npy", r.c(), out);
-        } else {
-            RecurrentLayer l = withFile(model, () -> RecurrentLayer.of(RecurrentConfig.fromMetadata(meta), file.tensors(), backend));
-            LayerOutput r = l.forward(input, lengths, h0, c0, new Workspace());
-            t0 = System.nanoTime() - t0;
-            write(outDir, "output.npy", r.output(), out);
-            write(outDir, "h_n.npy", r.hN(), out);
-            write(outDir, "c_n.npy", r.cN(), out);
+            for (Path p : results.commit()) {
+                out.println("wrote " + p + " " + shapes.get(p.getFileName().toString()));
+            }
+        } finally {
+            results.discard();
         }
         out.printf("backend %s, %.3f ms (including weight preparation)%n", backend.name(), t0 / 1e6);
         return 0;
@@ -115,19 +134,25 @@ final class RunCommand implements Main.Command {
         T get();
     }
 
-    /** Configuration and tensor errors of the file become ModelFormatExceptions naming it. */
+    /**
+     * Configuration and tensor errors of the file become ModelFormatExceptions naming it; a model too large
+     * for the memory budget stays what it is.
+     */
     private static <T> T withFile(Path model, Build<T> build) throws ModelFormatException {
         try {
             return build.get();
+        } catch (MemoryBudgetException e) {
+            throw e;
         } catch (IllegalArgumentException e) {
             throw new ModelFormatException(model + ": " + e.getMessage());
         }
     }
 
-    private static void write(Path dir, String name, Tensor t, PrintStream out) throws IOException {
+    private static void stage(ResultFolder results, Map<String, String> shapes, String name, Tensor t)
+            throws IOException {
         if (t != null) {
-            Npy.writeFloat32(dir.resolve(name), t);
-            out.println("wrote " + dir.resolve(name) + " " + t.shapeString());
+            results.stage(name, Npy.toBytes(t));
+            shapes.put(name, t.shapeString());
         }
     }
 

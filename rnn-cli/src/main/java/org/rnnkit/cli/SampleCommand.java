@@ -38,16 +38,14 @@ final class SampleCommand implements Main.Command {
             out.print(usage());
             return 0;
         }
-        if (!a.positional.isEmpty()) {
-            throw new Args.UsageException("unexpected argument '" + a.positional.get(0) + "'");
+        a.noPositional();
+        Path file = a.inputFile("--model", null);
+        if (file == null) {
+            throw new Args.UsageException("missing required option --model");
         }
-        Path file = Path.of(a.required("--model"));
-        int length = TrainCommand.intOpt(a, "--length", 300, 0);
-        double temperature = TrainCommand.doubleOpt(a, "--temperature", 0.8);
-        if (!(temperature > 0)) {
-            throw new Args.UsageException("--temperature: expected > 0, got " + temperature);
-        }
-        long seed = Long.parseLong(a.options.getOrDefault("--seed", "1"));
+        int length = a.integer("--length", 300, 0, 100_000_000);
+        double temperature = a.number("--temperature", 0.8, 0, true, Double.MAX_VALUE);
+        long seed = a.longInteger("--seed", 1, Long.MIN_VALUE, Long.MAX_VALUE);
         Backend backend = a.get("--backend") == null ? Backends.get() : Backends.select(a.get("--backend"), "--backend");
         String vocabJson = SafeTensors.read(file).metadata().get(TrainCommand.KEY_VOCAB);
         if (vocabJson == null) {

@@ -2,6 +2,7 @@ package org.rnnkit.cli;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
@@ -59,24 +60,37 @@ final class TrainCommand implements Main.Command {
             out.print(usage());
             return 0;
         }
-        if (!a.positional.isEmpty()) {
-            throw new Args.UsageException("unexpected argument '" + a.positional.get(0) + "'");
+        a.noPositional();
+        Path corpusPath = a.path("--corpus");
+        if (corpusPath == null || !Files.isDirectory(corpusPath)) {
+            corpusPath = a.inputFile("--corpus", CharCorpus.DEBIAN_LICENSES);
         }
-        Path corpusPath = Path.of(a.options.getOrDefault("--corpus", CharCorpus.DEBIAN_LICENSES));
-        Path outFile = Path.of(a.options.getOrDefault("--out", "charlm.safetensors"));
-        int steps = intOpt(a, "--steps", 300, 1), hidden = intOpt(a, "--hidden", 128, 1),
-                layers = intOpt(a, "--layers", 1, 1), seqLen = intOpt(a, "--seq-len", 64, 1),
-                batch = intOpt(a, "--batch", 16, 1), sampleEvery = intOpt(a, "--sample-every", 100, 0);
-        double lr = doubleOpt(a, "--lr", 3e-3), clip = doubleOpt(a, "--clip", 5), dropout = doubleOpt(a, "--dropout", 0);
-        long seed = Long.parseLong(a.options.getOrDefault("--seed", "1"));
+        // checked before the corpus is read and the first step is taken: a bad --out fails now, not at step 100
+        Path outFile = a.outputFile("--out", "charlm.safetensors");
+        int steps = a.integer("--steps", 300, 1, Integer.MAX_VALUE), hidden = a.integer("--hidden", 128, 1, Integer.MAX_VALUE),
+                layers = a.integer("--layers", 1, 1, Integer.MAX_VALUE),
+                seqLen = a.integer("--seq-len", 64, 1, Integer.MAX_VALUE),
+                batch = a.integer("--batch", 16, 1, Integer.MAX_VALUE),
+                sampleEvery = a.integer("--sample-every", 100, 0, Integer.MAX_VALUE);
+        double lr = a.number("--lr", 3e-3, 0, true, Double.MAX_VALUE);
+        double clip = a.number("--clip", 5, 0, true, Double.MAX_VALUE);
+        double dropout = a.number("--dropout", 0, 0, false, 1);
+        if (dropout >= 1) {
+            throw new Args.BadValueException("--dropout: expected a probability in [0, 1), got " + dropout);
+        }
+        long seed = a.longInteger("--seed", 1, Long.MIN_VALUE, Long.MAX_VALUE);
+        if ((long) seqLen * batch > Integer.MAX_VALUE - 8) {
+            throw new Args.BadValueException("--seq-len/--batch: " + seqLen + " x " + batch
+                    + " characters per step exceed the largest Java array (2^31 - 9)");
+        }
         Backend backend = a.get("--backend") == null ? Backends.get() : Backends.select(a.get("--backend"), "--backend");
 
         CharCorpus corpus = CharCorpus.read(corpusPath);
         int vocab = corpus.vocab.length();
         int span = corpus.ids.length / batch; // each stream reads its own contiguous part
-        if (span < seqLen + 1) {
-            throw new Args.UsageException("--batch/--seq-len: the corpus of " + corpus.ids.length
-                    + " characters is too short for " + batch + " streams of " + (seqLen + 1) + " characters");
+        if (span < (long) seqLen + 1) {
+            throw new Args.BadValueException("--batch/--seq-len: the corpus of " + corpus.ids.length
+                    + " characters is too short for " + batch + " streams of " + ((long) seqLen + 1) + " characters");
         }
         RecurrentConfig cfg = new RecurrentConfig(CellType.LSTM, vocab, hidden, layers, true, false, false, 0);
         SequenceModel model = SequenceModel.create(cfg, vocab, seed, backend);
@@ -106,6 +120,15 @@ final class TrainCommand implements Main.Command {
             }
             pos += seqLen;
             double loss = tbptt.train(CharCorpus.oneHot(in, seqLen, batch, vocab), target, adam, clipping);
+            if (!Double.isFinite(loss) || !finite(model)) {
+                if (tty) {
+                    err.println();
+                }
+                err.printf(Locale.ROOT, "rnnkit train: diverged at step %d (loss %s%s); %s was not overwritten with it;"
+                        + " lower --lr (now %s) or --clip (now %s)%n", step, loss, Double.isFinite(loss) ? ", parameters"
+                        + " not finite" : "", outFile, lr, clip);
+                return Main.CHECK_FAILED;
+            }
             smooth = step == 1 ? loss : 0.9 * smooth + 0.1 * loss;
             double secs = (System.nanoTime() - start) / 1e9;
             double cps = (double) step * seqLen * batch / secs;
@@ -135,32 +158,16 @@ final class TrainCommand implements Main.Command {
         return 0;
     }
 
-    static int intOpt(Args a, String name, int dflt, int min) {
-        String v = a.get(name);
-        if (v == null) {
-            return dflt;
-        }
-        try {
-            int n = Integer.parseInt(v.trim());
-            if (n < min) {
-                throw new Args.UsageException(name + ": expected an integer >= " + min + ", got " + v);
+    /** Whether every parameter is finite (checked each step: a NaN checkpoint must never be written). */
+    private static boolean finite(SequenceModel model) {
+        for (org.rnnkit.tensor.Tensor t : model.parameters().values()) {
+            for (float v : t.data()) {
+                if (!Float.isFinite(v)) {
+                    return false;
+                }
             }
-            return n;
-        } catch (NumberFormatException e) {
-            throw new Args.UsageException(name + ": expected an integer, got '" + v + "'");
         }
-    }
-
-    static double doubleOpt(Args a, String name, double dflt) {
-        String v = a.get(name);
-        if (v == null) {
-            return dflt;
-        }
-        try {
-            return Double.parseDouble(v.trim());
-        } catch (NumberFormatException e) {
-            throw new Args.UsageException(name + ": expected a number, got '" + v + "'");
-        }
+        return true;
     }
 
     private static String duration(double secs) {

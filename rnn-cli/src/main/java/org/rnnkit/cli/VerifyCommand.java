@@ -11,6 +11,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import org.rnnkit.backend.Backends;
+import org.rnnkit.io.Untrusted;
 import org.rnnkit.spi.Backend;
 import org.rnnkit.verify.CaseResult;
 import org.rnnkit.verify.CaseResult.Status;
@@ -45,6 +46,11 @@ final class VerifyCommand implements Main.Command {
                 """.formatted(String.join(", ", BUNDLED));
     }
 
+    /** A case name from a case.json, safe to print: escapes (terminal control sequences) made visible, length bounded. */
+    private static String show(String name) {
+        return Untrusted.line(name, 120);
+    }
+
     @Override
     public int run(String[] argv, PrintStream out, PrintStream err) throws IOException {
         Args a = Args.parse(argv, 0, Set.of("--backend"), Set.of("--failures-only"));
@@ -64,11 +70,11 @@ final class VerifyCommand implements Main.Command {
         List<GoldenCase> cases = new ArrayList<>();
         for (Path d : dirs) {
             if (!Files.isDirectory(d)) {
-                throw new Args.UsageException("no such directory: " + d);
+                throw new Args.BadValueException("no such directory: " + Untrusted.quote(d.toString()));
             }
             List<GoldenCase> found = GoldenCase.discover(d);
             if (found.isEmpty()) {
-                throw new Args.UsageException(d + " holds no case (no subdirectory with a case.json)");
+                throw new Args.BadValueException(Untrusted.quote(d.toString()) + " holds no case (no subdirectory with a case.json)");
             }
             cases.addAll(found);
         }
@@ -93,7 +99,7 @@ final class VerifyCommand implements Main.Command {
             usable.put(b.name(), b);
         }
 
-        int wCase = Math.max(4, cases.stream().mapToInt(c -> c.name().length()).max().orElse(4));
+        int wCase = Math.max(4, cases.stream().mapToInt(c -> show(c.name()).length()).max().orElse(4));
         int wBack = Math.max(7, names.stream().mapToInt(String::length).max().orElse(7));
         String fmt = "%-" + wCase + "s  %-" + wBack + "s  %8s  %-9s  %s%n";
         out.printf(fmt, "case", "backend", "forward", "gradients", "status");
@@ -115,7 +121,7 @@ final class VerifyCommand implements Main.Command {
                     problems.add(r);
                 }
                 if (!a.flag("--failures-only") || r.status() != Status.PASS) {
-                    out.printf(fmt, c.name(), name, fraction(r.forward()),
+                    out.printf(fmt, show(c.name()), name, fraction(r.forward()),
                             r.gradient() != null ? fraction(r.gradient()) : r.gradientNote() != null ? "n/c" : "-",
                             statusText(r));
                 }
@@ -123,7 +129,7 @@ final class VerifyCommand implements Main.Command {
         }
         out.println();
         for (CaseResult r : problems) {
-            out.println(r.caseName() + " on " + r.backend() + ": " + r.status() + ": " + r.detail());
+            out.println(show(r.caseName()) + " on " + r.backend() + ": " + r.status() + ": " + Untrusted.line(r.detail(), 2000));
         }
         if (gradientsPending) {
             out.println("gradients: n/c = not checked (" + String.join("; ", gradientNotes) + ")");

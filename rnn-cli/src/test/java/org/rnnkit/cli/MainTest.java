@@ -118,7 +118,7 @@ class MainTest {
 
     @Test
     void runRejectsAMissingRequiredOption() {
-        Result r = run("run", "--model", "x.safetensors");
+        Result r = run("run", "--model", GOLDEN.resolve("034_lstm_l2_bi_bf_p6_i8_h8_s25_b6/model.safetensors").toString());
         assertEquals(2, r.status);
         assertTrue(r.err.contains("missing required option --input"), r.err);
     }
