@@ -143,9 +143,11 @@ final class Args {
     /** A file to read: it exists, is a regular file (not a pipe or device, which may block or never end), and is readable. */
     Path inputFile(String name, String dflt) {
         Path p = options.containsKey(name) ? path(name) : dflt == null ? null : Path.of(dflt);
-        if (p == null) {
-            return null;
-        }
+        return p == null ? null : checkedInput(name, p);
+    }
+
+    /** {@code p}, given as option {@code name}, checked as {@link #inputFile(String, String)} does. */
+    static Path checkedInput(String name, Path p) {
         String what = name + ": " + Untrusted.quote(p.toString());
         if (!Files.exists(p)) {
             throw new BadValueException(what + ": no such file" + (Files.isSymbolicLink(p) ? " (a broken symbolic link)" : ""));

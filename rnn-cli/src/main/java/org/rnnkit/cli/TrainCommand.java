@@ -61,9 +61,9 @@ final class TrainCommand implements Main.Command {
             return 0;
         }
         a.noPositional();
-        Path corpusPath = a.path("--corpus");
-        if (corpusPath == null || !Files.isDirectory(corpusPath)) {
-            corpusPath = a.inputFile("--corpus", CharCorpus.DEBIAN_LICENSES);
+        Path corpusPath = a.get("--corpus") != null ? a.path("--corpus") : Path.of(CharCorpus.DEBIAN_LICENSES);
+        if (!Files.isDirectory(corpusPath)) { // a directory of texts, or one text file
+            Args.checkedInput("--corpus", corpusPath);
         }
         // checked before the corpus is read and the first step is taken: a bad --out fails now, not at step 100
         Path outFile = a.outputFile("--out", "charlm.safetensors");

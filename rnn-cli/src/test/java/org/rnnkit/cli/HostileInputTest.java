@@ -245,6 +245,8 @@ class HostileInputTest {
             "--batch", "2", "--backend", "scalar", "--out", tmp.resolve("m.safetensors").toString()};
         run(with(base, "--seq-len", "2147483647")).fails(2, "2147483647 x 2 characters per step exceed");
         run(with(base, "--seq-len", "2147483000", "--batch", "1")).fails(2, "too short", "2147483001 characters");
+        // without --corpus: the default corpus, a directory, is accepted, and the next check speaks
+        run("train", "--lr", "Infinity").fails(2, "--lr: expected a finite number above 0.0, got Infinity");
         for (String lr : new String[] {"Infinity", "NaN", "-1", "0", "abc"}) {
             run(with(base, "--lr", lr)).fails(2, "--lr: expected a", lr);
         }
