@@ -42,6 +42,9 @@ public final class Npy {
      * Reads a {@code <f4} file of any rank; shape {@code ()} gives a tensor of rank 0 with one value.
      *
      * @throws ModelFormatException if the file is malformed, not {@code <f4}, Fortran-ordered, or over 2 GiB
+     * @throws java.nio.file.FileSystemException if the path is missing or not a regular file (a pipe or device is
+     *     refused without being opened: it could block or never end)
+     * @throws org.rnnkit.tensor.MemoryBudgetException if reading it (about twice its size) exceeds the memory budget
      * @throws IOException if the file cannot be read
      */
     public static Tensor readFloat32(Path path) throws IOException {
@@ -72,6 +75,9 @@ public final class Npy {
      * Reads a one-dimensional {@code <i8} file, such as {@code lengths.npy}.
      *
      * @throws ModelFormatException if the file is malformed, not {@code <i8}, or not 1-D
+     * @throws java.nio.file.FileSystemException if the path is missing or not a regular file (a pipe or device is
+     *     refused without being opened: it could block or never end)
+     * @throws org.rnnkit.tensor.MemoryBudgetException if reading it (about twice its size) exceeds the memory budget
      * @throws IOException if the file cannot be read
      */
     public static long[] readInt64Vector(Path path) throws IOException {
@@ -96,6 +102,9 @@ public final class Npy {
      * Reads an {@code <i8} file of any shape, e.g. class targets.
      *
      * @throws ModelFormatException if the file is malformed or not {@code <i8}
+     * @throws java.nio.file.FileSystemException if the path is missing or not a regular file (a pipe or device is
+     *     refused without being opened: it could block or never end)
+     * @throws org.rnnkit.tensor.MemoryBudgetException if reading it (about twice its size) exceeds the memory budget
      * @throws IOException if the file cannot be read
      */
     public static Int64 readInt64(Path path) throws IOException {

@@ -52,6 +52,9 @@ public final class SafeTensors {
      * Reads a safetensors file. The path's string form names the file in error messages.
      *
      * @throws ModelFormatException if the file is malformed, uses a dtype other than F32, or exceeds 2 GiB
+     * @throws java.nio.file.FileSystemException if the path is missing or not a regular file (a pipe or device is
+     *     refused without being opened: it could block or never end)
+     * @throws org.rnnkit.tensor.MemoryBudgetException if reading it (about twice its size) exceeds the memory budget
      * @throws IOException if the file cannot be read
      */
     public static SafeTensorsFile read(Path path) throws IOException {
