@@ -2,7 +2,7 @@ package org.rnnkit.nativebackend;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -45,13 +45,18 @@ class NativeLoaderTest {
         assertEquals("rnnkit.native.path: no file at " + missing, s.detail());
     }
 
+    /** Refused by {@link SharedLibraryCheck} before System.load (every way it refuses: SharedLibraryCheckTest). */
     @Test
-    void aFileThatIsNoLibraryIsReportedWithItsCause(@TempDir Path tmp) throws Exception {
+    void aFileThatIsNoLibraryIsRefusedBeforeLoading(@TempDir Path tmp) throws Exception {
         Path junk = Files.writeString(tmp.resolve("librnnkit.so"), "not an ELF file");
         NativeLoader.Status s = NativeLoader.load(props(NativeLoader.PATH, junk.toString()));
         assertFalse(s.usable());
-        assertEquals("rnnkit.native.path: cannot load " + junk, s.detail());
-        assertInstanceOf(UnsatisfiedLinkError.class, s.cause());
+        assertEquals("rnnkit.native.path: " + junk + " is not a shared library: 15 bytes, less than an ELF header's 64",
+                s.detail());
+        assertNull(s.cause());
+        Path dir = Files.createDirectory(tmp.resolve("lib"));
+        assertEquals("rnnkit.native.path: " + dir + " is a directory, not a shared library",
+                NativeLoader.load(props(NativeLoader.PATH, dir.toString())).detail());
     }
 
     @Test
