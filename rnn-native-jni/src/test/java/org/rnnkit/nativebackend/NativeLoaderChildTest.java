@@ -16,10 +16,10 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The loader and the registry in child JVMs ({@link ProbeMain} {@code --select}) given what used to kill
  * the JVM or be silently ignored: truncated copies of real libraries as {@code rnnkit.native.path} and
- * {@code rnnkit.openblas.path} (the dynamic loader mapped past the end of the file: SIGBUS, exit 134).
- * Each child must end normally, report the backend unusable with the reason, let {@code auto} fall back to
- * {@code scalar} (the only other backend on this module's test class path) and fail
- * {@code Backends.named("native")} with the same reason.
+ * {@code rnnkit.openblas.path} (the dynamic loader mapped past the end of the file: SIGBUS, exit 134),
+ * and thread counts that are not one. Each child must end normally, report the backend unusable with the
+ * reason, let {@code auto} fall back to {@code scalar} (the only other backend on this module's test class
+ * path) and fail {@code Backends.named("native")} with the same reason.
  */
 class NativeLoaderChildTest {
 
@@ -74,5 +74,17 @@ class NativeLoaderChildTest {
         assertUnusable("OpenBLAS not loaded: rnnkit.openblas.path: " + f + " is not a complete shared library: segment "
                 + first.index() + " ends at byte " + first.end() + ", the file has " + cut + " bytes (truncated?)",
                 select("-Drnnkit.openblas.path=" + f));
+    }
+
+    @Test
+    void aBadThreadCountMakesTheBackendUnusable() throws Exception {
+        // every kind of bad value is NativeLoaderTest's; here the way from the property to the user
+        assertUnusable("rnnkit.native.threads: expected an integer from 1 to 1024, got 'abc'",
+                select("-Drnnkit.native.threads=abc"));
+        List<String> three = select("-Drnnkit.native.threads=3");
+        assertTrue(three.get(0).startsWith("available: fused C kernels ("), three.toString());
+        assertEquals("auto: native", three.get(1));
+        assertTrue(three.get(2).startsWith("named: fused C kernels (") && three.get(2).endsWith(", up to 3 threads"),
+                three.toString());
     }
 }
