@@ -29,16 +29,19 @@ import org.rnnkit.spi.RecurrentKernel;
  */
 public final class VectorBackend implements Backend {
     public static final String NAME = "vector";
-    /** {@code -Drnnkit.vector.threads=N}: threads for the registry's instance (default 1). */
+    /**
+     * {@code -Drnnkit.vector.threads=N}: threads for the registry's instance (default 1); N from 1 to 1024,
+     * anything else makes the backend unusable with the reason.
+     */
     public static final String THREADS_PROPERTY = "rnnkit.vector.threads";
 
     private final VectorParallel par;
     private final RecurrentKernel rnnTanh, rnnRelu, lstm, gru;
     private final String description;
 
-    /** The backend with the thread count of {@code rnnkit.vector.threads} (default 1). */
-    VectorBackend() {
-        this(defaultParallel());
+    /** The backend splitting large calls over up to {@code threads} threads (the registry's: the property's). */
+    VectorBackend(int threads) {
+        this(parallel(threads));
     }
 
     private VectorBackend(VectorParallel par) {
@@ -73,10 +76,6 @@ public final class VectorBackend implements Backend {
     /** How many parts a large call may be split into. */
     public int threads() {
         return par.threads();
-    }
-
-    private static VectorParallel defaultParallel() {
-        return parallel(Math.max(1, Integer.getInteger(THREADS_PROPERTY, 1)));
     }
 
     private static VectorParallel parallel(int threads) {

@@ -9,7 +9,9 @@ import org.rnnkit.spi.BackendProvider;
  * that {@code jdk.incubator.vector} is in the boot layer, and only then lets {@link VectorProbe} read the
  * vector width, so a JVM started without {@code --add-modules jdk.incubator.vector} gets a reason instead
  * of a {@link NoClassDefFoundError}. A species forced wider than this JVM's vector registers makes it
- * {@linkplain Availability#degraded(String) degraded}: correct, but never chosen by auto-selection.
+ * {@linkplain Availability#degraded(String) degraded}: correct, but never chosen by auto-selection. A
+ * {@value VectorBackend#THREADS_PROPERTY} that is not an integer from 1 to {@value #MAX_THREADS} makes it
+ * unusable with that reason, so {@code auto} passes it over and naming it fails with the message.
  *
  * <p>Thread safety: stateless.
  */
@@ -27,12 +29,49 @@ public final class VectorBackendProvider implements BackendProvider {
         return PRIORITY;
     }
 
+    /**
+     * The most {@value VectorBackend#THREADS_PROPERTY} takes. Far above any core count this runs on, yet a
+     * typo such as 100000 is reported instead of making a pool that may grow to that many platform threads.
+     */
+    static final int MAX_THREADS = 1024;
+
+    /**
+     * The thread count that {@code value}, the text of {@value VectorBackend#THREADS_PROPERTY}, asks for: 1
+     * when it is null or blank, else a decimal integer from 1 to {@value #MAX_THREADS} (spaces around it
+     * allowed). Here rather than in {@link VectorBackend} because this class links no Vector API type.
+     *
+     * @throws IllegalArgumentException for anything else, e.g. {@code rnnkit.vector.threads: expected an
+     *         integer from 1 to 1024, got 'abc'}
+     */
+    static int threads(String value) {
+        if (value == null || value.isBlank()) {
+            return 1;
+        }
+        String v = value.trim();
+        // ASCII digits only: Integer.parseInt also takes "+4" and other scripts' digits, and the
+        // Integer.getInteger this replaces read "010" as octal 8 and "0x10" as 16
+        if (v.matches("[0-9]{1,10}")) {
+            long n = Long.parseLong(v);
+            if (n >= 1 && n <= MAX_THREADS) {
+                return (int) n;
+            }
+        }
+        throw new IllegalArgumentException(VectorBackend.THREADS_PROPERTY + ": expected an integer from 1 to "
+                + MAX_THREADS + ", got '" + value + "'");
+    }
+
+    /** A bad {@value VectorBackend#THREADS_PROPERTY} makes the backend unusable with the reason. */
     @Override
     public Availability probe() {
         try {
             if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
                 return Availability.unavailable("the Vector API module is not loaded: pass --add-modules "
                         + "jdk.incubator.vector to the JVM");
+            }
+            try {
+                threads(System.getProperty(VectorBackend.THREADS_PROPERTY));
+            } catch (IllegalArgumentException e) {
+                return Availability.unavailable(e.getMessage());
             }
             String problem = VectorProbe.problem();
             if (problem != null) {
@@ -48,6 +87,12 @@ public final class VectorBackendProvider implements BackendProvider {
 
     @Override
     public Backend create() {
-        return new VectorBackend();
+        int threads;
+        try {
+            threads = threads(System.getProperty(VectorBackend.THREADS_PROPERTY));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException("vector backend is not usable here: " + e.getMessage(), e);
+        }
+        return new VectorBackend(threads);
     }
 }

@@ -5,7 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.ServiceLoader;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.rnnkit.backend.Backends;
 import org.rnnkit.nn.CellType;
@@ -92,8 +96,7 @@ class VectorBackendProviderTest {
     @Test
     void threadsAreOptIn() {
         VectorBackend b = (VectorBackend) new VectorBackendProvider().create();
-        assertEquals(Integer.getInteger(VectorBackend.THREADS_PROPERTY, 1) > 1 ? Integer.getInteger(VectorBackend.THREADS_PROPERTY) : 1,
-                b.threads());
+        assertEquals(VectorBackendProvider.threads(System.getProperty(VectorBackend.THREADS_PROPERTY)), b.threads());
         assertEquals(1, b.withExecutor(null, 1).threads());
         assertEquals(3, b.withExecutor(Runnable::run, 3).threads());
         assertTrue(b.withExecutor(Runnable::run, 3).description().endsWith("up to 3 threads"));
@@ -111,5 +114,65 @@ class VectorBackendProviderTest {
         assertTrue(two.withThreads(2) == two, "same count: same backend");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> one.withThreads(0));
         assertEquals("threads: expected >= 1, got 0", e.getMessage());
+    }
+
+    @Test
+    void theThreadCountIsAnIntegerFromOneTo1024() {
+        assertEquals(1, VectorBackendProvider.threads(null));
+        assertEquals(1, VectorBackendProvider.threads(""));
+        assertEquals(1, VectorBackendProvider.threads("1"));
+        assertEquals(4, VectorBackendProvider.threads(" 4 "));
+        assertEquals(10, VectorBackendProvider.threads("010")); // decimal (Integer.getInteger read octal 8)
+        assertEquals(1024, VectorBackendProvider.threads("1024"));
+        for (String bad : new String[] {"abc", "-1", "0", "1025", "2147483648", "99999999999", "+4", "0x10", "4.0",
+                "\u0664", "4 threads"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> VectorBackendProvider.threads(bad), bad);
+            assertEquals("rnnkit.vector.threads: expected an integer from 1 to 1024, got '" + bad + "'", e.getMessage());
+        }
+    }
+
+    @Test
+    void aBadThreadCountIsTheProbesReasonAndCreatesNothing() {
+        String old = System.getProperty(VectorBackend.THREADS_PROPERTY);
+        System.setProperty(VectorBackend.THREADS_PROPERTY, "abc");
+        try {
+            VectorBackendProvider p = new VectorBackendProvider();
+            Availability a = p.probe();
+            assertFalse(a.isAvailable());
+            assertEquals("rnnkit.vector.threads: expected an integer from 1 to 1024, got 'abc'", a.detail());
+            IllegalStateException e = assertThrows(IllegalStateException.class, p::create);
+            assertEquals("vector backend is not usable here: rnnkit.vector.threads: expected an integer from 1 to 1024,"
+                    + " got 'abc'", e.getMessage());
+            System.setProperty(VectorBackend.THREADS_PROPERTY, "2");
+            assertEquals(2, ((VectorBackend) p.create()).threads());
+        } finally {
+            if (old == null) {
+                System.clearProperty(VectorBackend.THREADS_PROPERTY);
+            } else {
+                System.setProperty(VectorBackend.THREADS_PROPERTY, old);
+            }
+        }
+    }
+
+    /**
+     * End to end, in a child JVM (the registry probes once per JVM): auto passes the backend over for the
+     * scalar one (the only other backend on this module's test class path), and naming it fails with the
+     * reason.
+     */
+    @Test
+    void aBadThreadCountReachesTheUserWhoNamesTheBackend() throws Exception {
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        Process child = new ProcessBuilder(java.toString(), "-Xmx256m", "--add-modules", "jdk.incubator.vector",
+                "-D" + VectorBackend.THREADS_PROPERTY + "=abc", "-cp", System.getProperty("java.class.path"),
+                SelectMain.class.getName()).redirectErrorStream(true).start();
+        child.getOutputStream().close();
+        String out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(child.waitFor(60, TimeUnit.SECONDS), "the child finished");
+        assertEquals(0, child.exitValue(), out);
+        String reason = "rnnkit.vector.threads: expected an integer from 1 to 1024, got 'abc'";
+        assertEquals(List.of("unavailable: " + reason, "auto: scalar",
+                "named: failed: backend: backend 'vector' is not usable here: " + reason),
+                out.lines().filter(l -> l.matches("(available|unavailable|degraded|auto|named): .*")).toList(), out);
     }
 }

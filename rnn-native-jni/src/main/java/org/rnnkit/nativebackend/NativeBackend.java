@@ -29,19 +29,18 @@ import org.rnnkit.spi.RecurrentKernel;
  */
 public final class NativeBackend implements Backend {
     public static final String NAME = "native";
-    /** {@code -Drnnkit.native.threads=N}: threads for the registry's instance (default 1). */
+    /**
+     * {@code -Drnnkit.native.threads=N}: threads for the registry's instance (default 1); N from 1 to 1024,
+     * anything else makes the backend unusable with the reason.
+     */
     public static final String THREADS_PROPERTY = "rnnkit.native.threads";
 
     private final RecurrentKernel rnnTanh, rnnRelu, lstm, gru;
     private final String loaded, description;
     private final int threads;
 
-    /** The backend with the thread count of {@code rnnkit.native.threads} (default 1). */
-    NativeBackend(String loaded) {
-        this(loaded, Math.max(1, Integer.getInteger(THREADS_PROPERTY, 1)));
-    }
-
-    private NativeBackend(String loaded, int threads) {
+    /** The backend over the libraries {@code loaded} describes, splitting large calls over up to {@code threads}. */
+    NativeBackend(String loaded, int threads) {
         this.loaded = loaded;
         this.threads = threads;
         rnnTanh = new NativeRnnKernel(false, threads);

@@ -20,7 +20,7 @@ import java.util.Properties;
  * <ol>
  *   <li>{@code -Drnnkit.native.skip=true}: not loaded at all ("disabled by ...");
  *   <li>{@code -Drnnkit.native.path=/path/librnnkit.so}: that file, or a failure naming it (no fallback:
- *       an explicit path that does not load is an error worth seeing);
+ *       an explicit path that does not load, or fails the check below, is an error worth seeing);
  *   <li>the library bundled in this jar ({@value #RESOURCE}), copied into a fresh owner-only
  *       temporary directory, loaded, and deleted again (the mapping stays valid);
  *   <li>{@code System.loadLibrary("rnnkit")}, i.e. {@code java.library.path}.
@@ -44,6 +44,19 @@ import java.util.Properties;
  * instruction), set only while OpenBLAS loads, and restored after, so that libraries loaded later do not
  * see it. The probe says which of the three chose. Pinning a type (with {@code rnnkit.native.kernels})
  * makes gradients the same bits on machines of different instruction sets.
+ *
+ * <h2>Checked before loading</h2>
+ * Every library file rnnkit hands to {@code System.load} or {@code dlopen} by path is first checked by
+ * {@link SharedLibraryCheck}: the {@code rnnkit.native.path} file, the extracted bundled
+ * {@code librnnkit.so}, the first {@code librnnkit.so} on the library path, the {@code rnnkit.openblas.path}
+ * file, and the extracted {@code org.bytedeco} OpenBLAS files. It reads only the ELF header and program
+ * headers of a regular file (a directory or FIFO is refused unopened) and refuses one that is not a 64-bit
+ * shared library for this machine or is cut short: the dynamic loader would map the missing part and kill
+ * the JVM with {@code SIGBUS}. The refusal is a step that failed, with a one-line reason, e.g.
+ * {@code rnnkit.openblas.path: /x/libopenblas.so.0 is not a complete shared library: segment 2 ends at byte
+ * 34940973, the file has 2097152 bytes (truncated?)}; the backend is then unusable and {@code auto} falls
+ * back. The system's OpenBLAS ({@code dlopen("libopenblas.so.0")}, found by the loader) and the
+ * libraries' own dependencies are not checked: rnnkit does not know their paths.
  *
  * <p>Thread safety: {@link #status()} is a lazy holder, initialised once; {@link #load(Properties)} is
  * synchronized.
@@ -138,8 +151,9 @@ final class NativeLoader {
         String path = props.getProperty(PATH, "").trim();
         if (!path.isEmpty()) {
             Path p = Path.of(path).toAbsolutePath();
-            if (!Files.isRegularFile(p)) {
-                failed.add(PATH + ": no file at " + p);
+            String problem = SharedLibraryCheck.problem(p, p.toString(), arch(props));
+            if (problem != null) {
+                failed.add(PATH + ": " + problem);
                 return null;
             }
             try {
@@ -168,8 +182,14 @@ final class NativeLoader {
                     try (InputStream in = url.openStream()) {
                         Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
                     }
-                    System.load(file.toString());
-                    return LOADED;
+                    // a damaged jar, or a disk that filled up while copying, would otherwise crash the JVM
+                    String problem = SharedLibraryCheck.problem(file, "the extracted " + RESOURCE, arch(props));
+                    if (problem != null) {
+                        failed.add("bundled library: " + problem);
+                    } else {
+                        System.load(file.toString());
+                        return LOADED;
+                    }
                 } catch (Throwable e) {
                     failed.add("bundled library: " + e.getClass().getSimpleName() + ": " + e.getMessage());
                     last = e;
@@ -178,6 +198,13 @@ final class NativeLoader {
                     deleteQuietly(dir);
                 }
             }
+        }
+        Path onLibraryPath = libraryPathCandidate();
+        String problem = onLibraryPath == null ? null
+                : SharedLibraryCheck.problem(onLibraryPath, onLibraryPath.toString(), arch(props));
+        if (problem != null) {
+            failed.add("System.loadLibrary(\"rnnkit\"): " + problem);
+            return last;
         }
         try {
             System.loadLibrary("rnnkit");
@@ -192,8 +219,11 @@ final class NativeLoader {
     private static String loadOpenBlas(Properties props, String core, List<String> failed) throws IOException {
         String path = props.getProperty(OPENBLAS_PATH, "").trim();
         if (!path.isEmpty()) {
-            String problem = NativeMethods.loadOpenBlas(new String[0], Path.of(path).toAbsolutePath().toString(), false,
-                    core);
+            Path p = Path.of(path).toAbsolutePath();
+            String problem = SharedLibraryCheck.problem(p, p.toString(), arch(props));
+            if (problem == null) {
+                problem = NativeMethods.loadOpenBlas(new String[0], p.toString(), false, core);
+            }
             if (problem != null) {
                 failed.add(OPENBLAS_PATH + ": " + problem);
                 return null;
@@ -208,15 +238,22 @@ final class NativeLoader {
             Path dir = privateTempDir("rnnkit-openblas");
             List<Path> files = new ArrayList<>();
             try {
+                // each file checked before the C side maps it: a damaged jar must not crash the JVM
                 List<String> deps = new ArrayList<>();
-                for (String name : OPENBLAS_DEPS) {
-                    URL u = cl.getResource(OPENBLAS_RESOURCES + name);
+                String problem = null;
+                for (int i = 0; i <= OPENBLAS_DEPS.length && problem == null; i++) {
+                    String name = i < OPENBLAS_DEPS.length ? OPENBLAS_DEPS[i] : OPENBLAS;
+                    URL u = i < OPENBLAS_DEPS.length ? cl.getResource(OPENBLAS_RESOURCES + name) : lib;
                     if (u != null) {
-                        deps.add(extract(u, dir.resolve(name), files).toString());
+                        Path f = extract(u, dir.resolve(name), files);
+                        problem = SharedLibraryCheck.problem(f, "the extracted " + name, arch(props));
+                        deps.add(f.toString()); // the last one, OpenBLAS itself, is taken off below
                     }
                 }
-                Path main = extract(lib, dir.resolve(OPENBLAS), files);
-                String problem = NativeMethods.loadOpenBlas(deps.toArray(new String[0]), main.toString(), true, core);
+                if (problem == null) {
+                    String main = deps.remove(deps.size() - 1);
+                    problem = NativeMethods.loadOpenBlas(deps.toArray(new String[0]), main, true, core);
+                }
                 if (problem == null) {
                     return "org.bytedeco:openblas";
                 }
@@ -233,6 +270,33 @@ final class NativeLoader {
             return "the system's " + OPENBLAS;
         }
         failed.add("system: " + problem);
+        return null;
+    }
+
+    /** The JVM's architecture as the loading sees it ({@code os.arch} of the properties given). */
+    private static String arch(Properties props) {
+        return props.getProperty("os.arch", "");
+    }
+
+    /**
+     * The file {@code System.loadLibrary("rnnkit")} would load, or null if none: the first
+     * {@code librnnkit.so} on {@code sun.boot.library.path}, then {@code java.library.path}, the JDK's order.
+     * Read from the system properties, not the ones given to {@link #load}: the JDK reads both once, at start.
+     */
+    private static Path libraryPathCandidate() {
+        String file = System.mapLibraryName("rnnkit");
+        for (String key : new String[] {"sun.boot.library.path", "java.library.path"}) {
+            for (String dir : System.getProperty(key, "").split(java.io.File.pathSeparator)) {
+                try {
+                    Path p = dir.isEmpty() ? null : Path.of(dir, file).toAbsolutePath();
+                    if (p != null && Files.exists(p)) {
+                        return p;
+                    }
+                } catch (java.nio.file.InvalidPathException e) {
+                    // an entry the JDK cannot use either
+                }
+            }
+        }
         return null;
     }
 

@@ -2,7 +2,8 @@ package org.rnnkit.nativebackend;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -45,13 +46,18 @@ class NativeLoaderTest {
         assertEquals("rnnkit.native.path: no file at " + missing, s.detail());
     }
 
+    /** Refused by {@link SharedLibraryCheck} before System.load (every way it refuses: SharedLibraryCheckTest). */
     @Test
-    void aFileThatIsNoLibraryIsReportedWithItsCause(@TempDir Path tmp) throws Exception {
+    void aFileThatIsNoLibraryIsRefusedBeforeLoading(@TempDir Path tmp) throws Exception {
         Path junk = Files.writeString(tmp.resolve("librnnkit.so"), "not an ELF file");
         NativeLoader.Status s = NativeLoader.load(props(NativeLoader.PATH, junk.toString()));
         assertFalse(s.usable());
-        assertEquals("rnnkit.native.path: cannot load " + junk, s.detail());
-        assertInstanceOf(UnsatisfiedLinkError.class, s.cause());
+        assertEquals("rnnkit.native.path: " + junk + " is not a shared library: 15 bytes, less than an ELF header's 64",
+                s.detail());
+        assertNull(s.cause());
+        Path dir = Files.createDirectory(tmp.resolve("lib"));
+        assertEquals("rnnkit.native.path: " + dir + " is a directory, not a shared library",
+                NativeLoader.load(props(NativeLoader.PATH, dir.toString())).detail());
     }
 
     @Test
@@ -63,6 +69,47 @@ class NativeLoaderTest {
         if (!s.usable()) {
             assertTrue(s.detail().startsWith("no bundled library for windows 11/aarch64 (only linux-x86_64 is built); "
                     + "System.loadLibrary(\"rnnkit\"): "), s.detail());
+        }
+    }
+
+    @Test
+    void theThreadCountIsAnIntegerFromOneTo1024() {
+        assertEquals(1, NativeBackendProvider.threads(null));
+        assertEquals(1, NativeBackendProvider.threads(""));
+        assertEquals(1, NativeBackendProvider.threads("  "));
+        assertEquals(1, NativeBackendProvider.threads("1"));
+        assertEquals(4, NativeBackendProvider.threads(" 4 "));
+        assertEquals(10, NativeBackendProvider.threads("010")); // decimal (Integer.getInteger read octal 8)
+        assertEquals(1024, NativeBackendProvider.threads("1024"));
+        for (String bad : new String[] {"abc", "-1", "0", "1025", "2147483648", "99999999999", "+4", "0x10", "4.0",
+                "\u0664", "4 threads"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> NativeBackendProvider.threads(bad), bad);
+            assertEquals("rnnkit.native.threads: expected an integer from 1 to 1024, got '" + bad + "'", e.getMessage());
+        }
+    }
+
+    /** The property is read when probing and creating, so a bad value is seen by both (the registry's: child JVM test). */
+    @Test
+    void aBadThreadCountIsTheProbesReasonAndCreatesNothing() {
+        String old = System.getProperty(NativeBackend.THREADS_PROPERTY);
+        System.setProperty(NativeBackend.THREADS_PROPERTY, "-1");
+        try {
+            NativeBackendProvider p = new NativeBackendProvider();
+            Availability a = p.probe();
+            assertFalse(a.isAvailable());
+            assertEquals("rnnkit.native.threads: expected an integer from 1 to 1024, got '-1'", a.detail());
+            IllegalStateException e = assertThrows(IllegalStateException.class, p::create);
+            assertEquals("native backend is not usable here: rnnkit.native.threads: expected an integer from 1 to "
+                    + "1024, got '-1'", e.getMessage());
+            System.setProperty(NativeBackend.THREADS_PROPERTY, "2");
+            assertEquals(2, ((NativeBackend) p.create()).threads());
+        } finally {
+            if (old == null) {
+                System.clearProperty(NativeBackend.THREADS_PROPERTY);
+            } else {
+                System.setProperty(NativeBackend.THREADS_PROPERTY, old);
+            }
         }
     }
 
