@@ -40,6 +40,34 @@ public final class ParameterLayout {
     static final int LISTED_PROBLEMS = 8;
 
     /**
+     * Checks {@code tensors} strictly against the layout of {@code cfg} ({@link #check}) and returns them in
+     * layout order. The number of tensors is compared first, in constant time: a model file whose metadata
+     * claims a billion layers has far fewer tensors than that, and is told so before any layout is built or
+     * any memory sized for it.
+     *
+     * @throws IllegalArgumentException when tensors are missing, unexpected or mis-shaped
+     * @throws org.rnnkit.tensor.MemoryBudgetException when the tensors are all there but the layer's
+     *     parameters exceed the {@link MemoryBudget}
+     */
+    public static Map<String, Tensor> checked(RecurrentConfig cfg, Map<String, Tensor> tensors) {
+        long perDirection = 2 + (cfg.bias() ? 2 : 0) + (cfg.projSize() > 0 ? 1 : 0);
+        long expected = perDirection * cfg.directions() * cfg.numLayers();
+        if (expected > tensors.size() + LISTED_PROBLEMS) {
+            throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "%s has %,d parameter tensors, "
+                    + "%,d given: does the configuration (metadata) describe these tensors?", describe(cfg), expected,
+                    tensors.size()));
+        }
+        return of(cfg).check(tensors);
+    }
+
+    /** The configuration in the words of its metadata, for messages. */
+    static String describe(RecurrentConfig cfg) {
+        return "a " + cfg.type() + " layer with input_size=" + cfg.inputSize() + ", hidden_size=" + cfg.hiddenSize()
+                + ", num_layers=" + cfg.numLayers() + (cfg.bidirectional() ? ", bidirectional" : "")
+                + (cfg.bias() ? "" : ", bias=false") + (cfg.projSize() > 0 ? ", proj_size=" + cfg.projSize() : "");
+    }
+
+    /**
      * Keys of a layer: per layer {@code k}, forward then {@code _reverse}: ih, hh, [bias ih, bias hh], [hr].
      *
      * @throws org.rnnkit.tensor.MemoryBudgetException if the parameters would exceed the {@link MemoryBudget}
@@ -53,9 +81,7 @@ public final class ParameterLayout {
                     + (double) cfg.projSize() * cfg.hiddenSize();
             floats += perDirection * cfg.directions() * (k == 0 ? 1 : cfg.numLayers() - 1);
         }
-        requireParameters(floats, "a " + cfg.type() + " layer with input_size=" + cfg.inputSize() + ", hidden_size="
-                + cfg.hiddenSize() + ", num_layers=" + cfg.numLayers() + (cfg.bidirectional() ? ", bidirectional" : "")
-                + (cfg.projSize() > 0 ? ", proj_size=" + cfg.projSize() : ""));
+        requireParameters(floats, describe(cfg));
         List<Entry> list = new ArrayList<>();
         int rows = cfg.type().gates() * cfg.hiddenSize();
         for (int k = 0; k < cfg.numLayers(); k++) {

@@ -97,7 +97,7 @@ public final class RecurrentLayer {
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(stateDict, "stateDict");
         Objects.requireNonNull(backend, "backend");
-        Map<String, Tensor> checked = ParameterLayout.of(config).check(stateDict);
+        Map<String, Tensor> checked = ParameterLayout.checked(config, stateDict);
         Map<String, Tensor> copies = new LinkedHashMap<>();
         checked.forEach((k, v) -> copies.put(k, v.copy()));
         return new RecurrentLayer(config, Collections.unmodifiableMap(copies), backend);

@@ -112,7 +112,7 @@ public final class SequenceModel {
                 throw new IllegalArgumentException("unexpected tensor '" + k + "': expected names rnn.* and head.*");
             }
         });
-        Map<String, Tensor> checked = ParameterLayout.of(config).check(rnn);
+        Map<String, Tensor> checked = ParameterLayout.checked(config, rnn);
         Linear h = Linear.of(headP);
         if (h.inFeatures() != config.outputSize() || h.outFeatures() != classes || !headP.containsKey("bias")) {
             throw new IllegalArgumentException("head.weight: expected shape " + Tensor.shapeString(classes,
