@@ -113,11 +113,78 @@ class HostileInputTest {
         mkfifo(fifo);
         run(runCase(LSTM, tmp, "--input", fifo.toString())).fails(2, "--input", "not a regular file");
         run(runCase(LSTM, tmp, "--model", fifo.toString())).fails(2, "--model", "not a regular file");
+    }
+
+    /**
+     * An unreadable input and an unwritable output folder. Permissions do not bind root, which CI may be:
+     * then the command runs in a child JVM as user {@code nobody} (setpriv), on a copy of its class path
+     * that user can read.
+     */
+    @Test
+    void unreadableInputsAndUnwritableFoldersAreNamed(@TempDir Path tmp) throws Exception {
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
         Path locked = tmp.resolve("locked.npy");
         Files.copy(LSTM.resolve("input.npy"), locked);
         Files.setPosixFilePermissions(locked, PosixFilePermissions.fromString("---------"));
-        Assumptions.assumeFalse(Files.isReadable(locked), "running as root: permissions do not apply");
-        run(runCase(LSTM, tmp, "--input", locked.toString())).fails(2, "--input", "permission denied");
+        Path readOnly = Files.createDirectory(tmp.resolve("ro"));
+        Files.setPosixFilePermissions(readOnly, PosixFilePermissions.fromString("r-xr-xr-x"));
+        Path out = Files.createDirectory(tmp.resolve("out"));
+        Files.setPosixFilePermissions(out, PosixFilePermissions.fromString("rwxrwxrwx"));
+        String[] unreadable = runCase(LSTM, out, "--input", locked.toString());
+        String[] unwritable = runCase(LSTM, readOnly);
+        if (Files.isReadable(locked)) { // root
+            Child a = asNobody(tmp, unreadable), b = asNobody(tmp, unwritable);
+            assertEquals(2, a.status, a.err);
+            assertEquals("rnnkit run: --input: '" + locked + "': permission denied (not readable)", a.err.strip());
+            assertEquals(2, b.status, b.err);
+            assertEquals("rnnkit run: --out: '" + readOnly + "': permission denied (the directory is not writable)",
+                    b.err.strip());
+        } else {
+            run(unreadable).fails(2, "--input", "permission denied (not readable)");
+            run(unwritable).fails(2, "--out", "permission denied (the directory is not writable)");
+        }
+    }
+
+    /** The command as user nobody, with the API, the scalar backend and the command copied where nobody reads them. */
+    private static Child asNobody(Path tmp, String... args) throws Exception {
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/setpriv")), "setpriv (util-linux) is not installed");
+        Path cp = Files.createDirectories(tmp.resolve("classpath"));
+        List<String> entries = new ArrayList<>();
+        for (String e : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            if (e.contains("rnn-api") || e.contains("rnn-cpu-scalar") || e.contains("rnn-cli")) {
+                Path src = Path.of(e), dst = cp.resolve(entries.size() + "-" + src.getFileName());
+                if (!Files.exists(dst)) { // copied by an earlier call
+                    copyTree(src, dst);
+                }
+                entries.add(dst.toString());
+            }
+        }
+        try (Stream<Path> all = Files.walk(tmp.resolve("classpath"))) {
+            for (Path p : all.toList()) {
+                Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(Files.isDirectory(p) ? "rwxr-xr-x" : "rw-r--r--"));
+            }
+        }
+        List<String> cmd = new ArrayList<>(List.of("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m", "-XX:-UsePerfData",
+                "-Duser.home=/tmp", "-cp", String.join(java.io.File.pathSeparator, entries), Main.class.getName()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(tmp.toFile());
+        pb.environment().remove("JAVA_TOOL_OPTIONS");
+        Process p = pb.start();
+        byte[] out = p.getInputStream().readAllBytes(), err = p.getErrorStream().readAllBytes();
+        return new Child(p.waitFor(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+    }
+
+    private static void copyTree(Path src, Path dst) throws IOException {
+        if (!Files.isDirectory(src)) {
+            Files.copy(src, dst);
+            return;
+        }
+        try (Stream<Path> all = Files.walk(src)) {
+            for (Path p : all.toList()) {
+                Files.copy(p, dst.resolve(src.relativize(p).toString()));
+            }
+        }
     }
 
     @Test
@@ -125,10 +192,6 @@ class HostileInputTest {
         Path file = Files.writeString(tmp.resolve("a-file"), "x");
         run(runCase(LSTM, file)).fails(2, "--out", "exists and is not a directory");
         run(runCase(LSTM, tmp, "--out", "")).fails(2, "--out: expected a path, got an empty string");
-        Path readOnly = Files.createDirectory(tmp.resolve("ro"));
-        Files.setPosixFilePermissions(readOnly, PosixFilePermissions.fromString("r-xr-xr-x"));
-        Assumptions.assumeFalse(Files.isWritable(readOnly), "running as root: permissions do not apply");
-        run(runCase(LSTM, readOnly)).fails(2, "--out", "permission denied");
     }
 
     // ---- sizes ----------------------------------------------------------------------------------------
