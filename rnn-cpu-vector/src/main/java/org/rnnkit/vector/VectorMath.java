@@ -50,6 +50,14 @@ final class VectorMath {
     static final int L = S.length();
     /** Outputs per packed panel: four vectors. */
     static final int PANEL = 4 * L;
+    /**
+     * Whether this JVM has 16 vector registers (AVX2 and below) rather than 32 (AVX-512, also for its
+     * 256-bit registers): register blocks are sized to what fits. A constant, so C2 folds the choice.
+     * {@value #FEW_REGISTERS_PROPERTY} overrides it, for tests (both blockings give the same bits) and A/B runs.
+     */
+    static final String FEW_REGISTERS_PROPERTY = "rnnkit.vector.fewRegisters";
+    static final boolean FEW_REGISTERS = Boolean.parseBoolean(System.getProperty(FEW_REGISTERS_PROPERTY,
+            String.valueOf(VectorSpecies.ofLargestShape(float.class).vectorBitSize() < 512)));
     /** Doubles of the same bit size, for activations. */
     static final VectorSpecies<Double> D = VectorSpecies.of(double.class, S.vectorShape());
     /** Lanes of the activation species. */
@@ -198,7 +206,12 @@ final class VectorMath {
             int o0 = oFrom + (backwards ? panels - 1 - pi : pi) * PANEL;
             int pw = Math.min(PANEL, nP - o0);
             if (pw == PANEL && o0 + PANEL <= limit) {
-                panel4x4(wp, o0 * k, k, a, a0, a1, a2, a3, c, c0, c1, c2, c3, init, i0, i1, i2, i3, o0);
+                if (FEW_REGISTERS) {
+                    panel4x2(wp, o0 * k, k, a, a0, a1, a2, a3, c, c0, c1, c2, c3, init, i0, i1, i2, i3, o0, 0);
+                    panel4x2(wp, o0 * k, k, a, a0, a1, a2, a3, c, c0, c1, c2, c3, init, i0, i1, i2, i3, o0, 2 * L);
+                } else {
+                    panel4x4(wp, o0 * k, k, a, a0, a1, a2, a3, c, c0, c1, c2, c3, init, i0, i1, i2, i3, o0);
+                }
             } else {
                 for (int v = 0; v < pw && o0 + v < limit; v += L) {
                     panel4x1(wp, o0 * k + v, pw, k, a, a0, a1, a2, a3, c, c0, c1, c2, c3, init, i0, i1, i2, i3,
@@ -299,6 +312,54 @@ final class VectorMath {
         s31.intoArray(c, c3 + o + L);
         s32.intoArray(c, c3 + o + 2 * L);
         s33.intoArray(c, c3 + o + 3 * L);
+    }
+
+    /**
+     * Four rows, half a panel (vectors {@code v/L} and {@code v/L + 1} of it): 8 accumulators, 2 weight
+     * vectors and a broadcast, 11 registers, for a machine with 16 vector registers (AVX2), where
+     * {@link #panel4x4}'s 21 spill. The two halves read disjoint cache lines of the panel, so the panel
+     * still streams through once per four rows. Each output's sum is the same chain of FMAs in the same
+     * order as in {@code panel4x4}: the same bits.
+     */
+    private static void panel4x2(float[] wp, int wo, int k, float[] a, int a0, int a1, int a2, int a3,
+            float[] c, int c0, int c1, int c2, int c3, float[] init, int i0, int i1, int i2, int i3, int o, int v) {
+        FloatVector s00, s01, s10, s11, s20, s21, s30, s31;
+        int ov = o + v;
+        if (init == null) {
+            s00 = s01 = s10 = s11 = s20 = s21 = s30 = s31 = FloatVector.zero(S);
+        } else {
+            s00 = FloatVector.fromArray(S, init, i0 + ov);
+            s01 = FloatVector.fromArray(S, init, i0 + ov + L);
+            s10 = FloatVector.fromArray(S, init, i1 + ov);
+            s11 = FloatVector.fromArray(S, init, i1 + ov + L);
+            s20 = FloatVector.fromArray(S, init, i2 + ov);
+            s21 = FloatVector.fromArray(S, init, i2 + ov + L);
+            s30 = FloatVector.fromArray(S, init, i3 + ov);
+            s31 = FloatVector.fromArray(S, init, i3 + ov + L);
+        }
+        for (int kk = 0, w = wo + v; kk < k; kk++, w += PANEL) {
+            FloatVector w0 = FloatVector.fromArray(S, wp, w), w1 = FloatVector.fromArray(S, wp, w + L);
+            FloatVector x = FloatVector.broadcast(S, a[a0 + kk]);
+            s00 = w0.fma(x, s00);
+            s01 = w1.fma(x, s01);
+            x = FloatVector.broadcast(S, a[a1 + kk]);
+            s10 = w0.fma(x, s10);
+            s11 = w1.fma(x, s11);
+            x = FloatVector.broadcast(S, a[a2 + kk]);
+            s20 = w0.fma(x, s20);
+            s21 = w1.fma(x, s21);
+            x = FloatVector.broadcast(S, a[a3 + kk]);
+            s30 = w0.fma(x, s30);
+            s31 = w1.fma(x, s31);
+        }
+        s00.intoArray(c, c0 + ov);
+        s01.intoArray(c, c0 + ov + L);
+        s10.intoArray(c, c1 + ov);
+        s11.intoArray(c, c1 + ov + L);
+        s20.intoArray(c, c2 + ov);
+        s21.intoArray(c, c2 + ov + L);
+        s30.intoArray(c, c3 + ov);
+        s31.intoArray(c, c3 + ov + L);
     }
 
     /** Two panels (at {@code wo} and {@code wq}, outputs {@code o} and {@code q}) for one row; null init: zeros. */
@@ -418,8 +479,15 @@ final class VectorMath {
                 int kk = 0;
                 if (full) {
                     for (; kk + 4 <= kDim; kk += 4) {
-                        outer4x4(st, stOff + kk * ldSt + g0, ldSt, lengths, seqLen, batch, tb, te, a, aBase + kk, aTs, aBs,
-                                g, gBase + g0, gTs, gBs);
+                        if (FEW_REGISTERS) {
+                            for (int v = 0; v < PANEL; v += 2 * L) {
+                                outer4x2(st, stOff + kk * ldSt + g0 + v, ldSt, lengths, batch, tb, te, a, aBase + kk,
+                                        aTs, aBs, g, gBase + g0 + v, gTs, gBs);
+                            }
+                        } else {
+                            outer4x4(st, stOff + kk * ldSt + g0, ldSt, lengths, seqLen, batch, tb, te, a, aBase + kk,
+                                    aTs, aBs, g, gBase + g0, gTs, gBs);
+                        }
                     }
                 }
                 for (; kk < kDim; kk++) {
@@ -490,6 +558,47 @@ final class VectorMath {
         s31.intoArray(st, so + 3 * ld + L);
         s32.intoArray(st, so + 3 * ld + 2 * L);
         s33.intoArray(st, so + 3 * ld + 3 * L);
+    }
+
+    /**
+     * {@link #outer4x4} for half a panel of columns (two vectors): 11 registers where 16 exist (AVX2); the
+     * rows go through in the same order, so every element sums the same terms in the same order.
+     */
+    private static void outer4x2(float[] st, int so, int ld, int[] lengths, int batch, int t0, int t1,
+            float[] a, int aBase, int aTs, int aBs, float[] g, int gBase, int gTs, int gBs) {
+        FloatVector s00 = FloatVector.fromArray(S, st, so), s01 = FloatVector.fromArray(S, st, so + L);
+        FloatVector s10 = FloatVector.fromArray(S, st, so + ld), s11 = FloatVector.fromArray(S, st, so + ld + L);
+        FloatVector s20 = FloatVector.fromArray(S, st, so + 2 * ld), s21 = FloatVector.fromArray(S, st, so + 2 * ld + L);
+        FloatVector s30 = FloatVector.fromArray(S, st, so + 3 * ld), s31 = FloatVector.fromArray(S, st, so + 3 * ld + L);
+        for (int t = t0; t < t1; t++) {
+            for (int b = 0; b < batch; b++) {
+                if (lengths != null && t >= lengths[b]) {
+                    continue;
+                }
+                int ao = aBase + t * aTs + b * aBs, go = gBase + t * gTs + b * gBs;
+                FloatVector w0 = FloatVector.fromArray(S, g, go), w1 = FloatVector.fromArray(S, g, go + L);
+                FloatVector x = FloatVector.broadcast(S, a[ao]);
+                s00 = w0.fma(x, s00);
+                s01 = w1.fma(x, s01);
+                x = FloatVector.broadcast(S, a[ao + 1]);
+                s10 = w0.fma(x, s10);
+                s11 = w1.fma(x, s11);
+                x = FloatVector.broadcast(S, a[ao + 2]);
+                s20 = w0.fma(x, s20);
+                s21 = w1.fma(x, s21);
+                x = FloatVector.broadcast(S, a[ao + 3]);
+                s30 = w0.fma(x, s30);
+                s31 = w1.fma(x, s31);
+            }
+        }
+        s00.intoArray(st, so);
+        s01.intoArray(st, so + L);
+        s10.intoArray(st, so + ld);
+        s11.intoArray(st, so + ld + L);
+        s20.intoArray(st, so + 2 * ld);
+        s21.intoArray(st, so + 2 * ld + L);
+        s30.intoArray(st, so + 3 * ld);
+        s31.intoArray(st, so + 3 * ld + L);
     }
 
     private static void outer1x1(float[] st, int so, int[] lengths, int seqLen, int batch, int t0, int t1,

@@ -94,11 +94,17 @@ final class WidthRun {
      * them with that JVM's probe line. The child gets this JVM's class path and nothing of its JIT state.
      */
     static ChildRun inChild(int bits) throws IOException, InterruptedException {
+        return inChild(bits, VectorMath.FEW_REGISTERS);
+    }
+
+    /** A child at {@code bits} whose register blocking is the one for few ({@code true}) or many registers. */
+    static ChildRun inChild(int bits, boolean fewRegisters) throws IOException, InterruptedException {
         Path file = Files.createTempFile("rnnkit-width-" + bits + "-", ".bin");
         try {
             Path java = Path.of(System.getProperty("java.home"), "bin", "java");
             Process child = new ProcessBuilder(java.toString(), "-Xmx512m", "--add-modules", "jdk.incubator.vector",
-                    "-D" + VectorProbe.BIT_SIZE_PROPERTY + "=" + bits, "-cp", System.getProperty("java.class.path"),
+                    "-D" + VectorProbe.BIT_SIZE_PROPERTY + "=" + bits,
+                    "-D" + VectorMath.FEW_REGISTERS_PROPERTY + "=" + fewRegisters, "-cp", System.getProperty("java.class.path"),
                     WidthRun.class.getName(), file.toString()).redirectErrorStream(true).start();
             child.getOutputStream().close();
             String out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
