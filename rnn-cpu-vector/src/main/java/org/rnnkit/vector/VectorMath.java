@@ -58,6 +58,8 @@ final class VectorMath {
     static final String FEW_REGISTERS_PROPERTY = "rnnkit.vector.fewRegisters";
     static final boolean FEW_REGISTERS = Boolean.parseBoolean(System.getProperty(FEW_REGISTERS_PROPERTY,
             String.valueOf(VectorSpecies.ofLargestShape(float.class).vectorBitSize() < 512)));
+    /** Rows a product takes through {@code W} together: six with few registers ({@link #gemm6}), else four. */
+    static final int ROWS = FEW_REGISTERS ? 6 : 4;
     /** Doubles of the same bit size, for activations. */
     static final VectorSpecies<Double> D = VectorSpecies.of(double.class, S.vectorShape());
     /** Lanes of the activation species. */
@@ -151,7 +153,8 @@ final class VectorMath {
         for (int bFrom = oFrom; bFrom < end; bFrom += block) {
             int bLimit = Math.min(bFrom + block, limit);
             int n = 0;
-            int a0 = 0, a1 = 0, a2 = 0, c0 = 0, c1 = 0, c2 = 0, i0 = 0, i1 = 0, i2 = 0;
+            int a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, c0 = 0, c1 = 0, c2 = 0, c3 = 0, c4 = 0;
+            int i0 = 0, i1 = 0, i2 = 0, i3 = 0, i4 = 0;
             int tFrom = s >= 0 ? 0 : t0, tTo = s >= 0 ? 1 : t1;
             boolean backwards = s >= 0 && (s & 1) == 1;
             for (int tt = tFrom; tt < tTo; tt++) {
@@ -170,25 +173,37 @@ final class VectorMath {
                         t = tt;
                     }
                     int ao = aBase + t * aTs + b * aBs, co = cBase + t * cTs + b * cBs, io = iBase + t * iTs + b * iBs;
-                    switch (n) {
-                        case 0 -> { a0 = ao; c0 = co; i0 = io; n = 1; }
-                        case 1 -> { a1 = ao; c1 = co; i1 = io; n = 2; }
-                        case 2 -> { a2 = ao; c2 = co; i2 = io; n = 3; }
-                        default -> {
+                    // rows gather in groups of ROWS (4, or 6 with few registers), then go through W together
+                    if (n == ROWS - 1) {
+                        if (FEW_REGISTERS) {
+                            gemm6(w, bFrom, bLimit, backwards, a, a0, a1, a2, a3, a4, ao, c, c0, c1, c2, c3, c4, co,
+                                    init, i0, i1, i2, i3, i4, io);
+                        } else {
                             gemm4(w, bFrom, bLimit, backwards, a, a0, a1, a2, ao, c, c0, c1, c2, co, init, i0, i1, i2, io);
-                            n = 0;
                         }
+                        n = 0;
+                        continue;
                     }
+                    switch (n) {
+                        case 0 -> { a0 = ao; c0 = co; i0 = io; }
+                        case 1 -> { a1 = ao; c1 = co; i1 = io; }
+                        case 2 -> { a2 = ao; c2 = co; i2 = io; }
+                        case 3 -> { a3 = ao; c3 = co; i3 = io; }
+                        default -> { a4 = ao; c4 = co; i4 = io; }
+                    }
+                    n++;
                 }
             }
-            if (n > 0) {
-                gemm1(w, bFrom, bLimit, backwards, a, a0, c, c0, init, i0);
+            int done = 0;
+            if (n >= 4) {
+                gemm4(w, bFrom, bLimit, backwards, a, a0, a1, a2, a3, c, c0, c1, c2, c3, init, i0, i1, i2, i3);
+                done = 4;
             }
-            if (n > 1) {
-                gemm1(w, bFrom, bLimit, backwards, a, a1, c, c1, init, i1);
-            }
-            if (n > 2) {
-                gemm1(w, bFrom, bLimit, backwards, a, a2, c, c2, init, i2);
+            for (int r = done; r < n; r++) {
+                int ar = r == 0 ? a0 : r == 1 ? a1 : r == 2 ? a2 : r == 3 ? a3 : a4;
+                int cr = r == 0 ? c0 : r == 1 ? c1 : r == 2 ? c2 : r == 3 ? c3 : c4;
+                int ir = r == 0 ? i0 : r == 1 ? i1 : r == 2 ? i2 : r == 3 ? i3 : i4;
+                gemm1(w, bFrom, bLimit, backwards, a, ar, c, cr, init, ir);
             }
         }
     }
@@ -216,6 +231,36 @@ final class VectorMath {
                 for (int v = 0; v < pw && o0 + v < limit; v += L) {
                     panel4x1(wp, o0 * k + v, pw, k, a, a0, a1, a2, a3, c, c0, c1, c2, c3, init, i0, i1, i2, i3,
                             o0 + v, limit);
+                }
+            }
+        }
+    }
+
+    /**
+     * Six rows, for 16 vector registers: each full panel as two halves of six rows by two vectors (12
+     * accumulators: enough independent FMA chains to cover the FMA latency, which four rows by two do not);
+     * a partial panel as four rows and two single rows.
+     */
+    static void gemm6(Packed w, int oFrom, int limit, boolean backwards, float[] a, int a0, int a1, int a2, int a3,
+            int a4, int a5, float[] c, int c0, int c1, int c2, int c3, int c4, int c5, float[] init, int i0, int i1,
+            int i2, int i3, int i4, int i5) {
+        float[] wp = w.data();
+        int k = w.k(), nP = w.nP();
+        int panels = (Math.min(nP, limit) - oFrom + PANEL - 1) / PANEL;
+        for (int pi = 0; pi < panels; pi++) {
+            int o0 = oFrom + (backwards ? panels - 1 - pi : pi) * PANEL;
+            int pw = Math.min(PANEL, nP - o0);
+            if (pw == PANEL && o0 + PANEL <= limit) {
+                for (int v = 0; v < PANEL; v += 2 * L) {
+                    panel6x2(wp, o0 * k + v, k, a, a0, a1, a2, a3, a4, a5, c, c0, c1, c2, c3, c4, c5, init, i0, i1, i2,
+                            i3, i4, i5, o0 + v);
+                }
+            } else {
+                for (int v = 0; v < pw && o0 + v < limit; v += L) {
+                    panel4x1(wp, o0 * k + v, pw, k, a, a0, a1, a2, a3, c, c0, c1, c2, c3, init, i0, i1, i2, i3,
+                            o0 + v, limit);
+                    panel1x1(wp, o0 * k + v, pw, k, a, a4, c, c4, init, i4, o0 + v, limit);
+                    panel1x1(wp, o0 * k + v, pw, k, a, a5, c, c5, init, i5, o0 + v, limit);
                 }
             }
         }
@@ -362,6 +407,66 @@ final class VectorMath {
         s31.intoArray(c, c3 + ov + L);
     }
 
+    /**
+     * Six rows by two vectors of a panel (at {@code wo}, outputs {@code o}): 12 accumulators, 2 weight vectors
+     * and a broadcast, 15 registers. Each output's sum is the same chain of FMAs in the same order as in
+     * {@link #panel4x4}: the same bits.
+     */
+    private static void panel6x2(float[] wp, int wo, int k, float[] a, int a0, int a1, int a2, int a3, int a4, int a5,
+            float[] c, int c0, int c1, int c2, int c3, int c4, int c5, float[] init, int i0, int i1, int i2, int i3,
+            int i4, int i5, int o) {
+        FloatVector s00, s01, s10, s11, s20, s21, s30, s31, s40, s41, s50, s51;
+        if (init == null) {
+            s00 = s01 = s10 = s11 = s20 = s21 = s30 = s31 = s40 = s41 = s50 = s51 = FloatVector.zero(S);
+        } else {
+            s00 = FloatVector.fromArray(S, init, i0 + o);
+            s01 = FloatVector.fromArray(S, init, i0 + o + L);
+            s10 = FloatVector.fromArray(S, init, i1 + o);
+            s11 = FloatVector.fromArray(S, init, i1 + o + L);
+            s20 = FloatVector.fromArray(S, init, i2 + o);
+            s21 = FloatVector.fromArray(S, init, i2 + o + L);
+            s30 = FloatVector.fromArray(S, init, i3 + o);
+            s31 = FloatVector.fromArray(S, init, i3 + o + L);
+            s40 = FloatVector.fromArray(S, init, i4 + o);
+            s41 = FloatVector.fromArray(S, init, i4 + o + L);
+            s50 = FloatVector.fromArray(S, init, i5 + o);
+            s51 = FloatVector.fromArray(S, init, i5 + o + L);
+        }
+        for (int kk = 0; kk < k; kk++, wo += PANEL) {
+            FloatVector w0 = FloatVector.fromArray(S, wp, wo), w1 = FloatVector.fromArray(S, wp, wo + L);
+            FloatVector x = FloatVector.broadcast(S, a[a0 + kk]);
+            s00 = w0.fma(x, s00);
+            s01 = w1.fma(x, s01);
+            x = FloatVector.broadcast(S, a[a1 + kk]);
+            s10 = w0.fma(x, s10);
+            s11 = w1.fma(x, s11);
+            x = FloatVector.broadcast(S, a[a2 + kk]);
+            s20 = w0.fma(x, s20);
+            s21 = w1.fma(x, s21);
+            x = FloatVector.broadcast(S, a[a3 + kk]);
+            s30 = w0.fma(x, s30);
+            s31 = w1.fma(x, s31);
+            x = FloatVector.broadcast(S, a[a4 + kk]);
+            s40 = w0.fma(x, s40);
+            s41 = w1.fma(x, s41);
+            x = FloatVector.broadcast(S, a[a5 + kk]);
+            s50 = w0.fma(x, s50);
+            s51 = w1.fma(x, s51);
+        }
+        s00.intoArray(c, c0 + o);
+        s01.intoArray(c, c0 + o + L);
+        s10.intoArray(c, c1 + o);
+        s11.intoArray(c, c1 + o + L);
+        s20.intoArray(c, c2 + o);
+        s21.intoArray(c, c2 + o + L);
+        s30.intoArray(c, c3 + o);
+        s31.intoArray(c, c3 + o + L);
+        s40.intoArray(c, c4 + o);
+        s41.intoArray(c, c4 + o + L);
+        s50.intoArray(c, c5 + o);
+        s51.intoArray(c, c5 + o + L);
+    }
+
     /** Two panels (at {@code wo} and {@code wq}, outputs {@code o} and {@code q}) for one row; null init: zeros. */
     private static void panel1x8(float[] wp, int wo, int wq, int k, float[] a, int a0, float[] c, int c0,
             float[] init, int i0, int o, int q) {
@@ -477,6 +582,14 @@ final class VectorMath {
             for (int g0 = 0; g0 < gWidth; g0 += PANEL) {
                 boolean full = g0 + PANEL <= gWidth;
                 int kk = 0;
+                if (full && FEW_REGISTERS) {
+                    for (; kk + 6 <= kDim; kk += 6) {
+                        for (int v = 0; v < PANEL; v += 2 * L) {
+                            outer6x2(st, stOff + kk * ldSt + g0 + v, ldSt, lengths, batch, tb, te, a, aBase + kk,
+                                    aTs, aBs, g, gBase + g0 + v, gTs, gBs);
+                        }
+                    }
+                }
                 if (full) {
                     for (; kk + 4 <= kDim; kk += 4) {
                         if (FEW_REGISTERS) {
@@ -599,6 +712,56 @@ final class VectorMath {
         s21.intoArray(st, so + 2 * ld + L);
         s30.intoArray(st, so + 3 * ld);
         s31.intoArray(st, so + 3 * ld + L);
+    }
+
+    /** {@link #outer4x2} for six rows of {@code st}: 12 accumulators, 15 registers, enough FMA chains for AVX2. */
+    private static void outer6x2(float[] st, int so, int ld, int[] lengths, int batch, int t0, int t1,
+            float[] a, int aBase, int aTs, int aBs, float[] g, int gBase, int gTs, int gBs) {
+        FloatVector s00 = FloatVector.fromArray(S, st, so), s01 = FloatVector.fromArray(S, st, so + L);
+        FloatVector s10 = FloatVector.fromArray(S, st, so + ld), s11 = FloatVector.fromArray(S, st, so + ld + L);
+        FloatVector s20 = FloatVector.fromArray(S, st, so + 2 * ld), s21 = FloatVector.fromArray(S, st, so + 2 * ld + L);
+        FloatVector s30 = FloatVector.fromArray(S, st, so + 3 * ld), s31 = FloatVector.fromArray(S, st, so + 3 * ld + L);
+        FloatVector s40 = FloatVector.fromArray(S, st, so + 4 * ld), s41 = FloatVector.fromArray(S, st, so + 4 * ld + L);
+        FloatVector s50 = FloatVector.fromArray(S, st, so + 5 * ld), s51 = FloatVector.fromArray(S, st, so + 5 * ld + L);
+        for (int t = t0; t < t1; t++) {
+            for (int b = 0; b < batch; b++) {
+                if (lengths != null && t >= lengths[b]) {
+                    continue;
+                }
+                int ao = aBase + t * aTs + b * aBs, go = gBase + t * gTs + b * gBs;
+                FloatVector w0 = FloatVector.fromArray(S, g, go), w1 = FloatVector.fromArray(S, g, go + L);
+                FloatVector x = FloatVector.broadcast(S, a[ao]);
+                s00 = w0.fma(x, s00);
+                s01 = w1.fma(x, s01);
+                x = FloatVector.broadcast(S, a[ao + 1]);
+                s10 = w0.fma(x, s10);
+                s11 = w1.fma(x, s11);
+                x = FloatVector.broadcast(S, a[ao + 2]);
+                s20 = w0.fma(x, s20);
+                s21 = w1.fma(x, s21);
+                x = FloatVector.broadcast(S, a[ao + 3]);
+                s30 = w0.fma(x, s30);
+                s31 = w1.fma(x, s31);
+                x = FloatVector.broadcast(S, a[ao + 4]);
+                s40 = w0.fma(x, s40);
+                s41 = w1.fma(x, s41);
+                x = FloatVector.broadcast(S, a[ao + 5]);
+                s50 = w0.fma(x, s50);
+                s51 = w1.fma(x, s51);
+            }
+        }
+        s00.intoArray(st, so);
+        s01.intoArray(st, so + L);
+        s10.intoArray(st, so + ld);
+        s11.intoArray(st, so + ld + L);
+        s20.intoArray(st, so + 2 * ld);
+        s21.intoArray(st, so + 2 * ld + L);
+        s30.intoArray(st, so + 3 * ld);
+        s31.intoArray(st, so + 3 * ld + L);
+        s40.intoArray(st, so + 4 * ld);
+        s41.intoArray(st, so + 4 * ld + L);
+        s50.intoArray(st, so + 5 * ld);
+        s51.intoArray(st, so + 5 * ld + L);
     }
 
     private static void outer1x1(float[] st, int so, int[] lengths, int seqLen, int batch, int t0, int t1,

@@ -32,7 +32,7 @@ class VectorWidthTest {
     }
 
     /**
-     * The register blocking for 16 vector registers (AVX2: four rows by two vectors) and the one for 32
+     * The register blocking for 16 vector registers (AVX2: six or four rows by two vectors) and the one for 32
      * (AVX-512: four by four) sum every output in the same order: a child JVM with the other one, at this
      * JVM's width, gives the same bits.
      */
@@ -41,8 +41,8 @@ class VectorWidthTest {
         int mine = VectorMath.bitSize();
         WidthRun.ChildRun child = WidthRun.inChild(mine, !VectorMath.FEW_REGISTERS);
         List<WidthRun.Named> here = WidthRun.results(new VectorBackendProvider().create());
-        System.out.println("[vector blocking] " + (VectorMath.FEW_REGISTERS ? "4x2" : "4x4") + " register blocks here"
-                + " against a child JVM's " + (VectorMath.FEW_REGISTERS ? "4x4" : "4x2") + " at " + mine + " bits: "
+        System.out.println("[vector blocking] " + (VectorMath.FEW_REGISTERS ? "6x2/4x2" : "4x4") + " register blocks here"
+                + " against a child JVM's " + (VectorMath.FEW_REGISTERS ? "4x4" : "6x2/4x2") + " at " + mine + " bits: "
                 + here.size() + " result arrays compared bit for bit");
         WidthRun.assertSameBits(child.results(), "the other blocking", here, "this blocking");
     }
