@@ -3,6 +3,7 @@ package org.rnnkit.vector;
 import org.rnnkit.spi.Availability;
 import org.rnnkit.spi.Backend;
 import org.rnnkit.spi.BackendProvider;
+import org.rnnkit.spi.ThreadCount;
 
 /**
  * Provider of the {@code vector} backend. It touches no Vector API type: {@link #probe()} first checks
@@ -10,7 +11,7 @@ import org.rnnkit.spi.BackendProvider;
  * vector width, so a JVM started without {@code --add-modules jdk.incubator.vector} gets a reason instead
  * of a {@link NoClassDefFoundError}. A species forced wider than this JVM's vector registers makes it
  * {@linkplain Availability#degraded(String) degraded}: correct, but never chosen by auto-selection. A
- * {@value VectorBackend#THREADS_PROPERTY} that is not an integer from 1 to {@value #MAX_THREADS} makes it
+ * {@value VectorBackend#THREADS_PROPERTY} that is not an integer from 1 to {@value ThreadCount#MAX} makes it
  * unusable with that reason, so {@code auto} passes it over and naming it fails with the message.
  *
  * <p>Thread safety: stateless.
@@ -29,35 +30,9 @@ public final class VectorBackendProvider implements BackendProvider {
         return PRIORITY;
     }
 
-    /**
-     * The most {@value VectorBackend#THREADS_PROPERTY} takes. Far above any core count this runs on, yet a
-     * typo such as 100000 is reported instead of making a pool that may grow to that many platform threads.
-     */
-    static final int MAX_THREADS = 1024;
-
-    /**
-     * The thread count that {@code value}, the text of {@value VectorBackend#THREADS_PROPERTY}, asks for: 1
-     * when it is null or blank, else a decimal integer from 1 to {@value #MAX_THREADS} (spaces around it
-     * allowed). Here rather than in {@link VectorBackend} because this class links no Vector API type.
-     *
-     * @throws IllegalArgumentException for anything else, e.g. {@code rnnkit.vector.threads: expected an
-     *         integer from 1 to 1024, got 'abc'}
-     */
+    /** The thread count {@value VectorBackend#THREADS_PROPERTY}'s text asks for ({@link ThreadCount#parse}). */
     static int threads(String value) {
-        if (value == null || value.isBlank()) {
-            return 1;
-        }
-        String v = value.trim();
-        // ASCII digits only: Integer.parseInt also takes "+4" and other scripts' digits, and the
-        // Integer.getInteger this replaces read "010" as octal 8 and "0x10" as 16
-        if (v.matches("[0-9]{1,10}")) {
-            long n = Long.parseLong(v);
-            if (n >= 1 && n <= MAX_THREADS) {
-                return (int) n;
-            }
-        }
-        throw new IllegalArgumentException(VectorBackend.THREADS_PROPERTY + ": expected an integer from 1 to "
-                + MAX_THREADS + ", got '" + value + "'");
+        return ThreadCount.parse(VectorBackend.THREADS_PROPERTY, value);
     }
 
     /** A bad {@value VectorBackend#THREADS_PROPERTY} makes the backend unusable with the reason. */
