@@ -118,8 +118,8 @@ public final class ParameterLayout {
 
     private static void requireParameters(double floats, String what) {
         double bytes = floats * Float.BYTES;
-        if (bytes > MemoryBudget.bytes()) {
-            throw MemoryBudget.exceeded(bytes >= 0x1p63 ? Long.MAX_VALUE : (long) bytes, "the parameters of " + what);
+        if (MemoryBudget.exceeds(bytes)) {
+            throw MemoryBudget.exceeded(bytes, "the parameters of " + what);
         }
     }
 

@@ -212,8 +212,8 @@ public final class RecurrentCell {
         // the new states, the workspace and, training, the tape: checked before any is allocated
         double floats = 2.0 * batch * config.hiddenSize() + kernel.workspaceSize(shape, 1, batch)
                 + (trace == null ? 0 : kernel.tapeSize(shape, 1, batch));
-        if (floats * Float.BYTES > org.rnnkit.tensor.MemoryBudget.bytes()) {
-            throw org.rnnkit.tensor.MemoryBudget.exceeded((long) Math.min(floats * Float.BYTES, 0x1p62),
+        if (org.rnnkit.tensor.MemoryBudget.exceeds(floats * Float.BYTES)) {
+            throw org.rnnkit.tensor.MemoryBudget.exceeded(floats * Float.BYTES,
                     "a step of " + batch + " rows through " + this);
         }
         Tensor hNew = h == null ? Tensor.zeros(call.hShape()) : h.copy();

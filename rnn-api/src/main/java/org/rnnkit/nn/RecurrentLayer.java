@@ -576,8 +576,8 @@ public final class RecurrentLayer {
             }
         }
         double bytes = floats * Float.BYTES;
-        if (bytes > MemoryBudget.bytes()) {
-            throw MemoryBudget.exceeded(bytes >= 0x1p63 ? Long.MAX_VALUE : (long) bytes, String.format(
+        if (MemoryBudget.exceeds(bytes)) {
+            throw MemoryBudget.exceeded(bytes, String.format(
                     java.util.Locale.ROOT, "%s %d steps x %d rows through %s", training ? "training on" : "running",
                     seqLen, batch, this));
         }

@@ -88,6 +88,19 @@ public final class MemoryBudget {
         }
     }
 
+    /**
+     * Whether {@code bytes} exceed the budget; a count in double, as callers compute products of
+     * user-given sizes that may overflow a long (a threshold needs no exact count). Allocates nothing.
+     */
+    public static boolean exceeds(double bytes) {
+        return bytes > bytes();
+    }
+
+    /** {@link #exceeded(long, String)} for a byte count in double, saturating at {@code Long.MAX_VALUE}. */
+    public static MemoryBudgetException exceeded(double bytes, String what) {
+        return exceeded(bytes >= 0x1p63 ? Long.MAX_VALUE : (long) bytes, what);
+    }
+
     /** The exception {@link #require} throws, for callers that build {@code what} only when needed. */
     public static MemoryBudgetException exceeded(long bytes, String what) {
         long budget = bytes(), heap = Runtime.getRuntime().maxMemory();

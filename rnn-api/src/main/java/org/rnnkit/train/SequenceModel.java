@@ -80,8 +80,8 @@ public final class SequenceModel {
             params += Tensor.checkedSize(e.name(), e.shape());
         }
         double bytes = params * Float.BYTES * TRAINING_COPIES;
-        if (bytes > MemoryBudget.bytes()) {
-            throw MemoryBudget.exceeded(bytes >= 0x1p63 ? Long.MAX_VALUE : (long) bytes, String.format(
+        if (MemoryBudget.exceeds(bytes)) {
+            throw MemoryBudget.exceeded(bytes, String.format(
                     java.util.Locale.ROOT, "training %s with a head of %d classes (%,.0f parameters, %d copies)", config,
                     classes, params, TRAINING_COPIES));
         }
