@@ -422,6 +422,17 @@ static inline __attribute__((always_inline)) vf SCALE(vf v, vf k)
 }
 #endif
 
+/*
+ * Where k >= -100, SCALE(v, k) is v * 2^k with 2^k a normal float: one product, rounded once, the bits of
+ * SCALE. AVX2 builds 2^k from integer ops (two of them per SCALE), so the activations share one 2^k among
+ * their products when every lane's k allows it (tanh's always does: k >= -29; sigmoid's unless |x| > 69).
+ */
+#if defined(RK_ISA_AVX512)
+#define POW2_NORMAL(k) SCALE(FC(1.0f), (k))
+#else
+#define POW2_NORMAL(k) pow2(k)
+#endif
+
 /* y = n/d for n = nh + nl, d = dh + dl, the lo parts small against the hi parts */
 static inline __attribute__((always_inline)) void div_pair(const vf *nh, const vf *nl, const vf *dh, const vf *dl,
         vf *y, const int na)
@@ -449,8 +460,22 @@ static inline __attribute__((always_inline)) void sigmoid_w(const float *src, fl
     SET(h, FC(1.0f) + u[j]);
     SET(l, (FC(1.0f) - h[j]) + u[j]);
     SET(l, l[j] + ue[j]);
+#if defined(RK_ISA_AVX512)
     SET(eh, SCALE(h[j], k[j]));
     SET(el, SCALE(l[j], k[j]));
+#else
+    vi small = IC(0);
+    EACH(j) small |= (vi)(k[j] < FC(-100.0f)); /* lanes whose e^-|x| needs SCALE's two steps (NaN: no) */
+    if (__builtin_expect(_mm256_movemask_ps((__m256)small) != 0, 0)) {
+        SET(eh, SCALE(h[j], k[j]));
+        SET(el, SCALE(l[j], k[j]));
+    } else {
+        vf p2[AW];
+        SET(p2, pow2(k[j]));
+        SET(eh, h[j] * p2[j]);
+        SET(el, l[j] * p2[j]);
+    }
+#endif
     SET(dh, FC(1.0f) + eh[j]);
     SET(dl, (FC(1.0f) - dh[j]) + eh[j]);
     SET(dl, dl[j] + el[j]);
@@ -473,10 +498,14 @@ static inline __attribute__((always_inline)) void tanh_w(const float *src, float
     EACH(j) sign[j] = (vi)LD(src + j * VL) & IC((int)0x80000000);
     SET(y, FC(-2.0f) * MINF(FC(10.0f), (vf)((vi)LD(src + j * VL) ^ sign[j])));
     exp_split(y, k, u, ue, na);
-    SET(s, SCALE(FC(1.0f), k[j]));
+    SET(s, POW2_NORMAL(k[j])); /* k >= -29: 2^k is normal */
     SET(h0, FC(-1.0f) + s[j]);
     SET(l0, (FC(-1.0f) - h0[j]) + s[j]); /* exact: |-1| >= s */
+#if defined(RK_ISA_AVX512)
     SET(su, SCALE(u[j], k[j]));
+#else
+    SET(su, u[j] * s[j]);
+#endif
     SET(mh, h0[j] + su[j]); /* exact pair: h0 is 0, or at least 0.5 > |su| */
     SET(ml, (h0[j] - mh[j]) + su[j]);
     SET(ml, ml[j] + l0[j]);
