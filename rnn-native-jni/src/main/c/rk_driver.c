@@ -491,10 +491,11 @@ static void fwd_units(void *ctx, int p, int parts)
  * parts meet and exchange h, which costs 0.5-1 us between the two cores of these VMs (rdtsc in a C
  * harness). Measured at batch 1, one process, 1 against 2 threads: LSTM 256 (262 144 recurrent
  * multiply-adds a step) 1.3-1.6x faster, LSTM 1024 1.6-1.7x; LSTM 128 and RNN 256 (65 536 a step) 1.2-1.45x
- * slower, GRU 256 (196 608) 1.0-1.1x.
+ * slower, GRU 256 (196 608) 1.0-1.1x on an AVX-512 machine and 1.24-1.25x on an AVX2 one (paired, two runs),
+ * where its single-thread step is slower: so the split starts at GRU 256's step.
  */
 #ifndef RK_UNITS_STEP_MIN /* (overridable for experiments) */
-#define RK_UNITS_STEP_MIN (1LL << 18)
+#define RK_UNITS_STEP_MIN (3LL << 16)
 #endif
 #define RK_UNITS_MIN (1LL << 22)
 

@@ -31,7 +31,7 @@ import org.rnnkit.spi.RecurrentKernel;
  * With more than one thread (see {@link NativeBackend#withThreads}), phases of at least 2 x 16 million
  * multiply-adds split: the input projection by time (when it runs apart), both recurrences by blocks of batch rows (each part
  * owns its rows for the whole sequence), and the backward products by their fixed tiles. When the rows do
- * not split (batch 1-4 at least), an inference call whose steps are large enough (262 144 recurrent multiply-adds a step, no
+ * not split (batch 1-4 at least), an inference call whose steps are large enough (196 608 recurrent multiply-adds a step, no
  * projection) splits each step by hidden units, the threads meeting once per step. Every part computes
  * what the serial call computes for those outputs, in the same order, so the results are bit-identical
  * for every thread count.

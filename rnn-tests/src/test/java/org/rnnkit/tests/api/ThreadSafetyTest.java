@@ -124,7 +124,7 @@ class ThreadSafetyTest {
     }
 
     /**
-     * Inference at small batches, where a backend may split each step by hidden units (native: from 262 144
+     * Inference at small batches, where a backend may split each step by hidden units (native: from 196 608
      * recurrent multiply-adds a step and 4M a call, so LSTM 256 and GRU, RNN 512 here): the same bits at
      * 1, 2 and 3 threads, with per-row lengths, both directions, two layers and a given state; and again
      * with four Java threads making such calls at once (the native pool then runs some of them on their
