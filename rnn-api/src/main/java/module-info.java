@@ -1,15 +1,16 @@
 /**
- * rnnkit's API: recurrent layers and cells with PyTorch semantics, tensors, model files, and the SPI
- * through which backends plug in.
+ * rnnkit's API: recurrent layers and cells with PyTorch semantics, tensors, model files, training, backend
+ * selection; and the SPI ({@code org.rnnkit.spi}) through which backends plug in.
  */
 module org.rnnkit.api {
     exports org.rnnkit.tensor;
     exports org.rnnkit.nn;
     exports org.rnnkit.io;
-    exports org.rnnkit.spi;
     exports org.rnnkit.backend;
-    exports org.rnnkit.verify;
     exports org.rnnkit.train;
+    exports org.rnnkit.verify;
+    // for backend authors only: what a user of layers never needs
+    exports org.rnnkit.spi;
 
     uses org.rnnkit.spi.BackendProvider;
 }

@@ -6,19 +6,20 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
 import org.rnnkit.spi.Availability;
-import org.rnnkit.spi.Backend;
 import org.rnnkit.spi.BackendProvider;
+import org.rnnkit.spi.Kernels;
 
 /**
  * The registry of backends: discovery through {@link ServiceLoader}, probing, and selection.
  *
  * <p>Selection is {@code auto} (the usable backend of highest priority, passing over any that is only
- * {@linkplain Availability#isDegraded() degraded} here) or a comma list of names in
+ * {@linkplain BackendInfo.Status#DEGRADED degraded} here) or a comma list of names in
  * preference order, given through the API or the system property {@value #PROPERTY}. A single named
  * backend that is unknown or unusable fails with the reason; only {@code auto} and lists fall back. The
  * {@code auto} choice is logged once through {@link System.Logger} at INFO, with every skipped backend and
@@ -34,22 +35,24 @@ public final class Backends {
     private static final System.Logger LOG = System.getLogger(Backends.class.getName());
 
     /** A discovered provider and the result of its probe. */
-    public record Discovered(BackendProvider provider, Availability availability) {
-        public String name() {
-            return provider.name();
+    private record Discovered(BackendProvider provider, Availability availability, BackendInfo info) {
+        Discovered(BackendProvider provider, Availability availability) {
+            this(provider, availability, new BackendInfo(provider.name(), provider.priority(),
+                    !availability.isAvailable() ? BackendInfo.Status.UNAVAILABLE
+                    : availability.isDegraded() ? BackendInfo.Status.DEGRADED : BackendInfo.Status.AVAILABLE,
+                    availability.describe()));
         }
 
-        public int priority() {
-            return provider.priority();
+        String name() {
+            return info.name();
         }
 
-        public boolean usable() {
-            return availability.isAvailable();
+        boolean usable() {
+            return info.usable();
         }
 
-        /** Usable at its intended speed: what {@code auto} may pick (a degraded backend runs only when named). */
-        public boolean autoSelectable() {
-            return availability.isAvailable() && !availability.isDegraded();
+        boolean autoSelectable() {
+            return info.autoSelectable();
         }
     }
 
@@ -58,12 +61,17 @@ public final class Backends {
     // Lazy holder: discovery and probing run on first use, once, under the JVM's class-init lock.
     private static final class Holder {
         static final List<Discovered> DISCOVERED = discover();
+        static final List<BackendInfo> INFOS = DISCOVERED.stream().map(Discovered::info).toList();
         static final Map<String, Backend> CREATED = new ConcurrentHashMap<>();
         static volatile boolean autoLogged;
     }
 
     /** Every discovered backend, usable or not, highest priority first. */
-    public static List<Discovered> discovered() {
+    public static List<BackendInfo> discovered() {
+        return Holder.INFOS;
+    }
+
+    private static List<Discovered> providers() {
         return Holder.DISCOVERED;
     }
 
@@ -130,20 +138,20 @@ public final class Backends {
 
     /** The name {@code auto} picks, or empty if nothing is usable. */
     public static java.util.Optional<String> autoChoice() {
-        return discovered().stream().filter(Discovered::autoSelectable).map(Discovered::name).findFirst();
+        return providers().stream().filter(Discovered::autoSelectable).map(Discovered::name).findFirst();
     }
 
     private static Backend selectAuto() {
-        Discovered winner = discovered().stream().filter(Discovered::autoSelectable).findFirst().orElseThrow(() ->
-                new IllegalStateException("no usable rnnkit backend: " + (discovered().isEmpty()
+        Discovered winner = providers().stream().filter(Discovered::autoSelectable).findFirst().orElseThrow(() ->
+                new IllegalStateException("no usable rnnkit backend: " + (providers().isEmpty()
                         ? "none discovered (is rnn-cpu-scalar on the class path?)"
-                        : discovered().stream().map(d -> d.name() + " (" + (d.usable() ? "degraded, used only when "
+                        : providers().stream().map(d -> d.name() + " (" + (d.usable() ? "degraded, used only when "
                                 + "named: " : "") + d.availability().describe() + ")")
                                 .collect(Collectors.joining("; ")))));
         Backend backend = instance(winner);
         if (!Holder.autoLogged) {
             Holder.autoLogged = true;
-            String skipped = discovered().stream().filter(d -> d != winner)
+            String skipped = providers().stream().filter(d -> d != winner)
                     .map(d -> d.name() + " (" + (d.autoSelectable() ? "lower priority"
                             : d.usable() ? "degraded, used only when named: " + d.availability().describe()
                             : d.availability().describe()) + ")")
@@ -155,19 +163,19 @@ public final class Backends {
     }
 
     private static Discovered find(String name, String source) {
-        for (Discovered d : discovered()) {
+        for (Discovered d : providers()) {
             if (d.name().equals(name)) {
                 return d;
             }
         }
         throw new IllegalArgumentException(source + ": unknown backend '" + name + "'; known: "
-                + discovered().stream().map(Discovered::name).sorted().collect(Collectors.joining(", ")));
+                + providers().stream().map(Discovered::name).sorted().collect(Collectors.joining(", ")));
     }
 
     private static Backend instance(Discovered d) {
         return Holder.CREATED.computeIfAbsent(d.name(), n -> {
             try {
-                return d.provider().create();
+                return new Backend(Objects.requireNonNull(d.provider().create(), "create() returned null"));
             } catch (RuntimeException | LinkageError e) {
                 throw new IllegalStateException("backend '" + n + "' probed usable but failed to start: " + e, e);
             }
@@ -196,7 +204,7 @@ public final class Backends {
             }
             found.add(new Discovered(provider, safeProbe(provider)));
         }
-        found.sort(Comparator.comparingInt(Discovered::priority).reversed().thenComparing(Discovered::name));
+        found.sort(Comparator.comparingInt((Discovered d) -> -d.info().priority()).thenComparing(Discovered::name));
         return List.copyOf(found);
     }
 

@@ -37,6 +37,11 @@ public enum CellType {
         return this == LSTM;
     }
 
+    /** The SPI's name for this recurrence (same constants). */
+    org.rnnkit.spi.Recurrence recurrence() {
+        return org.rnnkit.spi.Recurrence.valueOf(name());
+    }
+
     /**
      * Parses the {@code mode} names of the model-file metadata ({@code RNN_TANH}, {@code RNN_RELU},
      * {@code LSTM}, {@code GRU}), case-insensitively; also {@code rnn} for tanh.

@@ -6,11 +6,12 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import org.rnnkit.backend.Backend;
 import org.rnnkit.backend.Backends;
+import org.rnnkit.internal.KernelAccess;
 import org.rnnkit.io.ModelFormatException;
 import org.rnnkit.io.SafeTensors;
 import org.rnnkit.io.SafeTensorsFile;
-import org.rnnkit.spi.Backend;
 import org.rnnkit.spi.DirectionWeights;
 import org.rnnkit.spi.KernelShape;
 import org.rnnkit.spi.PreparedWeights;
@@ -27,7 +28,7 @@ public final class RecurrentCell {
     private final CellConfig config;
     private final Map<String, Tensor> parameters;
     private final Backend backend;
-    private final RecurrentKernel kernel;
+    private final RecurrentKernel<?> kernel;
     private final KernelShape shape;
     private final PreparedWeights prepared;
 
@@ -35,8 +36,8 @@ public final class RecurrentCell {
         this.config = config;
         this.parameters = checked;
         this.backend = backend;
-        this.kernel = backend.kernel(config.type());
-        this.shape = new KernelShape(config.type(), config.inputSize(), config.hiddenSize(), 0, config.bias());
+        this.kernel = KernelAccess.kernels(backend).kernel(config.type().recurrence());
+        this.shape = new KernelShape(config.type().recurrence(), config.inputSize(), config.hiddenSize(), 0, config.bias());
         this.prepared = kernel.prepare(shape, new DirectionWeights(data("weight_ih"), data("weight_hh"),
                 data("bias_ih"), data("bias_hh"), null));
     }
@@ -171,14 +172,15 @@ public final class RecurrentCell {
         Tensor dc = !config.type().hasCellState() ? null : gc == null ? Tensor.zeros(call.cShape()) : gc.copy();
         Tensor dx = Tensor.zeros(trace.input.shape());
         float[] scratch = new float[Math.toIntExact(kernel.workspaceSize(shape, 1, batch))];
-        kernel.backward(prepared, 1, batch, null, false,
-                trace.input.data(), 0, batch * in, in,
-                null, 0, 0, 0,
-                dh.data(), 0, dc == null ? null : dc.data(), 0,
-                dx.data(), 0, batch * in, in,
+        Workspace args = new Workspace();
+        kernel.backward(prepared, args.seq.set(1, batch, null, false),
+                args.in.timeMajor(trace.input.data(), 0, batch, in),
+                null,
+                args.state.set(dh.data(), 0, dc == null ? null : dc.data(), 0),
+                args.dIn.timeMajor(dx.data(), 0, batch, in),
                 new DirectionWeights(grad(grads, "weight_ih"), grad(grads, "weight_hh"), grad(grads, "bias_ih"),
                         grad(grads, "bias_hh"), null),
-                trace.tapes[0], 0, scratch, 0);
+                args.scratch.set(trace.tapes[0], 0, scratch, 0));
         return new Gradients(grads, dx, dh, dc);
     }
 
@@ -223,12 +225,11 @@ public final class RecurrentCell {
         if (trace != null) {
             tape = trace.tapes[0] = new float[Math.toIntExact(kernel.tapeSize(shape, 1, batch))];
         }
-        kernel.forward(prepared, 1, batch, null, false,
-                input.data(), 0, batch * in, in,
-                null, 0, 0, 0,
-                hNew.data(), 0, cNew == null ? null : cNew.data(), 0,
-                tape, 0,
-                scratch, 0);
+        kernel.forward(prepared, ws.seq.set(1, batch, null, false),
+                ws.in.timeMajor(input.data(), 0, batch, in),
+                null,
+                ws.state.set(hNew.data(), 0, cNew == null ? null : cNew.data(), 0),
+                ws.scratch.set(tape, 0, scratch, 0));
         return new CellOutput(hNew, cNew);
     }
 

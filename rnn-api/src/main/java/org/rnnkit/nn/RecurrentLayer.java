@@ -6,11 +6,12 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import org.rnnkit.backend.Backend;
 import org.rnnkit.backend.Backends;
+import org.rnnkit.internal.KernelAccess;
 import org.rnnkit.io.ModelFormatException;
 import org.rnnkit.io.SafeTensors;
 import org.rnnkit.io.SafeTensorsFile;
-import org.rnnkit.spi.Backend;
 import org.rnnkit.spi.DirectionWeights;
 import org.rnnkit.spi.KernelShape;
 import org.rnnkit.spi.PreparedWeights;
@@ -41,7 +42,7 @@ public final class RecurrentLayer {
     private final RecurrentConfig config;
     private final Map<String, Tensor> parameters;
     private final Backend backend;
-    private final RecurrentKernel kernel;
+    private final RecurrentKernel<?> kernel;
     private final PreparedWeights[] prepared; // index layer * D + direction
     private final KernelShape[] shapes; // per layer
 
@@ -49,12 +50,12 @@ public final class RecurrentLayer {
         this.config = config;
         this.parameters = checkedParameters;
         this.backend = backend;
-        this.kernel = backend.kernel(config.type());
+        this.kernel = KernelAccess.kernels(backend).kernel(config.type().recurrence());
         int d = config.directions();
         this.prepared = new PreparedWeights[config.numLayers() * d];
         this.shapes = new KernelShape[config.numLayers()];
         for (int k = 0; k < config.numLayers(); k++) {
-            shapes[k] = new KernelShape(config.type(), config.layerInputSize(k), config.hiddenSize(),
+            shapes[k] = new KernelShape(config.type().recurrence(), config.layerInputSize(k), config.hiddenSize(),
                     config.projSize(), config.bias());
             for (int dir = 0; dir < d; dir++) {
                 prepared[k * d + dir] = kernel.prepare(shapes[k], weightsOf(k, dir));
@@ -323,6 +324,7 @@ public final class RecurrentLayer {
         Tensor dc = fwd.cN() == null ? null : gcN == null ? Tensor.zeros(fwd.cN().shape()) : gcN.copy();
         Tensor dInput = Tensor.zeros(trace.input.shape());
         float[] scratch = new float[Math.toIntExact(maxWorkspace(seqLen, batch))];
+        Workspace args = new Workspace();
 
         // Top layer's output gradient is in the user's layout; layers below are time-major.
         float[] dOut = gOutput == null ? null : gOutput.data();
@@ -357,12 +359,12 @@ public final class RecurrentLayer {
                 String sfx = ParameterLayout.suffix(k, dir);
                 DirectionWeights g = new DirectionWeights(data(grads, "weight_ih" + sfx), data(grads, "weight_hh" + sfx),
                         data(grads, "bias_ih" + sfx), data(grads, "bias_hh" + sfx), data(grads, "weight_hr" + sfx));
-                kernel.backward(prepared[state], seqLen, batch, call.lengths, dir == 1,
-                        in, 0, inBf ? inW : batch * inW, inBf ? seqLen * inW : inW,
-                        dDir, dDirOff + dir * hOut, dDirTs, dDirBs,
-                        dh.data(), state * batch * hOut, dc == null ? null : dc.data(), state * batch * hid,
-                        dIn, 0, inBf ? inW : batch * inW, inBf ? seqLen * inW : inW,
-                        g, trace.tapes[state], 0, scratch, 0);
+                kernel.backward(prepared[state], args.seq.set(seqLen, batch, call.lengths, dir == 1),
+                        args.in.set(in, 0, inBf ? inW : batch * inW, inBf ? seqLen * inW : inW),
+                        dDir == null ? null : args.out.set(dDir, dDirOff + dir * hOut, dDirTs, dDirBs),
+                        args.state.set(dh.data(), state * batch * hOut, dc == null ? null : dc.data(), state * batch * hid),
+                        args.dIn.set(dIn, 0, inBf ? inW : batch * inW, inBf ? seqLen * inW : inW),
+                        g, args.scratch.set(trace.tapes[state], 0, scratch, 0));
             }
             if (k > 0 && trace.dropoutMasks[k - 1] != null) {
                 float[] mask = trace.dropoutMasks[k - 1];
@@ -639,12 +641,11 @@ public final class RecurrentLayer {
                 if (trace != null) {
                     tape = trace.tapes[state] = new float[Math.toIntExact(kernel.tapeSize(shapes[k], seqLen, batch))];
                 }
-                kernel.forward(prepared[state], seqLen, batch, lengths, dir == 1,
-                        in, inOff, inBf ? inW : batch * inW, inBf ? seqLen * inW : inW,
-                        dirOut, dirOff + dir * hOut, dirTs, dirBs,
-                        h, state * batch * hOut, c, state * batch * hid,
-                        tape, 0,
-                        scratch, (int) (dir * kws));
+                kernel.forward(prepared[state], ws.seq.set(seqLen, batch, lengths, dir == 1),
+                        ws.in.set(in, inOff, inBf ? inW : batch * inW, inBf ? seqLen * inW : inW),
+                        ws.out.set(dirOut, dirOff + dir * hOut, dirTs, dirBs),
+                        ws.state.set(h, state * batch * hOut, c, state * batch * hid),
+                        ws.scratch.set(tape, 0, scratch, (int) (dir * kws)));
             }
             if (merge) {
                 for (int t = 0; t < seqLen; t++) {

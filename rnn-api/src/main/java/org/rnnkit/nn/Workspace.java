@@ -1,5 +1,10 @@
 package org.rnnkit.nn;
 
+import org.rnnkit.spi.Scratch;
+import org.rnnkit.spi.SequenceGeometry;
+import org.rnnkit.spi.SequenceView;
+import org.rnnkit.spi.StateView;
+
 /**
  * Reusable scratch memory for {@link RecurrentLayer#forward} and {@link RecurrentCell#forward}: kernel
  * workspace and the buffers between stacked layers. It grows to the largest call it has served and is
@@ -12,6 +17,12 @@ public final class Workspace {
     private final float[][] slots = {EMPTY, EMPTY, EMPTY, EMPTY};
 
     static final int KERNEL = 0, LAYER_A = 1, LAYER_B = 2, MERGE = 3;
+
+    // A kernel call's arguments, set afresh for every call: reused so that a call allocates nothing.
+    final SequenceGeometry seq = new SequenceGeometry();
+    final SequenceView in = new SequenceView(), out = new SequenceView(), dIn = new SequenceView();
+    final StateView state = new StateView();
+    final Scratch scratch = new Scratch();
 
     /** The slot's array, grown (contents discarded) to at least {@code size} floats. */
     float[] get(int slot, long size) {

@@ -25,6 +25,6 @@ public interface BackendProvider {
      */
     Availability probe();
 
-    /** Builds the backend. Called only after {@link #probe()} reported it available. */
-    Backend create();
+    /** Builds the backend's kernels. Called only after {@link #probe()} reported it available. */
+    Kernels create();
 }

@@ -1,7 +1,5 @@
 package org.rnnkit.spi;
 
-import org.rnnkit.nn.CellType;
-
 /**
  * The fixed shape of one layer direction, as a kernel sees it.
  *
@@ -13,13 +11,14 @@ import org.rnnkit.nn.CellType;
  *
  * <p>Thread safety: immutable.
  */
-public record KernelShape(CellType type, int inputSize, int hiddenSize, int projSize, boolean bias) {
+public record KernelShape(Recurrence type, int inputSize, int hiddenSize, int projSize, boolean bias) {
     public KernelShape {
         if (type == null || inputSize < 1 || hiddenSize < 1 || projSize < 0
-                || (projSize > 0 && type != CellType.LSTM)) {
-            // Callers validate user input with precise messages; this only guards the SPI contract.
-            throw new IllegalArgumentException("invalid kernel shape: " + type + " input=" + inputSize
-                    + " hidden=" + hiddenSize + " proj=" + projSize);
+                || (projSize > 0 && type != Recurrence.LSTM)) {
+            // The layer API validates user input with precise messages; this only guards the SPI contract.
+            throw new IllegalArgumentException("shape: expected a recurrence, input and hidden sizes >= 1 and a"
+                    + " projection (LSTM only) >= 0, got " + type + " input=" + inputSize + " hidden=" + hiddenSize
+                    + " proj=" + projSize);
         }
     }
 

@@ -18,7 +18,7 @@ import org.rnnkit.nn.ParameterLayout;
 import org.rnnkit.nn.RecurrentConfig;
 import org.rnnkit.nn.RecurrentLayer;
 import org.rnnkit.nn.Trace;
-import org.rnnkit.spi.Backend;
+import org.rnnkit.backend.Backend;
 import org.rnnkit.tensor.MemoryBudget;
 import org.rnnkit.tensor.Tensor;
 

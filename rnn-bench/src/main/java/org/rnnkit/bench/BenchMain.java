@@ -135,10 +135,10 @@ public final class BenchMain {
      */
     private static List<String> defaultBackends() {
         List<String> specs = new ArrayList<>();
-        for (org.rnnkit.backend.Backends.Discovered d : org.rnnkit.backend.Backends.discovered()) {
-            if (d.usable() && !d.availability().isDegraded()) {
+        for (org.rnnkit.backend.BackendInfo d : org.rnnkit.backend.Backends.discovered()) {
+            if (d.autoSelectable()) {
                 specs.add(d.name());
-                org.rnnkit.spi.Backend b = org.rnnkit.backend.Backends.named(d.name());
+                org.rnnkit.backend.Backend b = org.rnnkit.backend.Backends.named(d.name());
                 if (b.withThreads(2) != b) {
                     specs.add(d.name() + ":2");
                 }
@@ -170,8 +170,9 @@ public final class BenchMain {
      * and who chose it) and the OpenBLAS variables of the environment, which reach LibTorch's OpenBLAS too.
      */
     private static void printSetting() {
-        for (org.rnnkit.backend.Backends.Discovered d : org.rnnkit.backend.Backends.discovered()) {
-            System.out.println("backend " + d.name() + ": " + d.availability());
+        for (org.rnnkit.backend.BackendInfo d : org.rnnkit.backend.Backends.discovered()) {
+            System.out.println("backend " + d.name() + ": " + d.status().toString().toLowerCase(java.util.Locale.ROOT)
+                    + ": " + d.detail());
         }
         for (String v : new String[] {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS"}) {
             String value = System.getenv(v);

@@ -3,7 +3,7 @@ package org.rnnkit.bench;
 import java.util.SplittableRandom;
 import org.rnnkit.nn.CellType;
 import org.rnnkit.nn.RecurrentLayer;
-import org.rnnkit.spi.Backend;
+import org.rnnkit.backend.Backend;
 import org.rnnkit.tensor.Tensor;
 
 /**

@@ -3,7 +3,7 @@ package org.rnnkit.cli;
 import java.io.PrintStream;
 import java.util.Set;
 import org.rnnkit.backend.Backends;
-import org.rnnkit.spi.Backend;
+import org.rnnkit.backend.Backend;
 
 /** {@code rnnkit backends}: every discovered backend with its probe result, and what auto selects. */
 final class BackendsCommand implements Main.Command {
@@ -34,7 +34,7 @@ final class BackendsCommand implements Main.Command {
         out.printf("%-" + w + "s  %8s  %-6s  %s%n", "backend", "priority", "usable", "details / reason");
         for (var d : found) {
             out.printf("%-" + w + "s  %8d  %-6s  %s%n", d.name(), d.priority(),
-                    d.autoSelectable() ? "yes" : d.usable() ? "named" : "no", d.availability().describe());
+                    d.autoSelectable() ? "yes" : d.usable() ? "named" : "no", d.detail());
         }
         if (found.stream().anyMatch(d -> d.usable() && !d.autoSelectable())) {
             out.println("(named: correct but degraded here; runs only when named, e.g. -D" + Backends.PROPERTY

@@ -18,7 +18,7 @@ import org.rnnkit.nn.RecurrentCell;
 import org.rnnkit.nn.RecurrentConfig;
 import org.rnnkit.nn.RecurrentLayer;
 import org.rnnkit.nn.Workspace;
-import org.rnnkit.spi.Backend;
+import org.rnnkit.backend.Backend;
 import org.rnnkit.tensor.MemoryBudgetException;
 import org.rnnkit.tensor.Tensor;
 

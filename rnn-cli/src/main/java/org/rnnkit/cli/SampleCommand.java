@@ -12,7 +12,7 @@ import org.rnnkit.io.SafeTensors;
 import org.rnnkit.nn.LayerOutput;
 import org.rnnkit.nn.RecurrentLayer;
 import org.rnnkit.nn.Workspace;
-import org.rnnkit.spi.Backend;
+import org.rnnkit.backend.Backend;
 import org.rnnkit.tensor.Tensor;
 import org.rnnkit.train.SequenceModel;
 

@@ -11,7 +11,7 @@ import org.rnnkit.backend.Backends;
 import org.rnnkit.io.Json;
 import org.rnnkit.nn.CellType;
 import org.rnnkit.nn.RecurrentConfig;
-import org.rnnkit.spi.Backend;
+import org.rnnkit.backend.Backend;
 import org.rnnkit.train.Adam;
 import org.rnnkit.train.Clipping;
 import org.rnnkit.train.SequenceModel;

@@ -12,7 +12,7 @@ import java.util.Map;
 import java.util.Set;
 import org.rnnkit.backend.Backends;
 import org.rnnkit.io.Untrusted;
-import org.rnnkit.spi.Backend;
+import org.rnnkit.backend.Backend;
 import org.rnnkit.verify.CaseResult;
 import org.rnnkit.verify.CaseResult.Status;
 import org.rnnkit.verify.GoldenCase;
@@ -90,7 +90,7 @@ final class VerifyCommand implements Main.Command {
                 if (d.usable()) {
                     usable.put(d.name(), Backends.named(d.name()));
                 } else {
-                    unusable.put(d.name(), d.availability().describe());
+                    unusable.put(d.name(), d.detail());
                 }
             }
         } else {

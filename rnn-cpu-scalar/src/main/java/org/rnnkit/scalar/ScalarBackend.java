@@ -1,8 +1,6 @@
 package org.rnnkit.scalar;
 
-import org.rnnkit.nn.CellType;
-import org.rnnkit.spi.Backend;
-import org.rnnkit.spi.RecurrentKernel;
+import org.rnnkit.spi.Kernels;
 
 /**
  * The reference backend: straightforward loops over PyTorch's equations in float32, with activations
@@ -10,14 +8,18 @@ import org.rnnkit.spi.RecurrentKernel;
  *
  * <p>Thread safety: immutable; its kernels are stateless.
  */
-public final class ScalarBackend implements Backend {
+public final class ScalarBackend extends Kernels {
     public static final String NAME = "scalar";
     static final String DESCRIPTION = "plain Java reference kernels (float32 dot products, correctly rounded activations)";
 
-    private final RecurrentKernel rnnTanh = new ScalarRnnKernel(false);
-    private final RecurrentKernel rnnRelu = new ScalarRnnKernel(true);
-    private final RecurrentKernel lstm = new ScalarLstmKernel();
-    private final RecurrentKernel gru = new ScalarGruKernel();
+    public ScalarBackend() {
+        super(r -> switch (r) {
+            case RNN_TANH -> new ScalarRnnKernel(false);
+            case RNN_RELU -> new ScalarRnnKernel(true);
+            case LSTM -> new ScalarLstmKernel();
+            case GRU -> new ScalarGruKernel();
+        });
+    }
 
     @Override
     public String name() {
@@ -27,15 +29,5 @@ public final class ScalarBackend implements Backend {
     @Override
     public String description() {
         return DESCRIPTION;
-    }
-
-    @Override
-    public RecurrentKernel kernel(CellType type) {
-        return switch (type) {
-            case RNN_TANH -> rnnTanh;
-            case RNN_RELU -> rnnRelu;
-            case LSTM -> lstm;
-            case GRU -> gru;
-        };
     }
 }

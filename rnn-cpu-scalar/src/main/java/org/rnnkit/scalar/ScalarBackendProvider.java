@@ -1,7 +1,7 @@
 package org.rnnkit.scalar;
 
 import org.rnnkit.spi.Availability;
-import org.rnnkit.spi.Backend;
+import org.rnnkit.spi.Kernels;
 import org.rnnkit.spi.BackendProvider;
 
 /**
@@ -29,7 +29,7 @@ public final class ScalarBackendProvider implements BackendProvider {
     }
 
     @Override
-    public Backend create() {
+    public Kernels create() {
         return new ScalarBackend();
     }
 }

@@ -9,6 +9,10 @@ import org.rnnkit.spi.KernelShape;
  * Tape slot: incoming h (H), r z n (3H), {@code W_hn h + b_hn} (H).
  */
 final class ScalarGruKernel extends ScalarKernel {
+    ScalarGruKernel() {
+        super(org.rnnkit.spi.Recurrence.GRU);
+    }
+
 
     @Override
     int stepScratch(KernelShape s) {

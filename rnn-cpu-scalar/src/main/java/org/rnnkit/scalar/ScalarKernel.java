@@ -4,7 +4,12 @@ import java.util.Arrays;
 import org.rnnkit.spi.DirectionWeights;
 import org.rnnkit.spi.KernelShape;
 import org.rnnkit.spi.PreparedWeights;
+import org.rnnkit.spi.Recurrence;
 import org.rnnkit.spi.RecurrentKernel;
+import org.rnnkit.spi.StateView;
+import org.rnnkit.spi.SequenceView;
+import org.rnnkit.spi.SequenceGeometry;
+import org.rnnkit.spi.Scratch;
 
 /**
  * The loops every scalar kernel shares. Forward: project all inputs once ({@code gx = W_ih x + b_ih} for
@@ -17,13 +22,17 @@ import org.rnnkit.spi.RecurrentKernel;
  * ({@code hOut}), then {@code H} for the LSTM projection. Tape: one slot of {@link #tapeStride} floats per
  * (step, row), starting with the step's incoming {@code h} ({@code hOut} floats); the rest is the subclass's.
  */
-abstract class ScalarKernel implements RecurrentKernel {
+abstract class ScalarKernel extends RecurrentKernel<ScalarKernel.Weights> {
+
+    ScalarKernel(Recurrence type) {
+        super(type, Weights.class);
+    }
 
     /** Weights kept in PyTorch's own layout: the reference reads them as the equations are written. */
     record Weights(KernelShape shape, DirectionWeights w) implements PreparedWeights {}
 
     @Override
-    public PreparedWeights prepare(KernelShape shape, DirectionWeights weights) {
+    protected Weights pack(KernelShape shape, DirectionWeights weights) {
         return new Weights(shape, weights);
     }
 
@@ -64,13 +73,21 @@ abstract class ScalarKernel implements RecurrentKernel {
             float[] ws, int dgx, int dgh, int dhDirect, int extra, DirectionWeights grads);
 
     @Override
-    public final void forward(PreparedWeights prepared, int seqLen, int batch, int[] lengths, boolean reverse,
-            float[] x, int xOff, int xTimeStride, int xBatchStride,
-            float[] out, int outOff, int outTimeStride, int outBatchStride,
-            float[] h, int hOff, float[] c, int cOff,
-            float[] tape, int tapeOff,
-            float[] ws, int wsOff) {
-        Weights w = (Weights) prepared;
+    protected final void runForward(Weights w, SequenceGeometry seq, SequenceView xView, SequenceView outView,
+            StateView state, Scratch scratch) {
+        final int seqLen = seq.seqLen(), batch = seq.batch();
+        final int[] lengths = seq.lengths();
+        final boolean reverse = seq.reverse();
+        final float[] x = xView.data();
+        final int xOff = xView.offset(), xTimeStride = xView.timeStride(), xBatchStride = xView.batchStride();
+        final float[] out = outView == null ? null : outView.data();
+        final int outOff = outView == null ? 0 : outView.offset();
+        final int outTimeStride = outView == null ? 0 : outView.timeStride();
+        final int outBatchStride = outView == null ? 0 : outView.batchStride();
+        final float[] h = state.h(), c = state.c();
+        final int hOff = state.hOffset(), cOff = state.cOffset();
+        final float[] tape = scratch.tape(), ws = scratch.ws();
+        final int tapeOff = scratch.tapeOffset(), wsOff = scratch.wsOffset();
         KernelShape s = w.shape();
         int rows = s.gateRows(), in = s.inputSize(), hOut = s.hOut(), hid = s.hiddenSize();
         int stride = tapeStride(s);
@@ -122,15 +139,25 @@ abstract class ScalarKernel implements RecurrentKernel {
     }
 
     @Override
-    public final void backward(PreparedWeights prepared, int seqLen, int batch, int[] lengths, boolean reverse,
-            float[] x, int xOff, int xTimeStride, int xBatchStride,
-            float[] dOut, int dOutOff, int dOutTimeStride, int dOutBatchStride,
-            float[] dh, int dhOff, float[] dc, int dcOff,
-            float[] dx, int dxOff, int dxTimeStride, int dxBatchStride,
-            DirectionWeights grads,
-            float[] tape, int tapeOff,
-            float[] ws, int wsOff) {
-        Weights w = (Weights) prepared;
+    protected final void runBackward(Weights w, SequenceGeometry seq, SequenceView xView, SequenceView dOutView,
+            StateView dState, SequenceView dxView, DirectionWeights grads, Scratch scratch) {
+        final int seqLen = seq.seqLen(), batch = seq.batch();
+        final int[] lengths = seq.lengths();
+        final boolean reverse = seq.reverse();
+        final float[] x = xView.data();
+        final int xOff = xView.offset(), xTimeStride = xView.timeStride(), xBatchStride = xView.batchStride();
+        final float[] dOut = dOutView == null ? null : dOutView.data();
+        final int dOutOff = dOutView == null ? 0 : dOutView.offset();
+        final int dOutTimeStride = dOutView == null ? 0 : dOutView.timeStride();
+        final int dOutBatchStride = dOutView == null ? 0 : dOutView.batchStride();
+        final float[] dh = dState.h(), dc = dState.c();
+        final int dhOff = dState.hOffset(), dcOff = dState.cOffset();
+        final float[] dx = dxView == null ? null : dxView.data();
+        final int dxOff = dxView == null ? 0 : dxView.offset();
+        final int dxTimeStride = dxView == null ? 0 : dxView.timeStride();
+        final int dxBatchStride = dxView == null ? 0 : dxView.batchStride();
+        final float[] tape = scratch.tape(), ws = scratch.ws();
+        final int tapeOff = scratch.tapeOffset(), wsOff = scratch.wsOffset();
         KernelShape s = w.shape();
         int rows = s.gateRows(), in = s.inputSize(), hOut = s.hOut(), hid = s.hiddenSize();
         int stride = tapeStride(s);

@@ -10,6 +10,10 @@ import org.rnnkit.spi.KernelShape;
  * unprojected {@code o*tanh(c')} (H).
  */
 final class ScalarLstmKernel extends ScalarKernel {
+    ScalarLstmKernel() {
+        super(org.rnnkit.spi.Recurrence.LSTM);
+    }
+
 
     @Override
     int stepScratch(KernelShape s) {

@@ -11,6 +11,7 @@ final class ScalarRnnKernel extends ScalarKernel {
     private final boolean relu;
 
     ScalarRnnKernel(boolean relu) {
+        super(relu ? org.rnnkit.spi.Recurrence.RNN_RELU : org.rnnkit.spi.Recurrence.RNN_TANH);
         this.relu = relu;
     }
 

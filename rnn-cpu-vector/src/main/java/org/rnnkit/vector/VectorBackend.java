@@ -7,9 +7,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.rnnkit.nn.CellType;
-import org.rnnkit.spi.Backend;
-import org.rnnkit.spi.RecurrentKernel;
+import org.rnnkit.spi.Kernels;
 
 /**
  * The Vector API backend: weights packed once into panels, the input projection of a whole sequence as
@@ -27,7 +25,7 @@ import org.rnnkit.spi.RecurrentKernel;
  *
  * <p>Thread safety: immutable; its kernels are stateless.
  */
-public final class VectorBackend implements Backend {
+public final class VectorBackend extends Kernels {
     public static final String NAME = "vector";
     /**
      * {@code -Drnnkit.vector.threads=N}: threads for the registry's instance (default 1); N from 1 to 1024,
@@ -36,7 +34,6 @@ public final class VectorBackend implements Backend {
     public static final String THREADS_PROPERTY = "rnnkit.vector.threads";
 
     private final VectorParallel par;
-    private final RecurrentKernel rnnTanh, rnnRelu, lstm, gru;
     private final String description;
 
     /** The backend splitting large calls over up to {@code threads} threads (the registry's: the property's). */
@@ -45,11 +42,13 @@ public final class VectorBackend implements Backend {
     }
 
     private VectorBackend(VectorParallel par) {
+        super(r -> switch (r) {
+            case RNN_TANH -> new VectorRnnKernel(false, par);
+            case RNN_RELU -> new VectorRnnKernel(true, par);
+            case LSTM -> new VectorLstmKernel(par);
+            case GRU -> new VectorGruKernel(par);
+        });
         this.par = par;
-        rnnTanh = new VectorRnnKernel(false, par);
-        rnnRelu = new VectorRnnKernel(true, par);
-        lstm = new VectorLstmKernel(par);
-        gru = new VectorGruKernel(par);
         description = VectorProbe.describe() + (par.threads() > 1 ? ", up to " + par.threads() + " threads" : "");
     }
 
@@ -66,14 +65,12 @@ public final class VectorBackend implements Backend {
 
     /** This backend on the shared daemon pool of {@code rnnkit-vector-*} workers, up to {@code threads} parts per call. */
     @Override
-    public VectorBackend withThreads(int threads) {
-        if (threads < 1) {
-            throw new IllegalArgumentException("threads: expected >= 1, got " + threads);
-        }
-        return threads == par.threads() ? this : new VectorBackend(parallel(threads));
+    protected VectorBackend splitOver(int threads) {
+        return new VectorBackend(parallel(threads));
     }
 
     /** How many parts a large call may be split into. */
+    @Override
     public int threads() {
         return par.threads();
     }
@@ -107,15 +104,5 @@ public final class VectorBackend implements Backend {
     @Override
     public String description() {
         return description;
-    }
-
-    @Override
-    public RecurrentKernel kernel(CellType type) {
-        return switch (type) {
-            case RNN_TANH -> rnnTanh;
-            case RNN_RELU -> rnnRelu;
-            case LSTM -> lstm;
-            case GRU -> gru;
-        };
     }
 }

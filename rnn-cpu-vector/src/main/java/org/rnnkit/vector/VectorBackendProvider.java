@@ -1,7 +1,7 @@
 package org.rnnkit.vector;
 
 import org.rnnkit.spi.Availability;
-import org.rnnkit.spi.Backend;
+import org.rnnkit.spi.Kernels;
 import org.rnnkit.spi.BackendProvider;
 import org.rnnkit.spi.ThreadCount;
 
@@ -61,7 +61,7 @@ public final class VectorBackendProvider implements BackendProvider {
     }
 
     @Override
-    public Backend create() {
+    public Kernels create() {
         int threads;
         try {
             threads = threads(System.getProperty(VectorBackend.THREADS_PROPERTY));

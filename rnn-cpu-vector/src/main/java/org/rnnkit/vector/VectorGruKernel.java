@@ -1,5 +1,7 @@
 package org.rnnkit.vector;
 
+import org.rnnkit.spi.Recurrence;
+
 import static org.rnnkit.vector.VectorMath.L;
 import static org.rnnkit.vector.VectorMath.S;
 
@@ -18,7 +20,7 @@ import jdk.incubator.vector.FloatVector;
 final class VectorGruKernel extends VectorKernel {
 
     VectorGruKernel(VectorParallel par) {
-        super(par);
+        super(Recurrence.GRU, par);
     }
 
     @Override

@@ -3,11 +3,15 @@ package org.rnnkit.vector;
 import static org.rnnkit.vector.VectorMath.pad;
 
 import java.util.Arrays;
-import org.rnnkit.nn.CellType;
+import org.rnnkit.spi.Recurrence;
 import org.rnnkit.spi.DirectionWeights;
 import org.rnnkit.spi.KernelShape;
 import org.rnnkit.spi.PreparedWeights;
 import org.rnnkit.spi.RecurrentKernel;
+import org.rnnkit.spi.StateView;
+import org.rnnkit.spi.SequenceView;
+import org.rnnkit.spi.SequenceGeometry;
+import org.rnnkit.spi.Scratch;
 import org.rnnkit.vector.VectorMath.Packed;
 
 /**
@@ -48,7 +52,7 @@ import org.rnnkit.vector.VectorMath.Packed;
  *
  * <p>Thread safety: stateless; each call works in its own workspace, tape and outputs.
  */
-abstract class VectorKernel implements RecurrentKernel {
+abstract class VectorKernel extends RecurrentKernel<VectorKernel.Weights> {
 
     /** The padded sizes of a shape. */
     static class Dims {
@@ -100,7 +104,7 @@ abstract class VectorKernel implements RecurrentKernel {
         Weights(KernelShape s, DirectionWeights w) {
             super(s);
             float[] wIh = w.weightIh(), wHh = w.weightHh();
-            boolean gru = s.type() == CellType.GRU;
+            boolean gru = s.type() == Recurrence.GRU;
             ih = VectorMath.pack(gp, gp, in, (o, k) -> {
                 int r = realRow(o);
                 return r < 0 ? 0f : wIh[r * in + k];
@@ -164,12 +168,13 @@ abstract class VectorKernel implements RecurrentKernel {
 
     final VectorParallel par;
 
-    VectorKernel(VectorParallel par) {
+    VectorKernel(Recurrence type, VectorParallel par) {
+        super(type, Weights.class);
         this.par = par;
     }
 
     @Override
-    public PreparedWeights prepare(KernelShape shape, DirectionWeights weights) {
+    protected Weights pack(KernelShape shape, DirectionWeights weights) {
         return new Weights(shape, weights);
     }
 
@@ -231,17 +236,31 @@ abstract class VectorKernel implements RecurrentKernel {
 
     @Override
     public long workspaceSize(KernelShape s, int seqLen, int batch) {
-        Dims d = new Dims(s);
-        long rows = (long) seqLen * batch;
-        long fwd = rows * d.gp + (long) batch * (2 * d.hOutP + forwardRowScratch(d));
-        long bwd = rows * (backwardGateSlots(d) + d.projP) + (long) batch * (d.hOutP + backwardRowScratch(d))
-                + d.stSize;
-        return Math.max(fwd, bwd);
+        return workspaceSize(new Dims(s), seqLen, batch);
     }
 
     @Override
     public long tapeSize(KernelShape s, int seqLen, int batch) {
         return (long) seqLen * batch * tapeStride(new Dims(s));
+    }
+
+    // The checks of every call ask for the sizes: read from the weights' dimensions, allocating nothing.
+    @Override
+    protected long workspaceSizeFor(Weights w, int seqLen, int batch) {
+        return workspaceSize(w, seqLen, batch);
+    }
+
+    @Override
+    protected long tapeSizeFor(Weights w, int seqLen, int batch) {
+        return (long) seqLen * batch * tapeStride(w);
+    }
+
+    private long workspaceSize(Dims d, int seqLen, int batch) {
+        long rows = (long) seqLen * batch;
+        long fwd = rows * d.gp + (long) batch * (2 * d.hOutP + forwardRowScratch(d));
+        long bwd = rows * (backwardGateSlots(d) + d.projP) + (long) batch * (d.hOutP + backwardRowScratch(d))
+                + d.stSize;
+        return Math.max(fwd, bwd);
     }
 
     /** Time index of row {@code b} at step {@code s}, or -1 once the row has finished. */
@@ -280,13 +299,21 @@ abstract class VectorKernel implements RecurrentKernel {
     // ---- forward ---------------------------------------------------------------------------------------
 
     @Override
-    public void forward(PreparedWeights prepared, int seqLen, int batch, int[] lengths, boolean reverse,
-            float[] x, int xOff, int xTimeStride, int xBatchStride,
-            float[] out, int outOff, int outTimeStride, int outBatchStride,
-            float[] h, int hOff, float[] c, int cOff,
-            float[] tape, int tapeOff,
-            float[] ws, int wsOff) {
-        Weights w = (Weights) prepared;
+    protected void runForward(Weights w, SequenceGeometry seq, SequenceView xView, SequenceView outView,
+            StateView state, Scratch scratch) {
+        final int seqLen = seq.seqLen(), batch = seq.batch();
+        final int[] lengths = seq.lengths();
+        final boolean reverse = seq.reverse();
+        final float[] x = xView.data();
+        final int xOff = xView.offset(), xTimeStride = xView.timeStride(), xBatchStride = xView.batchStride();
+        final float[] out = outView == null ? null : outView.data();
+        final int outOff = outView == null ? 0 : outView.offset();
+        final int outTimeStride = outView == null ? 0 : outView.timeStride();
+        final int outBatchStride = outView == null ? 0 : outView.batchStride();
+        final float[] h = state.h(), c = state.c();
+        final int hOff = state.hOffset(), cOff = state.cOffset();
+        final float[] tape = scratch.tape(), ws = scratch.ws();
+        final int tapeOff = scratch.tapeOffset(), wsOff = scratch.wsOffset();
         int gp = w.gp;
         int gx = wsOff, hs = gx + seqLen * batch * gp, hs2 = hs + batch * w.hOutP, ex = hs2 + batch * w.hOutP;
         long rows = validRows(lengths, seqLen, batch);
@@ -464,15 +491,25 @@ abstract class VectorKernel implements RecurrentKernel {
     // ---- backward --------------------------------------------------------------------------------------
 
     @Override
-    public void backward(PreparedWeights prepared, int seqLen, int batch, int[] lengths, boolean reverse,
-            float[] x, int xOff, int xTimeStride, int xBatchStride,
-            float[] dOut, int dOutOff, int dOutTimeStride, int dOutBatchStride,
-            float[] dh, int dhOff, float[] dc, int dcOff,
-            float[] dx, int dxOff, int dxTimeStride, int dxBatchStride,
-            DirectionWeights grads,
-            float[] tape, int tapeOff,
-            float[] ws, int wsOff) {
-        Weights w = (Weights) prepared;
+    protected void runBackward(Weights w, SequenceGeometry seq, SequenceView xView, SequenceView dOutView,
+            StateView dState, SequenceView dxView, DirectionWeights grads, Scratch scratch) {
+        final int seqLen = seq.seqLen(), batch = seq.batch();
+        final int[] lengths = seq.lengths();
+        final boolean reverse = seq.reverse();
+        final float[] x = xView.data();
+        final int xOff = xView.offset(), xTimeStride = xView.timeStride(), xBatchStride = xView.batchStride();
+        final float[] dOut = dOutView == null ? null : dOutView.data();
+        final int dOutOff = dOutView == null ? 0 : dOutView.offset();
+        final int dOutTimeStride = dOutView == null ? 0 : dOutView.timeStride();
+        final int dOutBatchStride = dOutView == null ? 0 : dOutView.batchStride();
+        final float[] dh = dState.h(), dc = dState.c();
+        final int dhOff = dState.hOffset(), dcOff = dState.cOffset();
+        final float[] dx = dxView == null ? null : dxView.data();
+        final int dxOff = dxView == null ? 0 : dxView.offset();
+        final int dxTimeStride = dxView == null ? 0 : dxView.timeStride();
+        final int dxBatchStride = dxView == null ? 0 : dxView.batchStride();
+        final float[] tape = scratch.tape(), ws = scratch.ws();
+        final int tapeOff = scratch.tapeOffset(), wsOff = scratch.wsOffset();
         int gp = w.gp, slots = backwardGateSlots(w);
         int dg = wsOff, dht = dg + seqLen * batch * slots, dhs = dht + seqLen * batch * w.projP;
         int ex = dhs + batch * w.hOutP, st = ex + batch * backwardRowScratch(w);

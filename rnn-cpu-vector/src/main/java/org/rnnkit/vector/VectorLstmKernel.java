@@ -1,5 +1,7 @@
 package org.rnnkit.vector;
 
+import org.rnnkit.spi.Recurrence;
+
 import static org.rnnkit.vector.VectorMath.L;
 import static org.rnnkit.vector.VectorMath.S;
 
@@ -18,7 +20,7 @@ import jdk.incubator.vector.FloatVector;
 final class VectorLstmKernel extends VectorKernel {
 
     VectorLstmKernel(VectorParallel par) {
-        super(par);
+        super(Recurrence.LSTM, par);
     }
 
     @Override

@@ -1,5 +1,7 @@
 package org.rnnkit.vector;
 
+import org.rnnkit.spi.Recurrence;
+
 import static org.rnnkit.vector.VectorMath.L;
 import static org.rnnkit.vector.VectorMath.S;
 
@@ -14,7 +16,7 @@ final class VectorRnnKernel extends VectorKernel {
     private final boolean relu;
 
     VectorRnnKernel(boolean relu, VectorParallel par) {
-        super(par);
+        super(relu ? Recurrence.RNN_RELU : Recurrence.RNN_TANH, par);
         this.relu = relu;
     }
 

@@ -5,8 +5,12 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
-import org.rnnkit.nn.CellType;
-import org.rnnkit.spi.Backend;
+import org.rnnkit.spi.Recurrence;
+import org.rnnkit.spi.Kernels;
+import org.rnnkit.spi.StateView;
+import org.rnnkit.spi.SequenceView;
+import org.rnnkit.spi.SequenceGeometry;
+import org.rnnkit.spi.Scratch;
 import org.rnnkit.spi.DirectionWeights;
 import org.rnnkit.spi.KernelShape;
 import org.rnnkit.spi.PreparedWeights;
@@ -26,7 +30,7 @@ final class KernelCase {
     /** Sizes biased to the edges: 1, primes, and multiples of 4, 8 and 16 lanes, plus or minus one. */
     static final int[] SIZES = {1, 2, 3, 4, 5, 7, 8, 9, 11, 13, 15, 16, 17, 23, 31, 32, 33, 47, 63, 64, 65};
 
-    final CellType type;
+    final Recurrence type;
     final int in, hid, proj, seqLen, batch, hOut;
     final boolean bias, reverse, batchFirst, withDOut, withDx, withState;
     final int[] lengths;
@@ -37,7 +41,7 @@ final class KernelCase {
     final float[] x, h0, c0, dOut, dhN, dcN, dx0;
     final DirectionWeights grads0;
 
-    KernelCase(CellType type, int in, int hid, int proj, boolean bias, int seqLen, int batch, int[] lengths,
+    KernelCase(Recurrence type, int in, int hid, int proj, boolean bias, int seqLen, int batch, int[] lengths,
             boolean reverse, boolean batchFirst, boolean withDOut, boolean withDx, boolean withState, int pad,
             String mode, long dataSeed) {
         this.type = type;
@@ -80,7 +84,7 @@ final class KernelCase {
     }
 
     /** A random case for {@code type}; sizes from {@link #SIZES}, every option random. */
-    static KernelCase random(CellType type, SplittableRandom r) {
+    static KernelCase random(Recurrence type, SplittableRandom r) {
         int in = SIZES[r.nextInt(SIZES.length)], hid = SIZES[r.nextInt(SIZES.length)];
         if (r.nextInt(10) == 0) {
             in = 97 + r.nextInt(40); // beyond a few panels
@@ -88,7 +92,7 @@ final class KernelCase {
         if (r.nextInt(10) == 0) {
             hid = 97 + r.nextInt(40);
         }
-        int proj = type == CellType.LSTM && hid > 1 && r.nextBoolean() ? 1 + r.nextInt(hid - 1) : 0;
+        int proj = type == Recurrence.LSTM && hid > 1 && r.nextBoolean() ? 1 + r.nextInt(hid - 1) : 0;
         int seqLen = r.nextInt(4) == 0 ? 1 : 1 + r.nextInt(9);
         int batch = r.nextInt(4) == 0 ? 1 : 1 + r.nextInt(r.nextInt(5) == 0 ? 11 : 6);
         int[] lengths = null;
@@ -104,7 +108,7 @@ final class KernelCase {
         // rounding then grows like 3^T for any correct implementation (seen: dh0 -20.15 against -21.45 at
         // T = 9), so two backends cannot be compared with a rounding bound. Same rule as rnn-tests'
         // PropertyTest and the golden cases.
-        if (type == CellType.RNN_RELU && mode.equals("w3")) {
+        if (type == Recurrence.RNN_RELU && mode.equals("w3")) {
             mode = "normal";
         }
         return new KernelCase(type, in, hid, proj, r.nextInt(4) != 0, seqLen, batch, lengths, r.nextBoolean(),
@@ -200,12 +204,12 @@ final class KernelCase {
         float[] inferenceOut, inferenceH, inferenceC;
     }
 
-    Result run(Backend backend) {
+    Result run(Kernels backend) {
         return run(backend, true);
     }
 
-    Result run(Backend backend, boolean alsoInference) {
-        RecurrentKernel k = backend.kernel(type);
+    Result run(Kernels backend, boolean alsoInference) {
+        RecurrentKernel<?> k = backend.kernel(type);
         KernelShape s = shape();
         PreparedWeights pw = k.prepare(s, weights);
         Result res = new Result();
@@ -213,14 +217,13 @@ final class KernelCase {
         int tapeSize = Math.toIntExact(k.tapeSize(s, seqLen, batch));
         float[] ws = garbage(wsOff + wsSize + GUARD_LEN, wsOff + wsSize);
         float[] tape = garbage(tapeOff + tapeSize + GUARD_LEN, tapeOff + tapeSize);
-        boolean lstm = type == CellType.LSTM;
+        boolean lstm = type == Recurrence.LSTM;
 
         res.out = new float[outSize()];
         Arrays.fill(res.out, GUARD);
         res.h = h0.clone();
         res.c = lstm ? c0.clone() : null;
-        k.forward(pw, seqLen, batch, lengths, reverse, x, xOff, xTs(), xBs(), res.out, outStart(), outTs(), outBs(),
-                res.h, hOff, res.c, cOff, tape, tapeOff, ws, wsOff);
+        k.forward(pw, new SequenceGeometry().set(seqLen, batch, lengths, reverse), new SequenceView().set(x, xOff, xTs(), xBs()), new SequenceView().set(res.out, outStart(), outTs(), outBs()), new StateView().set(res.h, hOff, res.c, cOff), new Scratch().set(tape, tapeOff, ws, wsOff));
         checkGuards("forward workspace", ws, wsOff + wsSize);
         checkGuards("tape", tape, tapeOff + tapeSize);
         checkOutputGaps(backend, res.out);
@@ -231,8 +234,7 @@ final class KernelCase {
             Arrays.fill(res.inferenceOut, GUARD);
             res.inferenceH = h0.clone();
             res.inferenceC = lstm ? c0.clone() : null;
-            k.forward(pw, seqLen, batch, lengths, reverse, x, xOff, xTs(), xBs(), res.inferenceOut, outStart(), outTs(),
-                    outBs(), res.inferenceH, hOff, res.inferenceC, cOff, null, 0, ws2, wsOff);
+            k.forward(pw, new SequenceGeometry().set(seqLen, batch, lengths, reverse), new SequenceView().set(x, xOff, xTs(), xBs()), new SequenceView().set(res.inferenceOut, outStart(), outTs(), outBs()), new StateView().set(res.inferenceH, hOff, res.inferenceC, cOff), new Scratch().set(null, 0, ws2, wsOff));
             checkGuards("inference workspace", ws2, wsOff + wsSize);
         }
 
@@ -241,10 +243,7 @@ final class KernelCase {
         res.dc = lstm ? dcN.clone() : null;
         res.dx = dx0 == null ? null : dx0.clone();
         res.grads = copy(grads0);
-        k.backward(pw, seqLen, batch, lengths, reverse, x, xOff, xTs(), xBs(),
-                dOut, withDOut ? outStart() : 0, outTs(), outBs(),
-                res.dh, hOff, res.c == null ? null : res.dc, cOff,
-                res.dx, xOff, xTs(), xBs(), res.grads, tape, tapeOff, ws, wsOff);
+        k.backward(pw, new SequenceGeometry().set(seqLen, batch, lengths, reverse), new SequenceView().set(x, xOff, xTs(), xBs()), dOut == null ? null : new SequenceView().set(dOut, withDOut ? outStart() : 0, outTs(), outBs()), new StateView().set(res.dh, hOff, res.c == null ? null : res.dc, cOff), res.dx == null ? null : new SequenceView().set(res.dx, xOff, xTs(), xBs()), res.grads, new Scratch().set(tape, tapeOff, ws, wsOff));
         checkGuards("backward workspace", ws, wsOff + wsSize);
         checkGuards("tape after backward", tape, tapeOff + tapeSize);
         return res;
@@ -266,7 +265,7 @@ final class KernelCase {
     }
 
     /** Everything outside this direction's output rows keeps the guard value. */
-    private void checkOutputGaps(Backend backend, float[] out) {
+    private void checkOutputGaps(Kernels backend, float[] out) {
         boolean[] mine = new boolean[out.length];
         for (int t = 0; t < seqLen; t++) {
             for (int b = 0; b < batch; b++) {

@@ -6,8 +6,12 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-import org.rnnkit.nn.CellType;
-import org.rnnkit.spi.Backend;
+import org.rnnkit.spi.Recurrence;
+import org.rnnkit.spi.Kernels;
+import org.rnnkit.spi.StateView;
+import org.rnnkit.spi.SequenceView;
+import org.rnnkit.spi.SequenceGeometry;
+import org.rnnkit.spi.Scratch;
 import org.rnnkit.spi.DirectionWeights;
 import org.rnnkit.spi.KernelShape;
 import org.rnnkit.spi.PreparedWeights;
@@ -27,7 +31,7 @@ import org.rnnkit.spi.RecurrentKernel;
  * what does hold, that the emulated species gives the hardware-backed width's bits.
  */
 class VectorAllocationTest {
-    static Backend vector;
+    static Kernels vector;
 
     @BeforeAll
     static void backend() {
@@ -45,12 +49,12 @@ class VectorAllocationTest {
      * method C2 would not inline) never gets there.
      */
     @ParameterizedTest
-    @EnumSource(CellType.class)
-    void aCompiledCallAllocatesNothing(CellType type) {
+    @EnumSource(Recurrence.class)
+    void aCompiledCallAllocatesNothing(Recurrence type) {
         Assumptions.assumeTrue(VectorProbe.hardwareBacked(), () -> "an emulated species allocates per operation: "
                 + VectorProbe.describe());
         KernelCase c = WidthRun.workload(type);
-        RecurrentKernel k = vector.kernel(type);
+        RecurrentKernel<?> k = vector.kernel(type);
         KernelShape s = c.shape();
         PreparedWeights pw = k.prepare(s, c.weights);
         float[] ws = new float[Math.toIntExact(k.workspaceSize(s, c.seqLen, c.batch))];
@@ -58,13 +62,19 @@ class VectorAllocationTest {
         float[] out = new float[c.outSize()], h = c.h0.clone(), cc = c.c0.clone(), dh = c.dhN.clone(), dc = c.dcN.clone();
         float[] dx = c.dx0.clone();
         DirectionWeights grads = KernelCase.copy(c.grads0);
-        boolean lstm = type == CellType.LSTM;
+        boolean lstm = type == Recurrence.LSTM;
+        // the argument objects are made once and reused, as the layers reuse theirs
+        SequenceGeometry seq = new SequenceGeometry().set(c.seqLen, c.batch, c.lengths, c.reverse);
+        SequenceView xv = new SequenceView().set(c.x, c.xOff, c.xTs(), c.xBs());
+        SequenceView outv = new SequenceView().set(out, c.outStart(), c.outTs(), c.outBs());
+        SequenceView dOutv = new SequenceView().set(c.dOut, c.outStart(), c.outTs(), c.outBs());
+        SequenceView dxv = new SequenceView().set(dx, c.xOff, c.xTs(), c.xBs());
+        StateView state = new StateView().set(h, c.hOff, lstm ? cc : null, c.cOff);
+        StateView dState = new StateView().set(dh, c.hOff, lstm ? dc : null, c.cOff);
+        Scratch scratch = new Scratch().set(tape, 0, ws, 0);
         Runnable call = () -> {
-            k.forward(pw, c.seqLen, c.batch, c.lengths, c.reverse, c.x, c.xOff, c.xTs(), c.xBs(), out, c.outStart(),
-                    c.outTs(), c.outBs(), h, c.hOff, lstm ? cc : null, c.cOff, tape, 0, ws, 0);
-            k.backward(pw, c.seqLen, c.batch, c.lengths, c.reverse, c.x, c.xOff, c.xTs(), c.xBs(), c.dOut, c.outStart(),
-                    c.outTs(), c.outBs(), dh, c.hOff, lstm ? dc : null, c.cOff, dx, c.xOff, c.xTs(), c.xBs(), grads, tape, 0,
-                    ws, 0);
+            k.forward(pw, seq, xv, outv, state, scratch);
+            k.backward(pw, seq, xv, dOutv, dState, dxv, grads, scratch);
             System.arraycopy(c.h0, 0, h, 0, h.length); // keep the values bounded across repetitions
             System.arraycopy(c.c0, 0, cc, 0, cc.length);
             System.arraycopy(c.dhN, 0, dh, 0, dh.length);

@@ -12,9 +12,9 @@ import java.util.ServiceLoader;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.rnnkit.backend.Backends;
-import org.rnnkit.nn.CellType;
+import org.rnnkit.spi.Recurrence;
 import org.rnnkit.spi.Availability;
-import org.rnnkit.spi.Backend;
+import org.rnnkit.spi.Kernels;
 import org.rnnkit.spi.BackendProvider;
 
 /** Discovery, probe, naming, the species property and the thread option of the vector backend. */
@@ -36,11 +36,11 @@ class VectorBackendProviderTest {
         assertTrue(a.isAvailable(), a.toString());
         assertTrue(a.detail().matches("FloatVector (128|256|512)-bit, (hardware-backed|emulated) \\(.*\\), "
                 + "(FMA in hardware|no hardware FMA|FMA status unknown).*"), a.detail());
-        Backend b = new VectorBackendProvider().create();
+        Kernels b = new VectorBackendProvider().create();
         assertEquals("vector", b.name());
         assertTrue(b.description().startsWith("FloatVector " + VectorMath.bitSize() + "-bit, ")
                 && b.description().contains(VectorProbe.fmaStatus()), b.description());
-        for (CellType t : CellType.values()) {
+        for (Recurrence t : Recurrence.values()) {
             assertTrue(b.kernel(t) instanceof VectorKernel, t.toString());
         }
     }
@@ -106,9 +106,9 @@ class VectorBackendProviderTest {
 
     @Test
     void withThreadsUsesTheSharedPool() {
-        VectorBackend one = ((VectorBackend) new VectorBackendProvider().create()).withThreads(1);
+        Kernels one = new VectorBackendProvider().create().withThreads(1);
         assertEquals(1, one.threads());
-        VectorBackend two = one.withThreads(2);
+        Kernels two = one.withThreads(2);
         assertEquals(2, two.threads());
         assertTrue(two.description().endsWith("up to 2 threads"), two.description());
         assertTrue(two.withThreads(2) == two, "same count: same backend");

@@ -16,7 +16,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Named;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.rnnkit.spi.Backend;
+import org.rnnkit.backend.Backend;
+import org.rnnkit.backend.Backends;
 import org.rnnkit.verify.CaseResult;
 import org.rnnkit.verify.GoldenCase;
 import org.rnnkit.verify.GoldenVerifier;
@@ -35,7 +36,7 @@ class VectorGoldenTest {
 
     @BeforeAll
     static void backend() {
-        vector = new VectorBackendProvider().create();
+        vector = Backends.named(VectorBackend.NAME);
     }
 
     static Stream<Named<Path>> cases() throws IOException {

@@ -16,9 +16,13 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-import org.rnnkit.nn.CellType;
+import org.rnnkit.spi.Recurrence;
+import org.rnnkit.spi.StateView;
+import org.rnnkit.spi.SequenceView;
+import org.rnnkit.spi.SequenceGeometry;
+import org.rnnkit.spi.Scratch;
 import org.rnnkit.scalar.ScalarBackendProvider;
-import org.rnnkit.spi.Backend;
+import org.rnnkit.spi.Kernels;
 import org.rnnkit.spi.DirectionWeights;
 import org.rnnkit.spi.KernelShape;
 import org.rnnkit.spi.PreparedWeights;
@@ -54,7 +58,7 @@ class VectorKernelTest {
     static final long SEED = Long.getLong("rnnkit.vector.tests.seed", 20261207L);
     static final double ULP = Math.scalb(1.0, -24);
 
-    static Backend scalar, vector;
+    static Kernels scalar, vector;
     static final Map<String, Double> worst = new ConcurrentHashMap<>();
     static final Map<String, String> worstWhere = new ConcurrentHashMap<>();
 
@@ -84,8 +88,8 @@ class VectorKernelTest {
     // ---- against the scalar reference -----------------------------------------------------------------
 
     @ParameterizedTest
-    @EnumSource(CellType.class)
-    void forwardAndBackwardMatchTheScalarBackend(CellType type) {
+    @EnumSource(Recurrence.class)
+    void forwardAndBackwardMatchTheScalarBackend(Recurrence type) {
         SplittableRandom r = new SplittableRandom(SEED ^ type.ordinal() * 0x9E3779B97F4A7C15L);
         int compared = 0, atAKink = 0;
         for (int i = 0; compared < TRIES; i++) {
@@ -136,7 +140,7 @@ class VectorKernelTest {
         if (v.c != null) {
             bitwise(c, "inference c_n", v.inferenceC, v.c);
         }
-        if (c.type == CellType.RNN_RELU && !sameReluBranches(c.outputRows(v.out), c.outputRows(s.out))) {
+        if (c.type == Recurrence.RNN_RELU && !sameReluBranches(c.outputRows(v.out), c.outputRows(s.out))) {
             return false;
         }
         close(c, "dh0", v.dh, s.dh, bwdTol, key + " backward");
@@ -223,22 +227,21 @@ class VectorKernelTest {
     // ---- bit-exact properties of the vector backend ----------------------------------------------------
 
     /** A forward pass, time-major and contiguous: output (T*B*hOut), then h and c. */
-    private static float[][] forward(Backend be, CellType type, KernelShape s, DirectionWeights w, int seqLen, int batch,
+    private static float[][] forward(Kernels be, Recurrence type, KernelShape s, DirectionWeights w, int seqLen, int batch,
             int[] lengths, boolean reverse, float[] x, int xOff, float[] h0, float[] c0) {
-        RecurrentKernel k = be.kernel(type);
+        RecurrentKernel<?> k = be.kernel(type);
         PreparedWeights pw = k.prepare(s, w);
         int in = s.inputSize(), hOut = s.hOut();
         float[] out = new float[seqLen * batch * hOut], h = h0.clone(), c = c0 == null ? null : c0.clone();
         float[] ws = new float[Math.toIntExact(k.workspaceSize(s, seqLen, batch))];
         Arrays.fill(ws, Float.NaN);
-        k.forward(pw, seqLen, batch, lengths, reverse, x, xOff, batch * in, in, out, 0, batch * hOut, hOut,
-                h, 0, c, 0, null, 0, ws, 0);
+        k.forward(pw, new SequenceGeometry().set(seqLen, batch, lengths, reverse), new SequenceView().set(x, xOff, batch * in, in), new SequenceView().set(out, 0, batch * hOut, hOut), new StateView().set(h, 0, c, 0), new Scratch().set(null, 0, ws, 0));
         return new float[][] {out, h, c};
     }
 
     @ParameterizedTest
-    @EnumSource(CellType.class)
-    void chunkedRunsEqualOneShotRunsBitForBit(CellType type) {
+    @EnumSource(Recurrence.class)
+    void chunkedRunsEqualOneShotRunsBitForBit(Recurrence type) {
         SplittableRandom r = new SplittableRandom(SEED + 17 * type.ordinal());
         for (int i = 0; i < Math.max(10, TRIES / 5); i++) {
             KernelCase c = KernelCase.random(type, r);
@@ -247,7 +250,7 @@ class VectorKernelTest {
             for (int j = 0; j < x.length; j++) {
                 x[j] = (float) r.nextGaussian();
             }
-            float[] c0 = type == CellType.LSTM ? c.c0 : null;
+            float[] c0 = type == Recurrence.LSTM ? c.c0 : null;
             float[][] whole = forward(vector, type, c.shape(), c.weights, seqLen, batch, null, false, x, 0, c.h0, c0);
             int cut = 1 + r.nextInt(seqLen - 1);
             float[][] first = forward(vector, type, c.shape(), c.weights, cut, batch, null, false, x, 0, c.h0, c0);
@@ -265,8 +268,8 @@ class VectorKernelTest {
     }
 
     @ParameterizedTest
-    @EnumSource(CellType.class)
-    void aRowsResultDependsOnItsOwnDataOnly(CellType type) {
+    @EnumSource(Recurrence.class)
+    void aRowsResultDependsOnItsOwnDataOnly(Recurrence type) {
         SplittableRandom r = new SplittableRandom(SEED + 31 * type.ordinal());
         for (int i = 0; i < Math.max(10, TRIES / 5); i++) {
             KernelCase c = KernelCase.random(type, r);
@@ -282,7 +285,7 @@ class VectorKernelTest {
                     a[j] = (float) r.nextGaussian();
                 }
             }
-            boolean lstm = type == CellType.LSTM;
+            boolean lstm = type == Recurrence.LSTM;
             float[][] all = forward(vector, type, c.shape(), c.weights, seqLen, batch, lengths, reverse, x, 0, h0,
                     lstm ? c0 : null);
             for (int b = 0; b < batch; b++) {
@@ -311,18 +314,18 @@ class VectorKernelTest {
     }
 
     @ParameterizedTest
-    @EnumSource(CellType.class)
-    void theThreadCountChangesNoBit(CellType type) {
+    @EnumSource(Recurrence.class)
+    void theThreadCountChangesNoBit(Recurrence type) {
         ExecutorService pool = Executors.newFixedThreadPool(3);
         try {
-            List<Backend> threaded = new ArrayList<>();
+            List<Kernels> threaded = new ArrayList<>();
             VectorBackend base = (VectorBackend) vector;
             threaded.add(base.withExecutor(pool, 2));
             threaded.add(base.withExecutor(pool, 4));
             SplittableRandom r = new SplittableRandom(SEED + 7 * type.ordinal());
             // big enough that every phase splits (each above VectorKernel.PARALLEL_MIN_FMAS multiply-adds)
             int hid = 224, in = 200, seqLen = 40, batch = 24;
-            int proj = type == CellType.LSTM ? 72 : 0;
+            int proj = type == Recurrence.LSTM ? 72 : 0;
             int[] lengths = new int[batch];
             for (int b = 0; b < batch; b++) {
                 lengths[b] = seqLen / 2 + r.nextInt(seqLen / 2 + 1);
@@ -349,11 +352,11 @@ class VectorKernelTest {
         }
     }
 
-    private static void checkThreadCounts(KernelCase c, List<Backend> threaded) {
+    private static void checkThreadCounts(KernelCase c, List<Kernels> threaded) {
         int proj = c.proj;
         {
             KernelCase.Result one = c.run(vector, false);
-            for (Backend t : threaded) {
+            for (Kernels t : threaded) {
                 KernelCase.Result more = c.run(t, false);
                 String n = t.description();
                 bitwise(c, n + " output", more.out, one.out);

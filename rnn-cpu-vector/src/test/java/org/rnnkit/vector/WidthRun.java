@@ -14,8 +14,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-import org.rnnkit.nn.CellType;
-import org.rnnkit.spi.Backend;
+import org.rnnkit.spi.Recurrence;
+import org.rnnkit.spi.Kernels;
 import org.rnnkit.spi.DirectionWeights;
 
 /**
@@ -35,8 +35,8 @@ final class WidthRun {
     private WidthRun() {}
 
     /** The allocation test's workload for {@code type}: projection, lengths, reverse, every input and output. */
-    static KernelCase workload(CellType type) {
-        return new KernelCase(type, 33, 40, type == CellType.LSTM ? 20 : 0, true, 12, 3, new int[] {12, 5, 9}, true,
+    static KernelCase workload(Recurrence type) {
+        return new KernelCase(type, 33, 40, type == Recurrence.LSTM ? 20 : 0, true, 12, 3, new int[] {12, 5, 9}, true,
                 false, true, true, true, 1, "normal", 5);
     }
 
@@ -44,7 +44,7 @@ final class WidthRun {
     static List<KernelCase> cases() {
         List<KernelCase> cases = new ArrayList<>();
         SplittableRandom r = new SplittableRandom(20261207);
-        for (CellType type : CellType.values()) {
+        for (Recurrence type : Recurrence.values()) {
             cases.add(workload(type));
             for (int i = 0; i < RANDOM_PER_TYPE; i++) {
                 cases.add(KernelCase.random(type, r));
@@ -57,7 +57,7 @@ final class WidthRun {
     record Named(String name, float[] values) {}
 
     /** Every array {@code vector} produces for {@link #cases()}, in a fixed order. */
-    static List<Named> results(Backend vector) {
+    static List<Named> results(Kernels vector) {
         List<Named> all = new ArrayList<>();
         List<KernelCase> cases = cases();
         for (int i = 0; i < cases.size(); i++) {

@@ -1,8 +1,6 @@
 package org.rnnkit.nativebackend;
 
-import org.rnnkit.nn.CellType;
-import org.rnnkit.spi.Backend;
-import org.rnnkit.spi.RecurrentKernel;
+import org.rnnkit.spi.Kernels;
 
 /**
  * The native backend: one JNI call per layer-sequence into C kernels ({@code librnnkit.so}, built from
@@ -27,7 +25,7 @@ import org.rnnkit.spi.RecurrentKernel;
  *
  * <p>Thread safety: immutable; its kernels are stateless and safe for concurrent use.
  */
-public final class NativeBackend implements Backend {
+public final class NativeBackend extends Kernels {
     public static final String NAME = "native";
     /**
      * {@code -Drnnkit.native.threads=N}: threads for the registry's instance (default 1); N from 1 to 1024,
@@ -35,18 +33,14 @@ public final class NativeBackend implements Backend {
      */
     public static final String THREADS_PROPERTY = "rnnkit.native.threads";
 
-    private final RecurrentKernel rnnTanh, rnnRelu, lstm, gru;
     private final String loaded, description;
     private final int threads;
 
     /** The backend over the libraries {@code loaded} describes, splitting large calls over up to {@code threads}. */
     NativeBackend(String loaded, int threads) {
+        super(r -> new NativeKernel(r, threads));
         this.loaded = loaded;
         this.threads = threads;
-        rnnTanh = new NativeRnnKernel(false, threads);
-        rnnRelu = new NativeRnnKernel(true, threads);
-        lstm = new NativeLstmKernel(threads);
-        gru = new NativeGruKernel(threads);
         description = loaded + (threads > 1 ? ", up to " + threads + " threads" : "");
     }
 
@@ -60,26 +54,14 @@ public final class NativeBackend implements Backend {
         return description;
     }
 
-    @Override
-    public RecurrentKernel kernel(CellType type) {
-        return switch (type) {
-            case RNN_TANH -> rnnTanh;
-            case RNN_RELU -> rnnRelu;
-            case LSTM -> lstm;
-            case GRU -> gru;
-        };
-    }
-
     /** This backend splitting large calls over up to {@code threads} threads; the same bits for every count. */
     @Override
-    public NativeBackend withThreads(int threads) {
-        if (threads < 1) {
-            throw new IllegalArgumentException("threads: expected >= 1, got " + threads);
-        }
-        return threads == this.threads ? this : new NativeBackend(loaded, threads);
+    protected NativeBackend splitOver(int threads) {
+        return new NativeBackend(loaded, threads);
     }
 
     /** How many threads a large call may use. */
+    @Override
     public int threads() {
         return threads;
     }

@@ -1,7 +1,7 @@
 package org.rnnkit.nativebackend;
 
 import org.rnnkit.spi.Availability;
-import org.rnnkit.spi.Backend;
+import org.rnnkit.spi.Kernels;
 import org.rnnkit.spi.BackendProvider;
 import org.rnnkit.spi.ThreadCount;
 
@@ -53,7 +53,7 @@ public final class NativeBackendProvider implements BackendProvider {
     }
 
     @Override
-    public Backend create() {
+    public Kernels create() {
         int threads;
         try {
             threads = threads(System.getProperty(NativeBackend.THREADS_PROPERTY));

@@ -1,16 +1,34 @@
 package org.rnnkit.nativebackend;
 
 import java.lang.ref.Reference;
-import java.util.Objects;
-import org.rnnkit.nn.CellType;
 import org.rnnkit.spi.DirectionWeights;
 import org.rnnkit.spi.KernelShape;
-import org.rnnkit.spi.PreparedWeights;
+import org.rnnkit.spi.Recurrence;
 import org.rnnkit.spi.RecurrentKernel;
+import org.rnnkit.spi.Scratch;
+import org.rnnkit.spi.SequenceGeometry;
+import org.rnnkit.spi.SequenceView;
+import org.rnnkit.spi.StateView;
 
 /**
- * What every native kernel shares: the checks, then one JNI call per layer-sequence. The work is done
- * in C ({@code src/main/c/rk_driver.c}); the cell types differ only in their type code and their tape.
+ * A native kernel: one JNI call per layer-sequence, on arguments {@link RecurrentKernel} has checked. The
+ * work is done in C ({@code src/main/c/rk_driver.c}); the recurrences differ only in their type code and
+ * their tape.
+ *
+ * <h2>Cells and tapes</h2>
+ * <ul>
+ *   <li>LSTM, gates {@code i, f, g, o} (PyTorch's {@code nn.LSTM}): {@code c' = f*c + i*g} (the reference's
+ *       rounding, no FMA), {@code h' = o*tanh(c')}, and with {@code proj_size > 0}, {@code h' = W_hr h'}.
+ *       Tape slot per {@code (t, b)}: incoming h ({@code hOut}), i f g o ({@code 4H}), incoming c,
+ *       {@code tanh(c')}, and with projection the unprojected {@code o*tanh(c')} ({@code H} each).
+ *   <li>GRU, gates {@code r, z, n} (PyTorch's {@code nn.GRU}): {@code n = tanh(gx_n + r*(W_hn h + b_hn))},
+ *       {@code h' = (h - n)*z + n}, with {@code b_hn} inside {@code r*(...)}. Tape slot: incoming h, r z n,
+ *       {@code W_hn h + b_hn} ({@code H} each). Gate gradients per row {@code dr, dz, dn*r, dn}: the first
+ *       three are the hidden side, {@code dr, dz, dn} the input side.
+ *   <li>Elman RNN: {@code h' = act(gx + W_hh h + b_hh)}, act = tanh or relu (PyTorch's {@code nn.RNN});
+ *       relu is {@code max(x, 0)} with NaN kept. Tape slot: incoming h, new h ({@code H} each).
+ * </ul>
+ *
  *
  * <h2>Forward</h2>
  * (1) {@code gx = X W_ih^T + b} for every valid {@code (t, b)}: one product over all of them with our packed
@@ -37,43 +55,35 @@ import org.rnnkit.spi.RecurrentKernel;
  * for every thread count.
  *
  * <h2>Checks</h2>
- * The layer API validates every argument before a kernel runs; these methods check again, cheaply and
- * once per call, everything the native code will index (sizes, offsets, strides, array lengths), and
- * the native side checks the array lengths once more before it pins anything. No input reaches native
- * code unchecked.
+ * {@link RecurrentKernel} checks every argument the native code will index (sizes, offsets, strides,
+ * array lengths) before {@link #runForward} and {@link #runBackward} run, and the native side checks the
+ * array lengths once more before it pins anything, as a last guard of the JVM's memory. No input reaches
+ * native code unchecked.
  *
  * <p>Thread safety: stateless; each call works in its own workspace, tape and outputs.
  */
-abstract class NativeKernel implements RecurrentKernel {
+final class NativeKernel extends RecurrentKernel<NativeWeights> {
     /** Type codes of {@code rk.h}. */
-    static final int RNN_TANH = 0, RNN_RELU = 1, LSTM = 2, GRU = 3;
+    private static final int RNN_TANH = 0, RNN_RELU = 1, LSTM = 2, GRU = 3;
 
+    private final int typeCode;
     /** Up to this many threads per call (1: the calling thread only). */
     private final int threads;
 
-    NativeKernel(int threads) {
+    NativeKernel(Recurrence type, int threads) {
+        super(type, NativeWeights.class);
+        this.typeCode = switch (type) {
+            case RNN_TANH -> RNN_TANH;
+            case RNN_RELU -> RNN_RELU;
+            case LSTM -> LSTM;
+            case GRU -> GRU;
+        };
         this.threads = threads;
     }
 
-    /** This kernel's type code. */
-    abstract int typeCode();
-
-    /** The cell type this kernel runs. */
-    abstract CellType cellType();
-
-    private void checkShape(KernelShape s) {
-        Objects.requireNonNull(s, "shape: expected a KernelShape, got null");
-        if (s.type() != cellType()) {
-            throw new IllegalArgumentException("shape: a " + cellType() + " kernel got a " + s.type() + " shape");
-        }
-    }
-
     @Override
-    public PreparedWeights prepare(KernelShape shape, DirectionWeights w) {
-        checkShape(shape);
-        Objects.requireNonNull(w, "weights: expected DirectionWeights, got null");
-        requireDirection("", w, shape);
-        long handle = NativeMethods.prepare(typeCode(), shape.inputSize(), shape.hiddenSize(), shape.projSize(),
+    protected NativeWeights pack(KernelShape shape, DirectionWeights w) {
+        long handle = NativeMethods.prepare(typeCode, shape.inputSize(), shape.hiddenSize(), shape.projSize(),
                 shape.bias(), w.weightIh(), w.weightHh(), w.biasIh(), w.biasHh(), w.weightHr());
         return new NativeWeights(shape, handle);
     }
@@ -89,155 +99,46 @@ abstract class NativeKernel implements RecurrentKernel {
     }
 
     private long size(KernelShape s, int seqLen, int batch, boolean tape) {
-        checkShape(s);
+        if (s == null || s.type() != type()) {
+            throw new IllegalArgumentException("shape: expected a " + type() + " shape for this kernel, got "
+                    + (s == null ? "null" : s.type()));
+        }
         if (seqLen < 0 || batch < 0) {
             throw new IllegalArgumentException("seqLen and batch: expected >= 0, got " + seqLen + ", " + batch);
         }
-        return NativeMethods.size(typeCode(), s.inputSize(), s.hiddenSize(), s.projSize(), seqLen, batch, tape);
-    }
-
-    private NativeWeights weights(PreparedWeights prepared) {
-        if (!(prepared instanceof NativeWeights w)) {
-            throw new IllegalArgumentException("weights: expected weights prepared by the native backend, got "
-                    + (prepared == null ? "null" : prepared.getClass().getName()));
-        }
-        checkShape(w.shape());
-        return w;
+        return NativeMethods.size(typeCode, s.inputSize(), s.hiddenSize(), s.projSize(), seqLen, batch, tape);
     }
 
     @Override
-    public void forward(PreparedWeights prepared, int seqLen, int batch, int[] lengths, boolean reverse,
-            float[] x, int xOff, int xTimeStride, int xBatchStride,
-            float[] out, int outOff, int outTimeStride, int outBatchStride,
-            float[] h, int hOff, float[] c, int cOff,
-            float[] tape, int tapeOff,
-            float[] ws, int wsOff) {
-        NativeWeights w = weights(prepared);
-        KernelShape s = w.shape();
-        checkSizes(seqLen, batch, lengths);
-        requireRows("x", x, xOff, xTimeStride, xBatchStride, seqLen, batch, s.inputSize());
-        if (out != null) {
-            requireRows("out", out, outOff, outTimeStride, outBatchStride, seqLen, batch, s.hOut());
-        }
-        requireRange("h", h, hOff, (long) batch * s.hOut());
-        if (s.type() == CellType.LSTM) {
-            requireRange("c", c, cOff, (long) batch * s.hiddenSize());
-        }
-        if (tape != null) {
-            requireRange("tape", tape, tapeOff, tapeSize(s, seqLen, batch));
-        }
-        requireRange("ws", ws, wsOff, workspaceSize(s, seqLen, batch));
+    protected void runForward(NativeWeights w, SequenceGeometry seq, SequenceView x, SequenceView out,
+            StateView state, Scratch scratch) {
         try {
-            NativeMethods.forward(w.handle, seqLen, batch, lengths, reverse, x, xOff, xTimeStride, xBatchStride,
-                    out, outOff, outTimeStride, outBatchStride, h, hOff, c, cOff, tape, tapeOff, ws, wsOff, threads);
+            NativeMethods.forward(w.handle, seq.seqLen(), seq.batch(), seq.lengths(), seq.reverse(),
+                    x.data(), x.offset(), x.timeStride(), x.batchStride(),
+                    out == null ? null : out.data(), out == null ? 0 : out.offset(),
+                    out == null ? 0 : out.timeStride(), out == null ? 0 : out.batchStride(),
+                    state.h(), state.hOffset(), state.c(), state.cOffset(),
+                    scratch.tape(), scratch.tapeOffset(), scratch.ws(), scratch.wsOffset(), threads);
         } finally {
             Reference.reachabilityFence(w); // the packed weights must outlive the native call
         }
     }
 
     @Override
-    public void backward(PreparedWeights prepared, int seqLen, int batch, int[] lengths, boolean reverse,
-            float[] x, int xOff, int xTimeStride, int xBatchStride,
-            float[] dOut, int dOutOff, int dOutTimeStride, int dOutBatchStride,
-            float[] dh, int dhOff, float[] dc, int dcOff,
-            float[] dx, int dxOff, int dxTimeStride, int dxBatchStride,
-            DirectionWeights grads,
-            float[] tape, int tapeOff,
-            float[] ws, int wsOff) {
-        NativeWeights w = weights(prepared);
-        KernelShape s = w.shape();
-        checkSizes(seqLen, batch, lengths);
-        requireRows("x", x, xOff, xTimeStride, xBatchStride, seqLen, batch, s.inputSize());
-        if (dOut != null) {
-            requireRows("dOut", dOut, dOutOff, dOutTimeStride, dOutBatchStride, seqLen, batch, s.hOut());
-        }
-        if (dx != null) {
-            requireRows("dx", dx, dxOff, dxTimeStride, dxBatchStride, seqLen, batch, s.inputSize());
-        }
-        requireRange("dh", dh, dhOff, (long) batch * s.hOut());
-        if (s.type() == CellType.LSTM) {
-            requireRange("dc", dc, dcOff, (long) batch * s.hiddenSize());
-        }
-        Objects.requireNonNull(grads, "grads: expected gradient accumulators, got null");
-        requireDirection("grads.", grads, s);
-        requireRange("tape", tape, tapeOff, tapeSize(s, seqLen, batch));
-        requireRange("ws", ws, wsOff, workspaceSize(s, seqLen, batch));
+    protected void runBackward(NativeWeights w, SequenceGeometry seq, SequenceView x, SequenceView dOut,
+            StateView dState, SequenceView dx, DirectionWeights grads, Scratch scratch) {
         try {
-            NativeMethods.backward(w.handle, seqLen, batch, lengths, reverse, x, xOff, xTimeStride, xBatchStride,
-                    dOut, dOutOff, dOutTimeStride, dOutBatchStride, dh, dhOff, dc, dcOff,
-                    dx, dxOff, dxTimeStride, dxBatchStride,
+            NativeMethods.backward(w.handle, seq.seqLen(), seq.batch(), seq.lengths(), seq.reverse(),
+                    x.data(), x.offset(), x.timeStride(), x.batchStride(),
+                    dOut == null ? null : dOut.data(), dOut == null ? 0 : dOut.offset(),
+                    dOut == null ? 0 : dOut.timeStride(), dOut == null ? 0 : dOut.batchStride(),
+                    dState.h(), dState.hOffset(), dState.c(), dState.cOffset(),
+                    dx == null ? null : dx.data(), dx == null ? 0 : dx.offset(),
+                    dx == null ? 0 : dx.timeStride(), dx == null ? 0 : dx.batchStride(),
                     grads.weightIh(), grads.weightHh(), grads.biasIh(), grads.biasHh(), grads.weightHr(),
-                    tape, tapeOff, ws, wsOff, threads);
+                    scratch.tape(), scratch.tapeOffset(), scratch.ws(), scratch.wsOffset(), threads);
         } finally {
             Reference.reachabilityFence(w);
-        }
-    }
-
-    // ---- checks ----------------------------------------------------------------------------------------
-
-    /** The arrays of one direction's weights (or their gradients) have the lengths {@code s} needs. */
-    private static void requireDirection(String prefix, DirectionWeights w, KernelShape s) {
-        int rows = s.gateRows();
-        requireLength(prefix + "weight_ih", w.weightIh(), (long) rows * s.inputSize());
-        requireLength(prefix + "weight_hh", w.weightHh(), (long) rows * s.hOut());
-        if (s.bias()) {
-            requireLength(prefix + "bias_ih", w.biasIh(), rows);
-            requireLength(prefix + "bias_hh", w.biasHh(), rows);
-        }
-        if (s.projSize() > 0) {
-            requireLength(prefix + "weight_hr", w.weightHr(), (long) s.projSize() * s.hiddenSize());
-        }
-    }
-
-    private static void checkSizes(int seqLen, int batch, int[] lengths) {
-        if (seqLen < 1 || batch < 1) {
-            throw new IllegalArgumentException("seqLen and batch: expected >= 1, got " + seqLen + ", " + batch);
-        }
-        if (lengths != null) {
-            if (lengths.length != batch) {
-                throw new IllegalArgumentException("lengths: expected " + batch + " values, got " + lengths.length);
-            }
-            for (int b = 0; b < batch; b++) {
-                if (lengths[b] < 1 || lengths[b] > seqLen) {
-                    throw new IllegalArgumentException("lengths[" + b + "]: expected 1.." + seqLen + ", got " + lengths[b]);
-                }
-            }
-        }
-    }
-
-    private static void requireLength(String name, float[] a, long n) {
-        if (a == null) {
-            throw new NullPointerException(name + ": expected an array, got null");
-        }
-        if (a.length < n) {
-            throw new IllegalArgumentException(name + ": expected " + n + " floats, got " + a.length);
-        }
-    }
-
-    private static void requireRange(String name, float[] a, int off, long n) {
-        if (a == null) {
-            throw new NullPointerException(name + ": expected an array, got null");
-        }
-        if (off < 0 || off + n > a.length) {
-            throw new IllegalArgumentException(name + ": expected " + n + " floats from offset " + off
-                    + ", but the array has " + a.length);
-        }
-    }
-
-    /** Rows {@code (t, b)} of {@code width} floats at {@code off + t*ts + b*bs}, every one inside {@code a}. */
-    private static void requireRows(String name, float[] a, int off, int ts, int bs, int seqLen, int batch, int width) {
-        if (a == null) {
-            throw new NullPointerException(name + ": expected an array, got null");
-        }
-        if (off < 0 || ts < 0 || bs < 0) {
-            throw new IllegalArgumentException(name + ": offset and strides must be >= 0, got offset " + off
-                    + ", strides " + ts + ", " + bs);
-        }
-        long end = off + (long) (seqLen - 1) * ts + (long) (batch - 1) * bs + width;
-        if (end > a.length) {
-            throw new IllegalArgumentException(name + ": rows of " + width + " floats at offset " + off + " with strides "
-                    + ts + " (time), " + bs + " (batch) for " + seqLen + " x " + batch + " need " + end
-                    + " floats, but the array has " + a.length);
         }
     }
 }

@@ -5,9 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
-import org.rnnkit.nn.CellType;
+import org.rnnkit.spi.Recurrence;
 import org.rnnkit.scalar.ScalarBackendProvider;
-import org.rnnkit.spi.Backend;
+import org.rnnkit.spi.Kernels;
+import org.rnnkit.spi.StateView;
+import org.rnnkit.spi.SequenceView;
+import org.rnnkit.spi.SequenceGeometry;
+import org.rnnkit.spi.Scratch;
 import org.rnnkit.spi.DirectionWeights;
 import org.rnnkit.spi.KernelShape;
 import org.rnnkit.spi.PreparedWeights;
@@ -39,10 +43,10 @@ class NativeKernelTest {
 
     @Test
     void everyKernelMatchesTheScalarReference() {
-        Backend nat = new NativeBackendProvider().create(), ref = new ScalarBackendProvider().create();
+        Kernels nat = new NativeBackendProvider().create(), ref = new ScalarBackendProvider().create();
         SplittableRandom rnd = new SplittableRandom(3);
-        for (CellType type : CellType.values()) {
-            for (int proj : type == CellType.LSTM ? new int[] {0, 3} : new int[] {0}) {
+        for (Recurrence type : Recurrence.values()) {
+            for (int proj : type == Recurrence.LSTM ? new int[] {0, 3} : new int[] {0}) {
                 for (boolean reverse : new boolean[] {false, true}) {
                     int in = 5, hid = 7, t = 6, b = 3;
                     KernelShape s = new KernelShape(type, in, hid, proj, true);
@@ -57,18 +61,16 @@ class NativeKernelTest {
                     String what = type + " proj=" + proj + " reverse=" + reverse;
                     float[][] outs = new float[2][], hs = new float[2][], dxs = new float[2][], gih = new float[2][],
                             ghh = new float[2][], gb = new float[2][];
-                    for (Backend be : new Backend[] {ref, nat}) {
-                        RecurrentKernel kern = be.kernel(type);
+                    for (Kernels be : new Kernels[] {ref, nat}) {
+                        RecurrentKernel<?> kern = be.kernel(type);
                         PreparedWeights p = kern.prepare(s, w);
                         float[] ws = new float[(int) kern.workspaceSize(s, t, b)], tape = new float[(int) kern.tapeSize(s, t, b)];
                         float[] out = new float[t * b * hOut], h = h0.clone(), c = c0.clone();
-                        kern.forward(p, t, b, lengths, reverse, x, 0, b * in, in, out, 0, b * hOut, hOut, h, 0,
-                                type == CellType.LSTM ? c : null, 0, tape, 0, ws, 0);
+                        kern.forward(p, new SequenceGeometry().set(t, b, lengths, reverse), new SequenceView().set(x, 0, b * in, in), new SequenceView().set(out, 0, b * hOut, hOut), new StateView().set(h, 0, type == Recurrence.LSTM ? c : null, 0), new Scratch().set(tape, 0, ws, 0));
                         float[] dh = dh0.clone(), dc = dc0.clone(), dx = new float[x.length];
                         DirectionWeights g = new DirectionWeights(new float[rows * in], new float[rows * hOut],
                                 new float[rows], new float[rows], proj > 0 ? new float[proj * hid] : null);
-                        kern.backward(p, t, b, lengths, reverse, x, 0, b * in, in, dOut, 0, b * hOut, hOut, dh, 0,
-                                type == CellType.LSTM ? dc : null, 0, dx, 0, b * in, in, g, tape, 0, ws, 0);
+                        kern.backward(p, new SequenceGeometry().set(t, b, lengths, reverse), new SequenceView().set(x, 0, b * in, in), new SequenceView().set(dOut, 0, b * hOut, hOut), new StateView().set(dh, 0, type == Recurrence.LSTM ? dc : null, 0), new SequenceView().set(dx, 0, b * in, in), g, new Scratch().set(tape, 0, ws, 0));
                         outs[k] = out;
                         hs[k] = h;
                         dxs[k] = dx;

@@ -11,10 +11,20 @@ import org.junit.jupiter.api.extension.InvocationInterceptor;
 import org.junit.jupiter.api.extension.ReflectiveInvocationContext;
 import org.opentest4j.AssertionFailedError;
 import org.opentest4j.TestAbortedException;
+import org.rnnkit.backend.Backend;
+import org.rnnkit.backend.BackendInfo;
 import org.rnnkit.backend.Backends;
-import org.rnnkit.nn.CellType;
-import org.rnnkit.spi.Backend;
+import org.rnnkit.internal.KernelAccess;
+import org.rnnkit.spi.DirectionWeights;
+import org.rnnkit.spi.KernelShape;
+import org.rnnkit.spi.Kernels;
+import org.rnnkit.spi.PreparedWeights;
+import org.rnnkit.spi.Recurrence;
 import org.rnnkit.spi.RecurrentKernel;
+import org.rnnkit.spi.Scratch;
+import org.rnnkit.spi.SequenceGeometry;
+import org.rnnkit.spi.SequenceView;
+import org.rnnkit.spi.StateView;
 
 /**
  * The one source of backends for every cross-backend test: everything {@link Backends#discovered()} finds,
@@ -32,7 +42,7 @@ import org.rnnkit.spi.RecurrentKernel;
  * class through JUnit's extension auto-detection: {@code src/test/resources/junit-platform.properties} and
  * {@code META-INF/services/org.junit.jupiter.api.extension.Extension}). Dynamic tests call
  * {@link #require(Backend)} first. Any other use of a stand-in (building a layer on it) ends the test the
- * same way, because its {@link Backend#kernel} throws the verdict.
+ * same way, because its kernels throw the verdict.
  *
  * <p>{@code -Drnnkit.tests.backends=a,b} narrows a run to those names (the pom's extra runs of the
  * {@code vector} backend at each vector width use it); a name that is not discovered is an error.
@@ -61,8 +71,8 @@ public final class BackendSource {
      */
     public static Stream<Named<Backend>> all() {
         List<Named<Backend>> list = from(Backends.discovered(), System.getProperty(ONLY, ""), inCi());
-        String unusable = list.stream().filter(n -> n.getPayload() instanceof Unusable)
-                .map(n -> n.getPayload().name() + ": " + ((Unusable) n.getPayload()).reason())
+        String unusable = list.stream().filter(n -> unusable(n.getPayload()) != null)
+                .map(n -> n.getPayload().name() + ": " + unusable(n.getPayload()).reason())
                 .reduce((a, b) -> a + "; " + b).orElse("");
         if (!unusable.isEmpty() && !REPORTED.getAndSet(true)) {
             System.err.println("[rnnkit tests] discovered but unusable (" + (inCi() ? "failing: CI=true" : "skipped")
@@ -80,37 +90,37 @@ public final class BackendSource {
     }
 
     /** The policy of {@link #all()} on a given discovery result, for tests of this class. */
-    public static List<Named<Backend>> from(List<Backends.Discovered> discovered, String only, boolean ci) {
+    public static List<Named<Backend>> from(List<BackendInfo> discovered, String only, boolean ci) {
         List<String> names = only == null || only.isBlank() ? List.of() : Arrays.asList(only.trim().split("\\s*,\\s*"));
         List<Named<Backend>> result = new ArrayList<>();
-        for (Backends.Discovered d : discovered) {
+        for (BackendInfo d : discovered) {
             if (!names.isEmpty() && !names.contains(d.name())) {
                 continue;
             }
             if (d.usable()) {
                 result.add(Named.of(d.name(), Backends.named(d.name())));
             } else {
-                String reason = d.availability().describe();
-                result.add(Named.of(d.name() + " (unusable)", new Unusable(d.name(), reason, ci)));
+                result.add(Named.of(d.name() + " (unusable)",
+                        (Backend) KernelAccess.backend(new Unusable(d.name(), d.detail(), ci))));
             }
         }
         if (result.isEmpty()) {
             throw new IllegalStateException("no backend discovered" + (names.isEmpty() ? "" : " named " + names)
                     + ": are the backend modules on the test class path? discovered: "
-                    + discovered.stream().map(Backends.Discovered::name).toList());
+                    + discovered.stream().map(BackendInfo::name).toList());
         }
         return result;
     }
 
     /**
-     * Why {@code backend} runs {@linkplain org.rnnkit.spi.Availability#isDegraded() degraded} here (for
+     * Why {@code backend} runs {@linkplain BackendInfo.Status#DEGRADED degraded} here (for
      * example the vector backend at a width wider than the JVM's vector registers, emulated in Java), or
      * null when it runs at its intended speed. Tests of speed properties (no allocation once compiled) hold
      * only a backend that is not degraded to them, and say so in one line for one that is.
      */
     public static String degradedReason(Backend backend) {
-        return Backends.discovered().stream().filter(d -> d.name().equals(backend.name()) && d.usable()
-                && d.availability().isDegraded()).map(d -> d.availability().describe()).findFirst().orElse(null);
+        return Backends.discovered().stream().filter(d -> d.name().equals(backend.name())
+                && d.status() == BackendInfo.Status.DEGRADED).map(BackendInfo::detail).findFirst().orElse(null);
     }
 
     /**
@@ -118,36 +128,99 @@ public final class BackendSource {
      * the reason, or failed when {@code CI=true}.
      */
     public static Backend require(Backend backend) {
-        if (backend instanceof Unusable u) {
+        Unusable u = unusable(backend);
+        if (u != null) {
             u.end();
         }
         return backend;
+    }
+
+    /** The stand-in's verdict when {@code backend} stands in for an unusable one, else null. */
+    public static Unusable unusable(Object backend) {
+        return backend instanceof Backend b && KernelAccess.kernels(b) instanceof Unusable u ? u : null;
     }
 
     /**
      * Stands in for a discovered backend that is not usable here. Anything that needs its kernels ends the
      * test with {@link #end()}.
      */
-    public record Unusable(String name, String reason, boolean ci) implements Backend {
+    public static final class Unusable extends Kernels {
+        private final String name, reason;
+        private final boolean ci;
+
+        Unusable(String name, String reason, boolean ci) {
+            super(r -> new Ending(r, () -> end(name, reason, ci)));
+            this.name = name;
+            this.reason = reason;
+            this.ci = ci;
+        }
+
+        @Override
+        public String name() {
+            return name;
+        }
+
+        public String reason() {
+            return reason;
+        }
+
         @Override
         public String description() {
             return "unusable here: " + reason;
         }
 
-        @Override
-        public RecurrentKernel kernel(CellType type) {
-            end();
-            throw new AssertionError("unreachable");
-        }
-
         /** Throws the verdict: an assumption failure (skip), or in CI an assertion failure. */
         public void end() {
+            end(name, reason, ci);
+        }
+
+        private static void end(String name, String reason, boolean ci) {
             if (ci) {
                 throw new AssertionFailedError("CI=true and backend '" + name
                         + "' was discovered but is not usable here: " + reason);
             }
             throw new TestAbortedException("backend '" + name + "' is not usable here: " + reason
                     + " (with CI=true this is a failure)");
+        }
+
+        /** A kernel whose every use ends the test with the verdict. */
+        private static final class Ending extends RecurrentKernel<PreparedWeights> {
+            private final Runnable end;
+
+            Ending(Recurrence type, Runnable end) {
+                super(type, PreparedWeights.class);
+                this.end = end;
+            }
+
+            @Override
+            public long workspaceSize(KernelShape shape, int seqLen, int batch) {
+                end.run();
+                return 0;
+            }
+
+            @Override
+            public long tapeSize(KernelShape shape, int seqLen, int batch) {
+                end.run();
+                return 0;
+            }
+
+            @Override
+            protected PreparedWeights pack(KernelShape shape, DirectionWeights weights) {
+                end.run();
+                return null;
+            }
+
+            @Override
+            protected void runForward(PreparedWeights w, SequenceGeometry seq, SequenceView x, SequenceView out,
+                    StateView state, Scratch scratch) {
+                end.run();
+            }
+
+            @Override
+            protected void runBackward(PreparedWeights w, SequenceGeometry seq, SequenceView x, SequenceView dOut,
+                    StateView dState, SequenceView dx, DirectionWeights grads, Scratch scratch) {
+                end.run();
+            }
         }
     }
 
@@ -162,7 +235,8 @@ public final class BackendSource {
                 ReflectiveInvocationContext<Method> invocationContext, ExtensionContext extensionContext)
                 throws Throwable {
             for (Object argument : invocationContext.getArguments()) {
-                if (argument instanceof Unusable u) {
+                Unusable u = unusable(argument);
+                if (u != null) {
                     invocation.skip();
                     u.end();
                 }

@@ -2,7 +2,7 @@ package org.rnnkit.tests;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -17,11 +17,12 @@ import org.junit.jupiter.api.extension.InvocationInterceptor;
 import org.junit.jupiter.api.extension.ReflectiveInvocationContext;
 import org.opentest4j.AssertionFailedError;
 import org.opentest4j.TestAbortedException;
+import org.rnnkit.backend.BackendInfo;
 import org.rnnkit.backend.Backends;
 import org.rnnkit.nn.CellType;
 import org.rnnkit.nn.RecurrentLayer;
 import org.rnnkit.spi.Availability;
-import org.rnnkit.spi.Backend;
+import org.rnnkit.backend.Backend;
 import org.rnnkit.tests.api.ThrowingProbeProvider;
 
 /**
@@ -31,12 +32,14 @@ import org.rnnkit.tests.api.ThrowingProbeProvider;
 class BackendSourceTest {
 
     /** What discovery makes of a provider whose probe throws (see {@code BackendSelectionTest}). */
-    private static Backends.Discovered broken() {
-        return new Backends.Discovered(new ThrowingProbeProvider(), Availability.unavailable(
-                "probe threw (provider bug)", new IllegalStateException("libmissing.so: cannot open shared object file")));
+    private static BackendInfo broken() {
+        ThrowingProbeProvider p = new ThrowingProbeProvider();
+        return new BackendInfo(p.name(), p.priority(), BackendInfo.Status.UNAVAILABLE, Availability.unavailable(
+                "probe threw (provider bug)", new IllegalStateException("libmissing.so: cannot open shared object file"))
+                .describe());
     }
 
-    private static Backends.Discovered scalar() {
+    private static BackendInfo scalar() {
         return Backends.discovered().stream().filter(d -> d.name().equals("scalar")).findFirst().orElseThrow();
     }
 
@@ -58,7 +61,7 @@ class BackendSourceTest {
         assertEquals(2, list.size());
         assertSame(Backends.named("scalar"), list.get(0).getPayload());
         Backend standIn = list.get(1).getPayload();
-        assertInstanceOf(BackendSource.Unusable.class, standIn);
+        assertNotNull(BackendSource.unusable(standIn), "a stand-in");
         assertEquals("broken (unusable)", list.get(1).getName());
         TestAbortedException e = assertThrows(TestAbortedException.class, () -> BackendSource.require(standIn));
         assertTrue(e.getMessage().startsWith("backend 'broken' is not usable here: probe threw (provider bug) "

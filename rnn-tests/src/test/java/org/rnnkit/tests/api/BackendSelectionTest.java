@@ -13,10 +13,11 @@ import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.rnnkit.backend.BackendInfo;
 import org.rnnkit.backend.Backends;
 import org.rnnkit.scalar.ScalarBackendProvider;
 import org.rnnkit.spi.Availability;
-import org.rnnkit.spi.Backend;
+import org.rnnkit.backend.Backend;
 
 /**
  * Selection by name, comma list and auto; unknown and unusable backends fail loudly with the reason.
@@ -30,7 +31,7 @@ import org.rnnkit.spi.Backend;
 class BackendSelectionTest {
 
     private static List<String> knownNames() {
-        return Backends.discovered().stream().map(Backends.Discovered::name).sorted().toList();
+        return Backends.discovered().stream().map(BackendInfo::name).sorted().toList();
     }
 
     @Test
@@ -54,7 +55,7 @@ class BackendSelectionTest {
         assertEquals("scalar", Backends.select(" scalar ", "backend").name(), "blanks around a name are ignored");
         Backend auto = Backends.auto();
         assertEquals(Backends.autoChoice().orElseThrow(), auto.name());
-        assertEquals(Backends.discovered().stream().filter(Backends.Discovered::autoSelectable).findFirst()
+        assertEquals(Backends.discovered().stream().filter(BackendInfo::autoSelectable).findFirst()
                 .orElseThrow().name(), auto.name(), "auto picks the usable, not degraded backend of highest priority");
         assertTrue(Backends.named("scalar") == Backends.named("scalar"), "one instance per backend");
         assertEquals("scalar", Backends.select("scalar,auto", "backend").name(), "a usable name before auto wins");
@@ -64,8 +65,8 @@ class BackendSelectionTest {
     /** A comma list is a preference order: the first usable name wins, whatever the priorities. */
     @Test
     void aCommaListIsAPreferenceOrder() {
-        List<String> usable = Backends.discovered().stream().filter(Backends.Discovered::usable)
-                .map(Backends.Discovered::name).toList();
+        List<String> usable = Backends.discovered().stream().filter(BackendInfo::usable)
+                .map(BackendInfo::name).toList();
         for (String first : usable) {
             List<String> order = new java.util.ArrayList<>(List.of(first));
             knownNames().stream().filter(n -> !n.equals(first)).forEach(order::add);

@@ -1,11 +1,9 @@
 package org.rnnkit.tests.api;
 
-import org.rnnkit.nn.CellType;
 import org.rnnkit.scalar.ScalarBackendProvider;
 import org.rnnkit.spi.Availability;
-import org.rnnkit.spi.Backend;
 import org.rnnkit.spi.BackendProvider;
-import org.rnnkit.spi.RecurrentKernel;
+import org.rnnkit.spi.Kernels;
 
 /**
  * A provider that is usable but degraded (as the vector backend is at a width the JVM emulates), with a
@@ -31,9 +29,9 @@ public final class DegradedProbeProvider implements BackendProvider {
     }
 
     @Override
-    public Backend create() {
-        Backend scalar = new ScalarBackendProvider().create();
-        return new Backend() {
+    public Kernels create() {
+        Kernels scalar = new ScalarBackendProvider().create();
+        return new Kernels(scalar::kernel) {
             @Override
             public String name() {
                 return "slow";
@@ -42,11 +40,6 @@ public final class DegradedProbeProvider implements BackendProvider {
             @Override
             public String description() {
                 return "scalar kernels, standing in for a degraded backend";
-            }
-
-            @Override
-            public RecurrentKernel kernel(CellType type) {
-                return scalar.kernel(type);
             }
         };
     }

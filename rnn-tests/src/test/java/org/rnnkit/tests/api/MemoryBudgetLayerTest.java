@@ -8,7 +8,7 @@ import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 import org.rnnkit.nn.RecurrentLayer;
 import org.rnnkit.nn.Workspace;
-import org.rnnkit.spi.Backend;
+import org.rnnkit.backend.Backend;
 import org.rnnkit.tensor.MemoryBudgetException;
 import org.rnnkit.tensor.Tensor;
 import org.rnnkit.tests.BackendSource;

@@ -1,7 +1,7 @@
 package org.rnnkit.tests.api;
 
 import org.rnnkit.spi.Availability;
-import org.rnnkit.spi.Backend;
+import org.rnnkit.spi.Kernels;
 import org.rnnkit.spi.BackendProvider;
 
 /**
@@ -26,7 +26,7 @@ public final class ThrowingProbeProvider implements BackendProvider {
     }
 
     @Override
-    public Backend create() {
+    public Kernels create() {
         throw new AssertionError("create() must not be called for an unusable backend");
     }
 }

@@ -17,7 +17,7 @@ import org.rnnkit.nn.LayerOutput;
 import org.rnnkit.nn.MergeMode;
 import org.rnnkit.nn.RecurrentConfig;
 import org.rnnkit.nn.RecurrentLayer;
-import org.rnnkit.spi.Backend;
+import org.rnnkit.backend.Backend;
 import org.rnnkit.tensor.Tensor;
 import org.rnnkit.tests.TestData;
 

@@ -13,7 +13,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Named;
 import org.junit.jupiter.api.Test;
-import org.rnnkit.spi.Backend;
+import org.rnnkit.backend.Backend;
 import org.rnnkit.tests.BackendSource;
 
 /**

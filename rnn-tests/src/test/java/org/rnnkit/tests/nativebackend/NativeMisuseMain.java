@@ -6,9 +6,15 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.Function;
 import org.rnnkit.backend.Backends;
-import org.rnnkit.nn.CellType;
-import org.rnnkit.spi.Backend;
+import org.rnnkit.internal.KernelAccess;
+import org.rnnkit.spi.Kernels;
+import org.rnnkit.spi.Recurrence;
+import org.rnnkit.backend.Backend;
 import org.rnnkit.spi.DirectionWeights;
+import org.rnnkit.spi.StateView;
+import org.rnnkit.spi.SequenceView;
+import org.rnnkit.spi.SequenceGeometry;
+import org.rnnkit.spi.Scratch;
 import org.rnnkit.spi.KernelShape;
 import org.rnnkit.spi.PreparedWeights;
 import org.rnnkit.spi.RecurrentKernel;
@@ -97,10 +103,11 @@ public final class NativeMisuseMain {
     }
 
     /** Misuses below the API: the native kernels' own checks. */
-    private static void spiMisuses(Backend backend) {
+    private static void spiMisuses(Backend user) {
+        Kernels backend = KernelAccess.kernels(user);
         SplittableRandom rnd = new SplittableRandom(7);
-        RecurrentKernel k = backend.kernel(CellType.LSTM);
-        KernelShape s = new KernelShape(CellType.LSTM, 3, 4, 2, true);
+        RecurrentKernel<?> k = backend.kernel(Recurrence.LSTM);
+        KernelShape s = new KernelShape(Recurrence.LSTM, 3, 4, 2, true);
         PreparedWeights w = k.prepare(s, weights(s, rnd));
         final int t = 5, b = 2, in = 3, hid = 4, hOut = 2;
         float[] x = fill(rnd, t * b * in), out = new float[t * b * hOut], h = new float[b * hOut], c = new float[b * hid];
@@ -108,46 +115,27 @@ public final class NativeMisuseMain {
         Class<IllegalArgumentException> iae = IllegalArgumentException.class;
         Class<NullPointerException> npe = NullPointerException.class;
         // a valid call first
-        k.forward(w, t, b, null, false, x, 0, b * in, in, out, 0, b * hOut, hOut, h, 0, c, 0, tape, 0, ws, 0);
-        expect("x one float short", iae, () -> k.forward(w, t, b, null, false, java.util.Arrays.copyOf(x, x.length - 1), 0,
-                b * in, in, out, 0, b * hOut, hOut, h, 0, c, 0, null, 0, ws, 0));
-        expect("x offset past the end", iae, () -> k.forward(w, t, b, null, false, x, 1, b * in, in, out, 0, b * hOut,
-                hOut, h, 0, c, 0, null, 0, ws, 0));
-        expect("negative x offset", iae, () -> k.forward(w, t, b, null, false, x, -1, b * in, in, out, 0, b * hOut, hOut,
-                h, 0, c, 0, null, 0, ws, 0));
-        expect("negative time stride", iae, () -> k.forward(w, t, b, null, false, x, 24, -b * in, in, out, 0, b * hOut,
-                hOut, h, 0, c, 0, null, 0, ws, 0));
-        expect("overflowing stride", iae, () -> k.forward(w, t, b, null, false, x, 0, Integer.MAX_VALUE, in, out, 0,
-                b * hOut, hOut, h, 0, c, 0, null, 0, ws, 0));
-        expect("out too short", iae, () -> k.forward(w, t, b, null, false, x, 0, b * in, in, new float[3], 0, b * hOut,
-                hOut, h, 0, c, 0, null, 0, ws, 0));
-        expect("h null", npe, () -> k.forward(w, t, b, null, false, x, 0, b * in, in, out, 0, b * hOut, hOut, null, 0, c, 0,
-                null, 0, ws, 0));
-        expect("c null for an LSTM", npe, () -> k.forward(w, t, b, null, false, x, 0, b * in, in, out, 0, b * hOut, hOut,
-                h, 0, null, 0, null, 0, ws, 0));
-        expect("c offset past the end", iae, () -> k.forward(w, t, b, null, false, x, 0, b * in, in, out, 0, b * hOut, hOut,
-                h, 0, c, 1, null, 0, ws, 0));
-        expect("workspace one float short", iae, () -> k.forward(w, t, b, null, false, x, 0, b * in, in, out, 0, b * hOut,
-                hOut, h, 0, c, 0, null, 0, new float[ws.length - 1], 0));
-        expect("workspace offset", iae, () -> k.forward(w, t, b, null, false, x, 0, b * in, in, out, 0, b * hOut, hOut,
-                h, 0, c, 0, null, 0, ws, Integer.MAX_VALUE));
-        expect("tape too short", iae, () -> k.forward(w, t, b, null, false, x, 0, b * in, in, out, 0, b * hOut, hOut,
-                h, 0, c, 0, new float[tape.length - 1], 0, ws, 0));
-        expect("lengths of the wrong size", iae, () -> k.forward(w, t, b, new int[] {5}, false, x, 0, b * in, in, out, 0,
-                b * hOut, hOut, h, 0, c, 0, null, 0, ws, 0));
-        expect("a length of 0", iae, () -> k.forward(w, t, b, new int[] {5, 0}, false, x, 0, b * in, in, out, 0,
-                b * hOut, hOut, h, 0, c, 0, null, 0, ws, 0));
-        expect("a length past seqLen", iae, () -> k.forward(w, t, b, new int[] {6, 1}, true, x, 0, b * in, in, out, 0,
-                b * hOut, hOut, h, 0, c, 0, null, 0, ws, 0));
-        expect("seqLen 0", iae, () -> k.forward(w, 0, b, null, false, x, 0, b * in, in, out, 0, b * hOut, hOut, h, 0, c, 0,
-                null, 0, ws, 0));
-        expect("negative batch", iae, () -> k.forward(w, t, -1, null, false, x, 0, b * in, in, out, 0, b * hOut, hOut,
-                h, 0, c, 0, null, 0, ws, 0));
-        PreparedWeights foreign = Backends.named("scalar").kernel(CellType.LSTM).prepare(s, weights(s, rnd));
-        expect("weights of another backend", iae, () -> k.forward(foreign, t, b, null, false, x, 0, b * in, in, out, 0,
-                b * hOut, hOut, h, 0, c, 0, null, 0, ws, 0));
-        expect("weights of another cell type", iae, () -> backend.kernel(CellType.GRU).forward(w, t, b, null, false, x, 0,
-                b * in, in, null, 0, 0, 0, new float[b * hid], 0, null, 0, null, 0, ws, 0));
+        k.forward(w, new SequenceGeometry().set(t, b, null, false), new SequenceView().set(x, 0, b * in, in), new SequenceView().set(out, 0, b * hOut, hOut), new StateView().set(h, 0, c, 0), new Scratch().set(tape, 0, ws, 0));
+        expect("x one float short", iae, () -> k.forward(w, new SequenceGeometry().set(t, b, null, false), new SequenceView().set(java.util.Arrays.copyOf(x, x.length - 1), 0, b * in, in), new SequenceView().set(out, 0, b * hOut, hOut), new StateView().set(h, 0, c, 0), new Scratch().set(null, 0, ws, 0)));
+        expect("x offset past the end", iae, () -> k.forward(w, new SequenceGeometry().set(t, b, null, false), new SequenceView().set(x, 1, b * in, in), new SequenceView().set(out, 0, b * hOut, hOut), new StateView().set(h, 0, c, 0), new Scratch().set(null, 0, ws, 0)));
+        expect("negative x offset", iae, () -> k.forward(w, new SequenceGeometry().set(t, b, null, false), new SequenceView().set(x, -1, b * in, in), new SequenceView().set(out, 0, b * hOut, hOut), new StateView().set(h, 0, c, 0), new Scratch().set(null, 0, ws, 0)));
+        expect("negative time stride", iae, () -> k.forward(w, new SequenceGeometry().set(t, b, null, false), new SequenceView().set(x, 24, -b * in, in), new SequenceView().set(out, 0, b * hOut, hOut), new StateView().set(h, 0, c, 0), new Scratch().set(null, 0, ws, 0)));
+        expect("overflowing stride", iae, () -> k.forward(w, new SequenceGeometry().set(t, b, null, false), new SequenceView().set(x, 0, Integer.MAX_VALUE, in), new SequenceView().set(out, 0, b * hOut, hOut), new StateView().set(h, 0, c, 0), new Scratch().set(null, 0, ws, 0)));
+        expect("out too short", iae, () -> k.forward(w, new SequenceGeometry().set(t, b, null, false), new SequenceView().set(x, 0, b * in, in), new SequenceView().set(new float[3], 0, b * hOut, hOut), new StateView().set(h, 0, c, 0), new Scratch().set(null, 0, ws, 0)));
+        expect("h null", npe, () -> k.forward(w, new SequenceGeometry().set(t, b, null, false), new SequenceView().set(x, 0, b * in, in), new SequenceView().set(out, 0, b * hOut, hOut), new StateView().set(null, 0, c, 0), new Scratch().set(null, 0, ws, 0)));
+        expect("c null for an LSTM", npe, () -> k.forward(w, new SequenceGeometry().set(t, b, null, false), new SequenceView().set(x, 0, b * in, in), new SequenceView().set(out, 0, b * hOut, hOut), new StateView().set(h, 0, null, 0), new Scratch().set(null, 0, ws, 0)));
+        expect("c offset past the end", iae, () -> k.forward(w, new SequenceGeometry().set(t, b, null, false), new SequenceView().set(x, 0, b * in, in), new SequenceView().set(out, 0, b * hOut, hOut), new StateView().set(h, 0, c, 1), new Scratch().set(null, 0, ws, 0)));
+        expect("workspace one float short", iae, () -> k.forward(w, new SequenceGeometry().set(t, b, null, false), new SequenceView().set(x, 0, b * in, in), new SequenceView().set(out, 0, b * hOut, hOut), new StateView().set(h, 0, c, 0), new Scratch().set(null, 0, new float[ws.length - 1], 0)));
+        expect("workspace offset", iae, () -> k.forward(w, new SequenceGeometry().set(t, b, null, false), new SequenceView().set(x, 0, b * in, in), new SequenceView().set(out, 0, b * hOut, hOut), new StateView().set(h, 0, c, 0), new Scratch().set(null, 0, ws, Integer.MAX_VALUE)));
+        expect("tape too short", iae, () -> k.forward(w, new SequenceGeometry().set(t, b, null, false), new SequenceView().set(x, 0, b * in, in), new SequenceView().set(out, 0, b * hOut, hOut), new StateView().set(h, 0, c, 0), new Scratch().set(new float[tape.length - 1], 0, ws, 0)));
+        expect("lengths of the wrong size", iae, () -> k.forward(w, new SequenceGeometry().set(t, b, new int[] {5}, false), new SequenceView().set(x, 0, b * in, in), new SequenceView().set(out, 0, b * hOut, hOut), new StateView().set(h, 0, c, 0), new Scratch().set(null, 0, ws, 0)));
+        expect("a length of 0", iae, () -> k.forward(w, new SequenceGeometry().set(t, b, new int[] {5, 0}, false), new SequenceView().set(x, 0, b * in, in), new SequenceView().set(out, 0, b * hOut, hOut), new StateView().set(h, 0, c, 0), new Scratch().set(null, 0, ws, 0)));
+        expect("a length past seqLen", iae, () -> k.forward(w, new SequenceGeometry().set(t, b, new int[] {6, 1}, true), new SequenceView().set(x, 0, b * in, in), new SequenceView().set(out, 0, b * hOut, hOut), new StateView().set(h, 0, c, 0), new Scratch().set(null, 0, ws, 0)));
+        expect("seqLen 0", iae, () -> k.forward(w, new SequenceGeometry().set(0, b, null, false), new SequenceView().set(x, 0, b * in, in), new SequenceView().set(out, 0, b * hOut, hOut), new StateView().set(h, 0, c, 0), new Scratch().set(null, 0, ws, 0)));
+        expect("negative batch", iae, () -> k.forward(w, new SequenceGeometry().set(t, -1, null, false), new SequenceView().set(x, 0, b * in, in), new SequenceView().set(out, 0, b * hOut, hOut), new StateView().set(h, 0, c, 0), new Scratch().set(null, 0, ws, 0)));
+        PreparedWeights foreign = KernelAccess.kernels(Backends.named("scalar")).kernel(Recurrence.LSTM).prepare(s, weights(s, rnd));
+        expect("weights of another backend", iae, () -> k.forward(foreign, new SequenceGeometry().set(t, b, null, false), new SequenceView().set(x, 0, b * in, in), new SequenceView().set(out, 0, b * hOut, hOut), new StateView().set(h, 0, c, 0), new Scratch().set(null, 0, ws, 0)));
+        expect("weights of another cell type", iae, () -> backend.kernel(Recurrence.GRU).forward(w, new SequenceGeometry().set(t, b, null, false), new SequenceView().set(x, 0, b * in, in), null, new StateView().set(new float[b * hid], 0, null, 0), new Scratch().set(null, 0, ws, 0)));
         expect("short weight_hh", iae, () -> k.prepare(s, new DirectionWeights(fill(rnd, 16 * in), fill(rnd, 10),
                 fill(rnd, 16), fill(rnd, 16), fill(rnd, 8))));
         expect("no weight_hr with a projection", npe, () -> k.prepare(s, new DirectionWeights(fill(rnd, 16 * in),
@@ -155,31 +143,25 @@ public final class NativeMisuseMain {
         expect("null weights", npe, () -> k.prepare(s, null));
         DirectionWeights g = weights(s, rnd);
         float[] dh = new float[b * hOut], dc = new float[b * hid], dx = new float[x.length];
-        k.backward(w, t, b, null, false, x, 0, b * in, in, out, 0, b * hOut, hOut, dh, 0, dc, 0, dx, 0, b * in, in, g,
-                tape, 0, ws, 0);
-        expect("backward without a tape", npe, () -> k.backward(w, t, b, null, false, x, 0, b * in, in, out, 0, b * hOut,
-                hOut, dh, 0, dc, 0, dx, 0, b * in, in, g, null, 0, ws, 0));
-        expect("short gradient of weight_ih", iae, () -> k.backward(w, t, b, null, false, x, 0, b * in, in, out, 0,
-                b * hOut, hOut, dh, 0, dc, 0, dx, 0, b * in, in,
-                new DirectionWeights(new float[3], g.weightHh(), g.biasIh(), g.biasHh(), g.weightHr()), tape, 0, ws, 0));
-        expect("dx too short", iae, () -> k.backward(w, t, b, null, false, x, 0, b * in, in, out, 0, b * hOut, hOut, dh, 0,
-                dc, 0, new float[5], 0, b * in, in, g, tape, 0, ws, 0));
-        expect("dOut stride past the end", iae, () -> k.backward(w, t, b, null, false, x, 0, b * in, in, out, 0,
-                b * hOut + 1, hOut, dh, 0, dc, 0, dx, 0, b * in, in, g, tape, 0, ws, 0));
-        expect("tape offset past the end", iae, () -> k.backward(w, t, b, null, false, x, 0, b * in, in, out, 0, b * hOut,
-                hOut, dh, 0, dc, 0, dx, 0, b * in, in, g, tape, 1, ws, 0));
+        k.backward(w, new SequenceGeometry().set(t, b, null, false), new SequenceView().set(x, 0, b * in, in), new SequenceView().set(out, 0, b * hOut, hOut), new StateView().set(dh, 0, dc, 0), new SequenceView().set(dx, 0, b * in, in), g, new Scratch().set(tape, 0, ws, 0));
+        expect("backward without a tape", npe, () -> k.backward(w, new SequenceGeometry().set(t, b, null, false), new SequenceView().set(x, 0, b * in, in), new SequenceView().set(out, 0, b * hOut, hOut), new StateView().set(dh, 0, dc, 0), new SequenceView().set(dx, 0, b * in, in), g, new Scratch().set(null, 0, ws, 0)));
+        expect("short gradient of weight_ih", iae, () -> k.backward(w, new SequenceGeometry().set(t, b, null, false), new SequenceView().set(x, 0, b * in, in), new SequenceView().set(out, 0, b * hOut, hOut), new StateView().set(dh, 0, dc, 0), new SequenceView().set(dx, 0, b * in, in), new DirectionWeights(new float[3], g.weightHh(), g.biasIh(), g.biasHh(), g.weightHr()), new Scratch().set(tape, 0, ws, 0)));
+        expect("dx too short", iae, () -> k.backward(w, new SequenceGeometry().set(t, b, null, false), new SequenceView().set(x, 0, b * in, in), new SequenceView().set(out, 0, b * hOut, hOut), new StateView().set(dh, 0, dc, 0), new SequenceView().set(new float[5], 0, b * in, in), g, new Scratch().set(tape, 0, ws, 0)));
+        expect("dOut stride past the end", iae, () -> k.backward(w, new SequenceGeometry().set(t, b, null, false), new SequenceView().set(x, 0, b * in, in), new SequenceView().set(out, 0, b * hOut + 1, hOut), new StateView().set(dh, 0, dc, 0), new SequenceView().set(dx, 0, b * in, in), g, new Scratch().set(tape, 0, ws, 0)));
+        expect("tape offset past the end", iae, () -> k.backward(w, new SequenceGeometry().set(t, b, null, false), new SequenceView().set(x, 0, b * in, in), new SequenceView().set(out, 0, b * hOut, hOut), new StateView().set(dh, 0, dc, 0), new SequenceView().set(dx, 0, b * in, in), g, new Scratch().set(tape, 1, ws, 0)));
         System.out.println("native misuse: SPI misuses refused");
     }
 
     /** Random calls around what is needed; each either runs or is refused with IAE/NPE. */
-    private static void fuzz(Backend backend, SplittableRandom rnd, int calls) {
-        CellType[] types = CellType.values();
+    private static void fuzz(Backend user, SplittableRandom rnd, int calls) {
+        Kernels backend = KernelAccess.kernels(user);
+        Recurrence[] types = Recurrence.values();
         for (int n = 0; n < calls; n++) {
-            CellType type = types[rnd.nextInt(types.length)];
+            Recurrence type = types[rnd.nextInt(types.length)];
             int in = 1 + rnd.nextInt(9), hid = 1 + rnd.nextInt(9);
-            int proj = type == CellType.LSTM && rnd.nextInt(3) == 0 ? 1 + rnd.nextInt(hid) : 0;
+            int proj = type == Recurrence.LSTM && rnd.nextInt(3) == 0 ? 1 + rnd.nextInt(hid) : 0;
             KernelShape s = new KernelShape(type, in, hid, proj, rnd.nextBoolean());
-            RecurrentKernel k = backend.kernel(type);
+            RecurrentKernel<?> k = backend.kernel(type);
             PreparedWeights w = k.prepare(s, weights(s, rnd));
             int t = rnd.nextInt(5) - 1 + 1, b = rnd.nextInt(4) - 1 + 1; // mostly 1.., sometimes 0
             int hOut = s.hOut();
@@ -194,15 +176,12 @@ public final class NativeMisuseMain {
             float[] tape = rnd.nextBoolean() ? null : new float[jitter(rnd, (int) Math.min(tapeNeed, 1 << 20))];
             int xOff = rnd.nextInt(8) == 0 ? rnd.nextInt(3) - 1 : 0, wsOff = rnd.nextInt(8) == 0 ? rnd.nextInt(3) - 1 : 0;
             try {
-                k.forward(w, t, b, lengths, rnd.nextBoolean(), x, xOff, ts, bs, out, 0, ts / Math.max(in, 1) * hOut,
-                        hOut, h, 0, c, 0, tape, 0, ws, wsOff);
+                k.forward(w, new SequenceGeometry().set(t, b, lengths, rnd.nextBoolean()), new SequenceView().set(x, xOff, ts, bs), new SequenceView().set(out, 0, ts / Math.max(in, 1) * hOut, hOut), new StateView().set(h, 0, c, 0), new Scratch().set(tape, 0, ws, wsOff));
                 ran++;
                 if (tape != null) {
                     DirectionWeights g = weights(s, rnd);
                     float[] dx = rnd.nextBoolean() ? null : new float[jitter(rnd, x.length)];
-                    k.backward(w, t, b, lengths, false, x, xOff, ts, bs, out, 0, ts / Math.max(in, 1) * hOut, hOut,
-                            new float[jitter(rnd, h.length)], 0, new float[jitter(rnd, c.length)], 0,
-                            dx, 0, ts, bs, g, tape, 0, ws, wsOff);
+                    k.backward(w, new SequenceGeometry().set(t, b, lengths, false), new SequenceView().set(x, xOff, ts, bs), new SequenceView().set(out, 0, ts / Math.max(in, 1) * hOut, hOut), new StateView().set(new float[jitter(rnd, h.length)], 0, new float[jitter(rnd, c.length)], 0), new SequenceView().set(dx, 0, ts, bs), g, new Scratch().set(tape, 0, ws, wsOff));
                     ran++;
                 }
             } catch (IllegalArgumentException | NullPointerException e) {

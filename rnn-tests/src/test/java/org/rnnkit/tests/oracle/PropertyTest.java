@@ -30,7 +30,7 @@ import org.rnnkit.nn.RecurrentCell;
 import org.rnnkit.nn.RecurrentConfig;
 import org.rnnkit.nn.RecurrentLayer;
 import org.rnnkit.nn.Workspace;
-import org.rnnkit.spi.Backend;
+import org.rnnkit.backend.Backend;
 import org.rnnkit.tensor.Tensor;
 import org.rnnkit.tests.BackendSource;
 import org.rnnkit.tests.TestData;

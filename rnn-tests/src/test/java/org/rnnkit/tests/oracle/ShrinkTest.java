@@ -6,14 +6,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.rnnkit.backend.Backend;
 import org.rnnkit.backend.Backends;
-import org.rnnkit.nn.CellType;
+import org.rnnkit.internal.KernelAccess;
 import org.rnnkit.nn.MergeMode;
-import org.rnnkit.spi.Backend;
 import org.rnnkit.spi.DirectionWeights;
 import org.rnnkit.spi.KernelShape;
+import org.rnnkit.spi.Kernels;
 import org.rnnkit.spi.PreparedWeights;
 import org.rnnkit.spi.RecurrentKernel;
+import org.rnnkit.spi.Scratch;
+import org.rnnkit.spi.SequenceGeometry;
+import org.rnnkit.spi.SequenceView;
+import org.rnnkit.spi.StateView;
 
 /**
  * The failure path of {@link PropertyTest}: a backend with a planted fault is caught by a drawn case,
@@ -23,7 +28,11 @@ import org.rnnkit.spi.RecurrentKernel;
 class ShrinkTest {
 
     /** The scalar backend's kernels, except that the reverse direction leaves batch row 1's final h off by 1e-3. */
-    record Planted(Backend inner) implements Backend {
+    static final class Planted extends Kernels {
+        Planted(Kernels inner) {
+            super(type -> new PlantedKernel(inner.kernel(type)));
+        }
+
         @Override
         public String name() {
             return "planted";
@@ -33,55 +42,51 @@ class ShrinkTest {
         public String description() {
             return "scalar with a planted fault";
         }
+    }
+
+    /** Delegates to a real kernel through its public (checked) methods, then plants the fault. */
+    static final class PlantedKernel extends RecurrentKernel<PreparedWeights> {
+        private final RecurrentKernel<?> k;
+
+        PlantedKernel(RecurrentKernel<?> k) {
+            super(k.type(), PreparedWeights.class);
+            this.k = k;
+        }
 
         @Override
-        public RecurrentKernel kernel(CellType type) {
-            RecurrentKernel k = inner.kernel(type);
-            return new RecurrentKernel() {
-                @Override
-                public PreparedWeights prepare(KernelShape shape, DirectionWeights weights) {
-                    return k.prepare(shape, weights);
-                }
+        protected PreparedWeights pack(KernelShape shape, DirectionWeights weights) {
+            return k.prepare(shape, weights);
+        }
 
-                @Override
-                public long workspaceSize(KernelShape shape, int seqLen, int batch) {
-                    return k.workspaceSize(shape, seqLen, batch);
-                }
+        @Override
+        public long workspaceSize(KernelShape shape, int seqLen, int batch) {
+            return k.workspaceSize(shape, seqLen, batch);
+        }
 
-                @Override
-                public long tapeSize(KernelShape shape, int seqLen, int batch) {
-                    return k.tapeSize(shape, seqLen, batch);
-                }
+        @Override
+        public long tapeSize(KernelShape shape, int seqLen, int batch) {
+            return k.tapeSize(shape, seqLen, batch);
+        }
 
-                @Override
-                public void forward(PreparedWeights w, int seqLen, int batch, int[] lengths, boolean reverse,
-                        float[] x, int xOff, int xTimeStride, int xBatchStride, float[] out, int outOff,
-                        int outTimeStride, int outBatchStride, float[] h, int hOff, float[] c, int cOff,
-                        float[] tape, int tapeOff, float[] ws, int wsOff) {
-                    k.forward(w, seqLen, batch, lengths, reverse, x, xOff, xTimeStride, xBatchStride, out, outOff,
-                            outTimeStride, outBatchStride, h, hOff, c, cOff, tape, tapeOff, ws, wsOff);
-                    if (reverse && batch > 1) {
-                        h[hOff + w.shape().hOut()] += 1e-3f;
-                    }
-                }
+        @Override
+        protected void runForward(PreparedWeights w, SequenceGeometry seq, SequenceView x, SequenceView out,
+                StateView state, Scratch scratch) {
+            k.forward(w, seq, x, out, state, scratch);
+            if (seq.reverse() && seq.batch() > 1) {
+                state.h()[state.hOffset() + w.shape().hOut()] += 1e-3f;
+            }
+        }
 
-                @Override
-                public void backward(PreparedWeights w, int seqLen, int batch, int[] lengths, boolean reverse,
-                        float[] x, int xOff, int xTimeStride, int xBatchStride, float[] dOut, int dOutOff,
-                        int dOutTimeStride, int dOutBatchStride, float[] dh, int dhOff, float[] dc, int dcOff,
-                        float[] dx, int dxOff, int dxTimeStride, int dxBatchStride, DirectionWeights grads,
-                        float[] tape, int tapeOff, float[] ws, int wsOff) {
-                    k.backward(w, seqLen, batch, lengths, reverse, x, xOff, xTimeStride, xBatchStride, dOut,
-                            dOutOff, dOutTimeStride, dOutBatchStride, dh, dhOff, dc, dcOff, dx, dxOff,
-                            dxTimeStride, dxBatchStride, grads, tape, tapeOff, ws, wsOff);
-                }
-            };
+        @Override
+        protected void runBackward(PreparedWeights w, SequenceGeometry seq, SequenceView x, SequenceView dOut,
+                StateView dState, SequenceView dx, DirectionWeights grads, Scratch scratch) {
+            k.backward(w, seq, x, dOut, dState, dx, grads, scratch);
         }
     }
 
     @Test
     void aPlantedFaultIsCaughtShrunkAndReported() {
-        Backend planted = new Planted(Backends.named("scalar"));
+        Backend planted = (Backend) KernelAccess.backend(new Planted(KernelAccess.kernels(Backends.named("scalar"))));
         PropertyTest.Case drawn = null;
         for (long seed = PropertyTest.SEED; drawn == null; seed++) {
             PropertyTest.Case c = PropertyTest.draw(new SplittableRandom(seed), seed, false);

@@ -17,7 +17,7 @@ import org.rnnkit.nn.CellType;
 import org.rnnkit.nn.LayerOutput;
 import org.rnnkit.nn.RecurrentLayer;
 import org.rnnkit.nn.StreamState;
-import org.rnnkit.spi.Backend;
+import org.rnnkit.backend.Backend;
 import org.rnnkit.tensor.Tensor;
 import org.rnnkit.tests.BackendSource;
 import org.rnnkit.tests.TestData;

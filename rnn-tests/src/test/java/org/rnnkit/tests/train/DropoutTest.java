@@ -13,7 +13,7 @@ import org.rnnkit.nn.Gradients;
 import org.rnnkit.nn.LayerOutput;
 import org.rnnkit.nn.RecurrentLayer;
 import org.rnnkit.nn.Trace;
-import org.rnnkit.spi.Backend;
+import org.rnnkit.backend.Backend;
 import org.rnnkit.tensor.Tensor;
 import org.rnnkit.tests.TestData;
 

@@ -22,7 +22,7 @@ import org.rnnkit.io.Npy;
 import org.rnnkit.io.SafeTensors;
 import org.rnnkit.io.SafeTensorsFile;
 import org.rnnkit.nn.RecurrentConfig;
-import org.rnnkit.spi.Backend;
+import org.rnnkit.backend.Backend;
 import org.rnnkit.tensor.Tensor;
 import org.rnnkit.tests.BackendSource;
 import org.rnnkit.train.Adam;

@@ -7,7 +7,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.rnnkit.nn.CellType;
 import org.rnnkit.nn.RecurrentConfig;
-import org.rnnkit.spi.Backend;
+import org.rnnkit.backend.Backend;
 import org.rnnkit.tensor.Tensor;
 import org.rnnkit.train.Adam;
 import org.rnnkit.train.Clipping;
