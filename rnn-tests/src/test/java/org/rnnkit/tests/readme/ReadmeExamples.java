@@ -1,0 +1,142 @@
+package org.rnnkit.tests.readme;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.rnnkit.backend.Backends;
+import org.rnnkit.nn.*;
+import org.rnnkit.tensor.Tensor;
+import org.rnnkit.train.*;
+import org.rnnkit.train.SequenceModel.Task;
+
+/**
+ * The README's Java examples, compiled with the tests so that they cannot rot: every {@code ```java} block
+ * of the README is one region between {@code // readme:begin} and {@code // readme:end} here, character
+ * for character ({@link ReadmeExamplesTest} checks it; its import lines must be among this file's). The
+ * code around a region makes what the README takes as given (a model file, input values, states).
+ *
+ * <p>{@link #main} runs every example in the working directory, where it writes its model files:
+ * {@link ReadmeExamplesTest} runs it in a fresh directory, and so can a scratch project that depends on the
+ * README's Maven snippet alone.
+ *
+ * <p>Thread safety: single-threaded; run once per JVM.
+ */
+public final class ReadmeExamples {
+    private ReadmeExamples() {}
+
+    public static void main(String[] args) throws Exception {
+        makeModelFiles();
+        loadAndRun();
+        buildOne();
+        train();
+        classify();
+        variableLengths();
+        stream();
+        System.out.println("README examples ran on backend " + Backends.get().name());
+    }
+
+    /** The files the examples open, as scripts/rnnkit_torch.py would export them from PyTorch. */
+    static void makeModelFiles() throws Exception {
+        RecurrentLayer.lstm(8, 16).seed(1).build().save(Path.of("lstm.safetensors"));
+        RecurrentCell.initialized(new CellConfig(CellType.LSTM, 8, 16, true), 2, Backends.get())
+                .save(Path.of("lstmcell.safetensors"));
+    }
+
+    static float[] random(int n, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] a = new float[n];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = (float) (r.nextDouble() * 2 - 1);
+        }
+        return a;
+    }
+
+    static void loadAndRun() throws Exception {
+        int seqLen = 5, batch = 2, inputSize = 8;
+        float[] values = random(seqLen * batch * inputSize, 3);
+        Tensor h0 = null, c0 = null;
+        // readme:begin
+        // An nn.LSTM exported from PyTorch with scripts/rnnkit_torch.py (configuration in the file's metadata).
+        RecurrentLayer lstm = RecurrentLayer.load(Path.of("lstm.safetensors"));
+        Tensor x = Tensor.wrap(values, seqLen, batch, inputSize);        // (T, B, I), or (B, T, I) if batch_first
+        LayerOutput y = lstm.forward(x, h0, c0);                         // h0, c0 may be null (zeros)
+        float[] out = y.output().data();                                 // (T, B, D*H_out), PyTorch's layout
+        Tensor hN = y.hN(), cN = y.cN();                                 // (num_layers*D, B, H_out), (.., H)
+        // readme:end
+        check(out.length == seqLen * batch * 16 && hN.size() == batch * 16 && cN.size() == batch * 16, "forward shapes");
+    }
+
+    static void buildOne() throws Exception {
+        Tensor xStep = Tensor.wrap(random(3 * 8, 4), 3, 8), h = null, c = null;
+        // readme:begin
+        RecurrentLayer gru = RecurrentLayer.gru(64, 128).numLayers(2).bidirectional(true).batchFirst(true)
+                .seed(42).build();
+        gru.save(Path.of("gru.safetensors"));           // loads in PyTorch: scripts/rnnkit_torch.py load_module(...)
+        RecurrentCell cell = RecurrentCell.load(Path.of("lstmcell.safetensors"));
+        CellOutput next = cell.forward(xStep, h, c);    // (B, I) or unbatched (I)
+        // readme:end
+        check(next.h().size() == 3 * 16 && RecurrentLayer.load(Path.of("gru.safetensors")).config().numLayers() == 2,
+                "cell step and saved GRU");
+    }
+
+    static void train() throws Exception {
+        RecurrentLayer lstm = RecurrentLayer.load(Path.of("lstm.safetensors"));
+        Tensor x = Tensor.wrap(random(5 * 2 * 8, 5), 5, 2, 8), h0 = null, c0 = null;
+        Tensor gOutput = Tensor.wrap(random(5 * 2 * 16, 6), 5, 2, 16), ghN = null, gcN = null;
+        // readme:begin
+        Trace trace = lstm.forwardTraining(x, null, h0, c0);              // keeps what backward needs
+        Gradients g = lstm.backward(trace, gOutput, ghN, gcN);             // any may be null
+        Tensor gw = g.parameters().get("weight_hh_l0");                    // state_dict names and shapes
+        // readme:end
+        check(gw.dim(0) == 64 && gw.dim(1) == 16, "gradient shape");
+    }
+
+    /** A batch of the classifier example: {@code x} of shape (T, B, 1), one class per row. */
+    record Batch(Tensor x, int[] y) {}
+
+    static void classify() throws Exception {
+        List<Batch> batches = List.of(new Batch(Tensor.wrap(random(6 * 4, 7), 6, 4, 1), new int[] {0, 1, 1, 0}));
+        // readme:begin
+        SequenceModel m = SequenceModel.create(new RecurrentConfig(CellType.GRU, 1, 12, 1, true, false, false, 0),
+                2, /*seed*/ 7, Backends.get());                           // 2 classes from the final hidden state
+        Adam adam = new Adam(0.02);
+        for (Batch b : batches) {                                          // x: (T, B, 1), y: one class per row
+            m.trainStep(Task.PER_SEQUENCE, b.x(), null, null, null, b.y(), adam, Clipping.byNorm(1.0), 0, 0);
+        }
+        m.save(Path.of("classifier.safetensors"), Map.of());             // loads in PyTorch, names rnn.*, head.*
+        // readme:end
+        check(SequenceModel.load(Path.of("classifier.safetensors")).classes() == 2, "saved classifier");
+    }
+
+    static void variableLengths() throws Exception {
+        RecurrentLayer gru = RecurrentLayer.gru(3, 5).seed(8).build();
+        Tensor x = Tensor.wrap(random(10 * 4 * 3, 9), 10, 4, 3), h0 = null;
+        // readme:begin
+        int[] lengths = {7, 3, 10, 1};                                    // one per batch row, each in 1..T, any order
+        LayerOutput y = gru.forward(x, lengths, h0, null, new Workspace()); // x: (T=10, B=4, I) padded
+        // readme:end
+        check(y.output().data()[(9 * 4 + 3) * 5] == 0f, "padded steps are zeros");
+    }
+
+    static void stream() throws Exception {
+        int inputSize = 8;
+        List<float[]> incoming = List.of(random(3 * inputSize, 10), random(inputSize, 11));
+        float[] out = new float[3 * 16];
+        // readme:begin
+        RecurrentLayer lstm = RecurrentLayer.load(Path.of("lstm.safetensors"));   // shared by all threads
+        StreamState state = lstm.newStream(1);                                     // one per client
+        for (float[] chunk : incoming) {                                           // any number of steps
+            lstm.stream(state, chunk, 0, chunk.length / inputSize, out, 0);        // no allocation once warm
+        }
+        state.reset();            // or state.reset(rows...) for chosen streams
+        // readme:end
+        check(state.h().data()[0] == 0f, "reset state");
+    }
+
+    private static void check(boolean ok, String what) {
+        if (!ok) {
+            throw new AssertionError("README example: " + what);
+        }
+    }
+}

@@ -1,0 +1,111 @@
+package org.rnnkit.tests.readme;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The README's Java examples are code that compiles and runs: each {@code ```java} block is a region of
+ * {@link ReadmeExamples} (compiled with these tests), and running that class in an empty directory
+ * succeeds. A README edit that is not made in {@link ReadmeExamples} too, or an API change that breaks an
+ * example, fails here.
+ */
+class ReadmeExamplesTest {
+    private static final Path README = Path.of("..", "README.md");
+    private static final Path SOURCE = Path.of("src", "test", "java", "org", "rnnkit", "tests", "readme",
+            "ReadmeExamples.java");
+
+    /** The {@code ```java} blocks of a Markdown text, without their fences. */
+    static List<String> javaBlocks(String markdown) {
+        List<String> blocks = new ArrayList<>();
+        StringBuilder cur = null;
+        for (String line : markdown.split("\n", -1)) {
+            if (cur == null && line.strip().equals("```java")) {
+                cur = new StringBuilder();
+            } else if (cur != null && line.strip().equals("```")) {
+                blocks.add(cur.toString());
+                cur = null;
+            } else if (cur != null) {
+                cur.append(line).append('\n');
+            }
+        }
+        return blocks;
+    }
+
+    /** The text between each {@code // readme:begin} and {@code // readme:end}, less its common indentation. */
+    static List<String> regions(String source) {
+        List<String> regions = new ArrayList<>();
+        List<String> cur = null;
+        for (String line : source.split("\n", -1)) {
+            if (line.strip().equals("// readme:begin")) {
+                cur = new ArrayList<>();
+            } else if (line.strip().equals("// readme:end")) {
+                regions.add(dedent(cur));
+                cur = null;
+            } else if (cur != null) {
+                cur.add(line);
+            }
+        }
+        return regions;
+    }
+
+    private static String dedent(List<String> lines) {
+        int indent = lines.stream().filter(l -> !l.isBlank()).mapToInt(l -> l.length() - l.stripLeading().length())
+                .min().orElse(0);
+        StringBuilder sb = new StringBuilder();
+        for (String l : lines) {
+            sb.append(l.isBlank() ? "" : l.substring(indent)).append('\n');
+        }
+        return sb.toString();
+    }
+
+    @Test
+    void everyJavaBlockOfTheReadmeIsCompiledCode() throws IOException {
+        String source = Files.readString(SOURCE, StandardCharsets.UTF_8);
+        List<String> imports = source.lines().filter(l -> l.startsWith("import ")).toList();
+        List<String> regions = regions(source);
+        List<String> blocks = javaBlocks(Files.readString(README, StandardCharsets.UTF_8));
+        assertTrue(blocks.size() >= 6, "README java blocks: " + blocks.size());
+        List<String> unmatched = new ArrayList<>();
+        List<String> used = new ArrayList<>();
+        for (String block : blocks) {
+            List<String> lines = new ArrayList<>(block.lines().toList());
+            while (!lines.isEmpty() && (lines.get(0).startsWith("import ") || lines.get(0).isBlank())) {
+                String l = lines.remove(0);
+                if (!l.isBlank() && !imports.contains(l)) {
+                    unmatched.add("an import ReadmeExamples does not have: " + l);
+                }
+            }
+            String code = String.join("\n", lines) + "\n";
+            if (regions.contains(code)) {
+                used.add(code);
+            } else {
+                unmatched.add("a README block that is no region of ReadmeExamples:\n" + block);
+            }
+        }
+        assertEquals(List.of(), unmatched);
+        List<String> stale = regions.stream().filter(r -> !used.contains(r)).toList();
+        assertEquals(List.of(), stale, "regions of ReadmeExamples that the README no longer shows");
+    }
+
+    @Test
+    void theExamplesRunInAnEmptyDirectory(@TempDir Path dir) throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(java, "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+                "-cp", System.getProperty("java.class.path"), ReadmeExamples.class.getName())
+                .directory(dir.toFile()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "timed out:\n" + out);
+        assertEquals(0, p.exitValue(), out);
+        assertTrue(out.contains("README examples ran on backend"), out);
+    }
+}
