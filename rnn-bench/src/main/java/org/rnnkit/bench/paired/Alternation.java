@@ -56,9 +56,16 @@ final class Alternation implements AutoCloseable {
     }
 
     /**
-     * Contenders by name, joined by {@code +} (JMH splits parameter values at commas), in the order given: {@code libtorch[:T]}, {@code ort[:T]} (peers, T intra-op
-     * threads, default 1) or an rnnkit backend {@code NAME[:T]}. {@code train} selects training steps
-     * (LibTorch is the only training peer).
+     * Contenders by name, joined by {@code +} (JMH splits parameter values at commas), in the order given:
+     * <ul>
+     *   <li>{@code libtorch[:T]}, {@code ort[:T]}: the peers, with T intra-op threads (default 1);
+     *   <li>{@code NAME[:T]}: rnnkit backend NAME of this build ({@code native}, {@code vector},
+     *       {@code scalar}), allowed T threads per call;
+     *   <li>{@code before:NAME[:T]}: the same backend of an older build of rnnkit, loaded in this JVM from
+     *       the directory the system property {@code rnnkit.bench.baseline} names ({@link Baseline}); e.g.
+     *       {@code native+before:native} compares a change with the code before it, call by call.
+     * </ul>
+     * {@code train} selects training steps (LibTorch is the only training peer).
      */
     static Alternation of(String scenario, String names, boolean train) throws Exception {
         String[] parts = names.split("\\+");
@@ -68,19 +75,7 @@ final class Alternation implements AutoCloseable {
         List<Contender> made = new ArrayList<>();
         try {
             for (String name : parts) {
-                int colon = name.indexOf(':');
-                String base = colon < 0 ? name : name.substring(0, colon);
-                int threads = colon < 0 ? 1 : Integer.parseInt(name.substring(colon + 1));
-                made.add(switch (base) {
-                    case "libtorch" -> train ? LibTorch.training(scenario, threads) : LibTorch.forward(scenario, threads);
-                    case "ort" -> {
-                        if (train) {
-                            throw new IllegalArgumentException("contenders: ONNX Runtime has no training step");
-                        }
-                        yield Ort.forward(scenario, threads);
-                    }
-                    default -> train ? Rnnkit.training(scenario, name) : Rnnkit.forward(scenario, name);
-                });
+                made.add(contender(scenario, name, train));
             }
         } catch (Exception | Error e) {
             for (Contender c : made) {
@@ -91,6 +86,31 @@ final class Alternation implements AutoCloseable {
         // below a microsecond per call (S0), a block of calls per reading; one call per reading otherwise
         int block = Scenario.valueOf(scenario).forwardFlops() < 1e6 ? 256 : 1;
         return new Alternation(made.toArray(Contender[]::new), block);
+    }
+
+    /** One contender of {@link #of}. */
+    private static Contender contender(String scenario, String name, boolean train) throws Exception {
+        if (name.startsWith(Baseline.PREFIX)) {
+            return Baseline.contender(scenario, name.substring(Baseline.PREFIX.length()), train);
+        }
+        int colon = name.indexOf(':');
+        String base = colon < 0 ? name : name.substring(0, colon);
+        int threads;
+        try {
+            threads = colon < 0 ? 1 : Integer.parseInt(name.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("contenders: expected NAME or NAME:THREADS, got '" + name + "'");
+        }
+        return switch (base) {
+            case "libtorch" -> train ? LibTorch.training(scenario, threads) : LibTorch.forward(scenario, threads);
+            case "ort" -> {
+                if (train) {
+                    throw new IllegalArgumentException("contenders: ONNX Runtime has no training step");
+                }
+                yield Ort.forward(scenario, threads);
+            }
+            default -> train ? Rnnkit.training(scenario, name) : Rnnkit.forward(scenario, name);
+        };
     }
 
     /** One round: every contender's block of calls once, each block's time added to its counter. */

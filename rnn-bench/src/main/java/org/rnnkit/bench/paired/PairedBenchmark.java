@@ -21,6 +21,11 @@ import org.openjdk.jmh.infra.Blackhole;
  * ({@link Alternation}); the primary score is the time of one round (every contender once), the
  * per-contender times are the secondary results of {@link Times}. Same fork settings as the other
  * scenario benchmarks.
+ *
+ * <p>A change against the code before it: {@code -p contenders=native+before:native} runs this build's
+ * native backend and that of an older build side by side ({@link Baseline}: the older build's jars, made by
+ * {@code scripts/ab-baseline.sh COMMIT DIR}, named by {@code -jvmArgsPrepend -Drnnkit.bench.baseline=DIR});
+ * {@link PairedTrainingBenchmark} takes the same names.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)

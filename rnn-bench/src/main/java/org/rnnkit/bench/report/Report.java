@@ -104,17 +104,23 @@ public final class Report {
             for (int k = 0; k < ns.length; k++) {
                 ms[k] = ns[k] / calls[k] / 1e6;
             }
-            String name = names[i];
+            // before:NAME[:T] is backend NAME of an older build of rnnkit (paired.Baseline): row "before:NAME"
+            String before = names[i].startsWith(BEFORE) ? BEFORE : "";
+            String name = names[i].substring(before.length());
             int colon = name.indexOf(':');
             String base = colon < 0 ? name : name.substring(0, colon);
             int threads = colon < 0 ? 1 : Integer.parseInt(name.substring(colon + 1));
-            boolean peer = base.equals("libtorch") || base.equals("ort");
-            String who = base.equals("libtorch") ? "LibTorch" : base.equals("ort") ? "ONNX Runtime" : base;
+            boolean peer = before.isEmpty() && (base.equals("libtorch") || base.equals("ort"));
+            String who = !before.isEmpty() ? before + base
+                    : base.equals("libtorch") ? "LibTorch" : base.equals("ort") ? "ONNX Runtime" : base;
             rows.add(new Row(scenario, task, who, peer, threads, java.util.Arrays.stream(ns).sum() / total / 1e6, 0,
                     true, ms));
         }
         return rows;
     }
+
+    /** The prefix of a paired contender from an older build of rnnkit, and of its row's {@code who}. */
+    static final String BEFORE = "before:";
 
     /** A secondary result's value in each measurement iteration. */
     private static double[] iterations(Map<String, Object> secondary, String name) {
@@ -183,12 +189,34 @@ public final class Report {
                     summary.add(m);
                 }
             }
+            if (first.paired) {
+                printBefore(g, out);
+            }
         }
         out.println();
         out.println("ratio = peer's ms / this row's ms: above 1 means faster than that peer. Paired tables: the");
         out.println("contenders' calls alternate in one process, so their ratios share every slow phase of the");
         out.println("machine; 'per iteration' is the lowest and highest ratio to the best peer over the iterations.");
         return summary;
+    }
+
+    /**
+     * An A/B of a change, measured in one process: for each row of this build with a {@code before:} twin
+     * (the same backend and threads of the older build), the older build's time over this build's, overall
+     * and per iteration.
+     */
+    private static void printBefore(List<Row> group, PrintStream out) {
+        for (Row r : group) {
+            for (Row old : group) {
+                if (old.who.equals(BEFORE + r.who) && old.threads == r.threads) {
+                    double[] spread = spread(old, r);
+                    String t = r.threads == 1 ? "" : ":" + r.threads;
+                    out.printf(Locale.ROOT, "  %s%s vs %s%s (older build's ms / this build's; above 1: faster now): %.3fx%s%n",
+                            r.who, t, old.who, t, old.ms / r.ms, spread == null ? ""
+                                    : String.format(Locale.ROOT, ", per iteration %.3fx - %.3fx", spread[0], spread[1]));
+                }
+            }
+        }
     }
 
     /** Lowest and highest ratio of {@code peer} to {@code r} over the measurement iterations (paired rows). */

@@ -78,4 +78,35 @@ class ReportTest {
         assertEquals(24.0 / 20.0, (Double) m.get("ratio_max_per_iteration"), 1e-12);
         assertTrue(text.toString(StandardCharsets.UTF_8).contains("paired: calls alternating in one process"));
     }
+
+    /** An A/B in one process: native of this build against native of an older build, at two threads. */
+    private static final String BEFORE = """
+            {"benchmark": "org.rnnkit.bench.paired.PairedTrainingBenchmark.train", "mode": "avgt",
+             "params": {"trainScenario": "S2", "trainContenders": "native:2+before:native:2"},
+             "primaryMetric": {"score": 9.0, "scoreError": 0.1, "scoreUnit": "ms/op"},
+             "secondaryMetrics": {
+               "calls": {"score": 30.0, "scoreUnit": "#", "rawData": [[10.0, 20.0]]},
+               "ns0": {"score": 1.2E8, "scoreUnit": "#", "rawData": [[4.0E7, 8.0E7]]},
+               "ns1": {"score": 1.26E8, "scoreUnit": "#", "rawData": [[4.4E7, 8.2E7]]}}}
+            """;
+
+    @Test
+    void beforeContendersBecomeRowsOfTheirOwnAndAnAbLine() throws Exception {
+        Path json = dir.resolve("r.json");
+        Files.writeString(json, "[" + BEFORE + "]");
+        List<Report.Row> rows = Report.read(json);
+        assertEquals(2, rows.size());
+        Report.Row now = rows.get(0), old = rows.get(1);
+        assertEquals("native", now.who());
+        assertEquals("before:native", old.who());
+        assertFalse(old.peer());
+        assertEquals(2, old.threads());
+        assertEquals(4.2, old.ms(), 1e-12); // 1.26e8 ns over 30 calls
+        ByteArrayOutputStream text = new ByteArrayOutputStream();
+        List<Map<String, Object>> summary = Report.print(rows, new PrintStream(text, true, StandardCharsets.UTF_8));
+        assertTrue(summary.isEmpty()); // no peer to compare with
+        // 4.2 / 4.0 overall; per iteration 4.4/4.0 and 4.1/4.0
+        assertTrue(text.toString(StandardCharsets.UTF_8).contains("native:2 vs before:native:2 (older build's ms / this "
+                + "build's; above 1: faster now): 1.050x, per iteration 1.025x - 1.100x"), text.toString(StandardCharsets.UTF_8));
+    }
 }
