@@ -1,5 +1,7 @@
 package org.rnnkit.io;
 
+import org.rnnkit.internal.json.Json;
+import org.rnnkit.internal.json.JsonException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

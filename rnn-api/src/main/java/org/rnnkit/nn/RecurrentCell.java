@@ -130,7 +130,7 @@ public final class RecurrentCell {
      */
     public CellOutput forward(Tensor input, Tensor h, Tensor c, Workspace ws) {
         Objects.requireNonNull(ws, "ws: expected a Workspace, got null");
-        RecurrentLayer.Call call = validate(input, h, c);
+        LayerCall call = validate(input, h, c);
         return run(call, input, h, c, ws, null);
     }
 
@@ -138,10 +138,10 @@ public final class RecurrentCell {
      * One step as {@link #forward(Tensor, Tensor, Tensor, Workspace)}, recording what {@link #backward}
      * needs. The trace keeps a reference to {@code input}: do not change it before the backward pass.
      */
-    public Trace forwardTraining(Tensor input, Tensor h, Tensor c) {
-        RecurrentLayer.Call call = validate(input, h, c);
-        Trace trace = new Trace(this, call, input, 0, 1);
-        trace.cellOutput = run(call, input, h, c, new Workspace(), trace);
+    public CellTrace forwardTraining(Tensor input, Tensor h, Tensor c) {
+        LayerCall call = validate(input, h, c);
+        CellTrace trace = new CellTrace(this, call, input);
+        trace.output = run(call, input, h, c, new Workspace(), trace);
         return trace;
     }
 
@@ -150,12 +150,12 @@ public final class RecurrentCell {
      * and {@code gc} (null when unused). {@link Gradients#h0()} and {@link Gradients#c0()} are the
      * gradients of the {@code h} and {@code c} passed in.
      */
-    public Gradients backward(Trace trace, Tensor gh, Tensor gc) {
+    public Gradients backward(CellTrace trace, Tensor gh, Tensor gc) {
         Objects.requireNonNull(trace, "trace: expected the result of forwardTraining, got null");
         if (trace.owner != this) {
             throw new IllegalArgumentException("trace: recorded by " + trace.owner + ", not by this cell " + this);
         }
-        RecurrentLayer.Call call = trace.call;
+        LayerCall call = trace.call;
         if (gh != null) {
             Checks.requireShape("gh", gh, call.hShape());
         }
@@ -180,11 +180,11 @@ public final class RecurrentCell {
                 args.dIn.timeMajor(dx.data(), 0, batch, in),
                 new DirectionWeights(grad(grads, "weight_ih"), grad(grads, "weight_hh"), grad(grads, "bias_ih"),
                         grad(grads, "bias_hh"), null),
-                args.scratch.set(trace.tapes[0], 0, scratch, 0));
+                args.scratch.set(trace.tape, 0, scratch, 0));
         return new Gradients(grads, dx, dh, dc);
     }
 
-    private RecurrentLayer.Call validate(Tensor input, Tensor h, Tensor c) {
+    private LayerCall validate(Tensor input, Tensor h, Tensor c) {
         Checks.requireNonNull("input", input);
         int in = config.inputSize(), hid = config.hiddenSize();
         if ((input.rank() != 1 && input.rank() != 2) || input.dim(-1) != in) {
@@ -206,10 +206,10 @@ public final class RecurrentCell {
             }
             Checks.requireShape("c", c, stateShape);
         }
-        return new RecurrentLayer.Call(1, batch, false, null, null, stateShape, stateShape);
+        return new LayerCall(1, batch, false, null, null, stateShape, stateShape);
     }
 
-    private CellOutput run(RecurrentLayer.Call call, Tensor input, Tensor h, Tensor c, Workspace ws, Trace trace) {
+    private CellOutput run(LayerCall call, Tensor input, Tensor h, Tensor c, Workspace ws, CellTrace trace) {
         int batch = call.batch(), in = config.inputSize();
         // the new states, the workspace and, training, the tape: checked before any is allocated
         double floats = 2.0 * batch * config.hiddenSize() + kernel.workspaceSize(shape, 1, batch)
@@ -223,7 +223,7 @@ public final class RecurrentCell {
         float[] scratch = ws.get(Workspace.KERNEL, kernel.workspaceSize(shape, 1, batch));
         float[] tape = null;
         if (trace != null) {
-            tape = trace.tapes[0] = new float[Math.toIntExact(kernel.tapeSize(shape, 1, batch))];
+            tape = trace.tape = new float[Math.toIntExact(kernel.tapeSize(shape, 1, batch))];
         }
         kernel.forward(prepared, ws.seq.set(1, batch, null, false),
                 ws.in.timeMajor(input.data(), 0, batch, in),

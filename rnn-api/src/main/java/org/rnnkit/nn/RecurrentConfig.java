@@ -68,6 +68,60 @@ public record RecurrentConfig(CellType type, int inputSize, int hiddenSize, int 
         }
     }
 
+    /** {@code nn.LSTM(inputSize, hiddenSize)}: one layer, bias, time-major, one direction. */
+    public static RecurrentConfig lstm(int inputSize, int hiddenSize) {
+        return new RecurrentConfig(CellType.LSTM, inputSize, hiddenSize, 1, true, false, false, 0);
+    }
+
+    /** {@code nn.GRU(inputSize, hiddenSize)}: one layer, bias, time-major, one direction. */
+    public static RecurrentConfig gru(int inputSize, int hiddenSize) {
+        return new RecurrentConfig(CellType.GRU, inputSize, hiddenSize, 1, true, false, false, 0);
+    }
+
+    /** {@code nn.RNN(inputSize, hiddenSize, nonlinearity)} with {@link CellType#RNN_TANH} or {@link CellType#RNN_RELU}. */
+    public static RecurrentConfig rnn(int inputSize, int hiddenSize, CellType nonlinearity) {
+        if (nonlinearity != CellType.RNN_TANH && nonlinearity != CellType.RNN_RELU) {
+            throw new IllegalArgumentException("nonlinearity: expected RNN_TANH or RNN_RELU, got " + nonlinearity);
+        }
+        return new RecurrentConfig(nonlinearity, inputSize, hiddenSize, 1, true, false, false, 0);
+    }
+
+    /** This configuration with {@code num_layers} stacked layers. */
+    public RecurrentConfig withNumLayers(int numLayers) {
+        return new RecurrentConfig(type, inputSize, hiddenSize, numLayers, bias, batchFirst, bidirectional, projSize,
+                mergeMode);
+    }
+
+    /** This configuration with or without {@code bias_ih}/{@code bias_hh}. */
+    public RecurrentConfig withBias(boolean bias) {
+        return new RecurrentConfig(type, inputSize, hiddenSize, numLayers, bias, batchFirst, bidirectional, projSize,
+                mergeMode);
+    }
+
+    /** This configuration with {@code (B, T, F)} input and output. */
+    public RecurrentConfig withBatchFirst(boolean batchFirst) {
+        return new RecurrentConfig(type, inputSize, hiddenSize, numLayers, bias, batchFirst, bidirectional, projSize,
+                mergeMode);
+    }
+
+    /** This configuration with a reverse direction too, its outputs concatenated (PyTorch's). */
+    public RecurrentConfig withBidirectional(boolean bidirectional) {
+        return new RecurrentConfig(type, inputSize, hiddenSize, numLayers, bias, batchFirst, bidirectional, projSize,
+                bidirectional ? mergeMode : MergeMode.CONCAT);
+    }
+
+    /** This configuration with an LSTM projection of width {@code projSize} (0: none). */
+    public RecurrentConfig withProjSize(int projSize) {
+        return new RecurrentConfig(type, inputSize, hiddenSize, numLayers, bias, batchFirst, bidirectional, projSize,
+                mergeMode);
+    }
+
+    /** This configuration combining its two directions by {@code mode} (needs bidirectional). */
+    public RecurrentConfig withMergeMode(MergeMode mode) {
+        return new RecurrentConfig(type, inputSize, hiddenSize, numLayers, bias, batchFirst, bidirectional, projSize,
+                mode);
+    }
+
     static void requirePositive(String name, int v) {
         if (v < 1) {
             throw new IllegalArgumentException(name + ": expected >= 1, got " + v);

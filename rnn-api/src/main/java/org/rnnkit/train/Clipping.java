@@ -4,9 +4,10 @@ import java.util.Map;
 import org.rnnkit.tensor.Tensor;
 
 /**
- * How a training step clips its gradients before the optimizer sees them.
+ * How a training step clips its gradients before the optimizer sees them: the remedies for exploding
+ * gradients, exactly as PyTorch's {@code torch.nn.utils.clip_grad_norm_} and {@code clip_grad_value_}.
  *
- * <p>Thread safety: immutable.
+ * <p>Thread safety: immutable; {@link #apply} writes the gradient tensors in place.
  */
 public sealed interface Clipping {
     /** Clips in place; returns the global 2-norm of the gradients before clipping. */
@@ -17,7 +18,10 @@ public sealed interface Clipping {
         return new None();
     }
 
-    /** {@code clip_grad_norm_(max_norm)}: scale all gradients so their global 2-norm is at most {@code maxNorm}. */
+    /**
+     * {@code clip_grad_norm_(max_norm)}: scale every gradient by {@code min(1, maxNorm / (norm + 1e-6))},
+     * where {@code norm} is the global 2-norm, so that it is at most {@code maxNorm}.
+     */
     static Clipping byNorm(double maxNorm) {
         if (!(maxNorm > 0)) {
             throw new IllegalArgumentException("maxNorm: expected > 0, got " + maxNorm);
@@ -33,28 +37,56 @@ public sealed interface Clipping {
         return new ByValue(v);
     }
 
-    /** No clipping. */
+    /** The global 2-norm of all gradients, {@code sqrt(sum of squares)}, summed in double. */
+    static double globalNorm(Map<String, Tensor> grads) {
+        double sum = 0;
+        for (Tensor g : grads.values()) {
+            for (float v : g.data()) {
+                sum += (double) v * v;
+            }
+        }
+        return Math.sqrt(sum);
+    }
+
+    /** See {@link #none()}. */
     record None() implements Clipping {
         @Override
         public double apply(Map<String, Tensor> grads) {
-            return GradientClipping.globalNorm(grads);
+            return globalNorm(grads);
         }
     }
 
-    /** Clip by global norm. */
+    /** See {@link #byNorm(double)}. */
     record ByNorm(double maxNorm) implements Clipping {
         @Override
         public double apply(Map<String, Tensor> grads) {
-            return GradientClipping.clipByNorm(grads, maxNorm);
+            double norm = globalNorm(grads);
+            // PyTorch computes the coefficient in the gradients' dtype: float32
+            float coef = (float) Math.min(1.0, maxNorm / ((float) norm + 1e-6));
+            if (coef < 1f) {
+                for (Tensor g : grads.values()) {
+                    float[] d = g.data();
+                    for (int i = 0; i < d.length; i++) {
+                        d[i] *= coef;
+                    }
+                }
+            }
+            return norm;
         }
     }
 
-    /** Clip by value. */
+    /** See {@link #byValue(double)}. */
     record ByValue(double clipValue) implements Clipping {
         @Override
         public double apply(Map<String, Tensor> grads) {
-            double norm = GradientClipping.globalNorm(grads);
-            GradientClipping.clipByValue(grads, clipValue);
+            double norm = globalNorm(grads);
+            float c = (float) clipValue;
+            for (Tensor g : grads.values()) {
+                float[] d = g.data();
+                for (int i = 0; i < d.length; i++) {
+                    d[i] = Math.max(-c, Math.min(c, d[i]));
+                }
+            }
             return norm;
         }
     }

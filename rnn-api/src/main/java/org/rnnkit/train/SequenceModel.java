@@ -12,12 +12,13 @@ import org.rnnkit.io.SafeTensors;
 import org.rnnkit.io.SafeTensorsFile;
 import org.rnnkit.nn.Gradients;
 import org.rnnkit.nn.Initializer;
+import org.rnnkit.nn.LastHidden;
 import org.rnnkit.nn.LayerOutput;
 import org.rnnkit.nn.Linear;
 import org.rnnkit.nn.ParameterLayout;
 import org.rnnkit.nn.RecurrentConfig;
 import org.rnnkit.nn.RecurrentLayer;
-import org.rnnkit.nn.Trace;
+import org.rnnkit.nn.LayerTrace;
 import org.rnnkit.backend.Backend;
 import org.rnnkit.tensor.MemoryBudget;
 import org.rnnkit.tensor.Tensor;
@@ -199,22 +200,30 @@ public final class SequenceModel {
      */
     public record Step(double loss, Tensor logits, Map<String, Tensor> gradients, LayerOutput output, double gradNorm) {}
 
-    /** Logits of a forward pass: {@code (T, B, C)} (layout of the output) for PER_STEP, {@code (B, C)} for PER_SEQUENCE. */
-    public Tensor logits(Task task, Tensor input, int[] lengths, Tensor h0, Tensor c0) {
-        LayerOutput out = layer().forward(input, lengths, h0, c0, new org.rnnkit.nn.Workspace());
+    /** Logits of a forward pass from zero states: {@code (T, B, C)} (layout of the output) for PER_STEP, {@code (B, C)} for PER_SEQUENCE. */
+    public Tensor logits(Task task, Tensor input) {
+        return logits(task, input, StepOptions.defaults());
+    }
+
+    /** Logits of a forward pass with the options' lengths and initial states (dropout and clipping do not apply). */
+    public Tensor logits(Task task, Tensor input, StepOptions options) {
+        Objects.requireNonNull(options, "options");
+        LayerOutput out = layer().forward(input, options.lengthsView(), options.h0(), options.c0(),
+                new org.rnnkit.nn.Workspace());
         return head().forward(features(task, out));
     }
 
     /**
      * Forward and backward for softmax cross-entropy (mean over all predictions): the loss and the
-     * gradient of every parameter, by name. Does not change the parameters.
+     * gradient of every parameter, by name. Does not change the parameters; the options' clipping does
+     * not apply.
      *
-     * @param dropout between stacked layers (training mode), 0 for none
-     * @param seed the dropout masks' seed
+     * @param targets a class per step ({@code T*B} in the output's layout) for PER_STEP, per row for PER_SEQUENCE
      */
-    public Step lossAndGradients(Task task, Tensor input, int[] lengths, Tensor h0, Tensor c0, int[] targets,
-            double dropout, long seed) {
-        Trace trace = layer().forwardTraining(input, lengths, h0, c0, dropout, seed);
+    public Step lossAndGradients(Task task, Tensor input, int[] targets, StepOptions options) {
+        Objects.requireNonNull(options, "options");
+        LayerTrace trace = layer().forwardTraining(input, options.lengthsView(), options.h0(), options.c0(),
+                options.dropout(), options.seed());
         LayerOutput out = trace.output();
         Tensor feats = features(task, out);
         Tensor logits = head().forward(feats);
@@ -225,7 +234,7 @@ public final class SequenceModel {
         if (task == Task.PER_STEP) {
             g = layer().backward(trace, gFeats, null, null);
         } else {
-            g = layer().backward(trace, null, finalStateGradient(out.hN(), gFeats), null);
+            g = layer().backward(trace, null, LastHidden.gradient(config, out.hN(), gFeats), null);
         }
         Map<String, Tensor> grads = new LinkedHashMap<>();
         g.parameters().forEach((k, v) -> grads.put("rnn." + k, v));
@@ -234,63 +243,24 @@ public final class SequenceModel {
         return new Step(loss.value(), logits, grads, out, Double.NaN);
     }
 
+    /** One optimizer step with the default options (no clipping, no dropout, zero states). */
+    public Step trainStep(Task task, Tensor input, int[] targets, Optimizer optimizer) {
+        return trainStep(task, input, targets, optimizer, StepOptions.defaults());
+    }
+
     /** One optimizer step: loss and gradients, clipping, update. Returns the step (loss before the update). */
-    public Step trainStep(Task task, Tensor input, int[] lengths, Tensor h0, Tensor c0, int[] targets,
-            Optimizer optimizer, Clipping clipping, double dropout, long seed) {
-        Step s = lossAndGradients(task, input, lengths, h0, c0, targets, dropout, seed);
-        double norm = clipping.apply(s.gradients());
+    public Step trainStep(Task task, Tensor input, int[] targets, Optimizer optimizer, StepOptions options) {
+        Objects.requireNonNull(optimizer, "optimizer");
+        Step s = lossAndGradients(task, input, targets, options);
+        double norm = options.clipping().apply(s.gradients());
         optimizer.step(params, s.gradients());
         layer = null; // parameters changed: rebuild the snapshots lazily
         head = null;
         return new Step(s.loss(), s.logits(), s.gradients(), s.output(), norm);
     }
 
+    /** What the head reads: every step's output, or the top layer's final hidden state of each direction. */
     private Tensor features(Task task, LayerOutput out) {
-        if (task == Task.PER_STEP) {
-            return out.output();
-        }
-        // top layer's final h of each direction, concatenated or merged like the outputs: (B, outputSize)
-        Tensor hN = out.hN();
-        int d = config.directions(), hOut = config.hOut(), s = config.stateCount(), w = config.outputSize();
-        boolean unbatched = hN.rank() == 2;
-        int batch = unbatched ? 1 : hN.dim(1);
-        Tensor f = unbatched ? Tensor.zeros(w) : Tensor.zeros(batch, w);
-        float[] hd = hN.data(), fd = f.data();
-        for (int b = 0; b < batch; b++) {
-            int fwd = ((s - d) * batch + b) * hOut, rev = ((s - 1) * batch + b) * hOut;
-            for (int j = 0; j < hOut; j++) {
-                if (w == d * hOut) {
-                    fd[b * w + j] = hd[fwd + j];
-                    if (d == 2) {
-                        fd[b * w + hOut + j] = hd[rev + j];
-                    }
-                } else {
-                    fd[b * w + j] = config.mergeMode().apply(hd[fwd + j], hd[rev + j]);
-                }
-            }
-        }
-        return f;
-    }
-
-    private Tensor finalStateGradient(Tensor hN, Tensor gFeats) {
-        Tensor g = Tensor.zeros(hN.shape());
-        int d = config.directions(), hOut = config.hOut(), s = config.stateCount(), w = config.outputSize();
-        int batch = hN.rank() == 2 ? 1 : hN.dim(1);
-        float[] hd = hN.data(), gf = gFeats.data(), gd = g.data();
-        for (int b = 0; b < batch; b++) {
-            int fwd = ((s - d) * batch + b) * hOut, rev = ((s - 1) * batch + b) * hOut;
-            for (int j = 0; j < hOut; j++) {
-                if (w == d * hOut) {
-                    gd[fwd + j] = gf[b * w + j];
-                    if (d == 2) {
-                        gd[rev + j] = gf[b * w + hOut + j];
-                    }
-                } else {
-                    gd[fwd + j] = config.mergeMode().gradForward(gf[b * w + j], hd[rev + j]);
-                    gd[rev + j] = config.mergeMode().gradReverse(gf[b * w + j], hd[fwd + j]);
-                }
-            }
-        }
-        return g;
+        return task == Task.PER_STEP ? out.output() : LastHidden.of(config, out.hN());
     }
 }

@@ -77,8 +77,12 @@ public final class TruncatedBptt {
             Tensor chunk = Tensor.wrap(Arrays.copyOfRange(input.data(), t0 * rowSize, (t0 + len) * rowSize),
                     len, batch, width);
             int[] chunkTargets = Arrays.copyOfRange(targets, t0 * batch, (t0 + len) * batch);
-            SequenceModel.Step s = model.trainStep(SequenceModel.Task.PER_STEP, chunk, null, h, c, chunkTargets,
-                    optimizer, clipping, dropout, seeds.nextLong());
+            long seed = seeds.nextLong(); // fresh masks for every chunk
+            StepOptions options = StepOptions.defaults().withInitialState(h, c).withClipping(clipping);
+            if (dropout > 0) {
+                options = options.withDropout(dropout, seed);
+            }
+            SequenceModel.Step s = model.trainStep(SequenceModel.Task.PER_STEP, chunk, chunkTargets, optimizer, options);
             h = s.output().hN(); // values only: the next chunk's backward stops here
             c = s.output().cN();
             weighted += s.loss() * len;

@@ -8,7 +8,6 @@ import org.rnnkit.nn.Gradients;
 import org.rnnkit.nn.LayerOutput;
 import org.rnnkit.nn.RecurrentCell;
 import org.rnnkit.nn.RecurrentLayer;
-import org.rnnkit.nn.Trace;
 import org.rnnkit.nn.Workspace;
 import org.rnnkit.backend.Backend;
 import org.rnnkit.tensor.Tensor;
@@ -38,7 +37,7 @@ public final class GoldenVerifier {
                 check(fwd, c, "h_n.npy", out.h(), Tolerance.FORWARD);
                 check(fwd, c, "c_n.npy", out.c(), Tolerance.FORWARD);
                 if (wantGrads) {
-                    Trace t = cell.forwardTraining(input, h0, c0);
+                    var t = cell.forwardTraining(input, h0, c0);
                     g = cell.backward(t, optional(c, "ghn.npy"), optional(c, "gcn.npy"));
                 }
             } else {
@@ -49,7 +48,7 @@ public final class GoldenVerifier {
                 check(fwd, c, "h_n.npy", out.hN(), Tolerance.FORWARD);
                 check(fwd, c, "c_n.npy", out.cN(), Tolerance.FORWARD);
                 if (wantGrads) {
-                    Trace t = layer.forwardTraining(input, lengths, h0, c0);
+                    var t = layer.forwardTraining(input, lengths, h0, c0);
                     g = layer.backward(t, optional(c, "gout.npy"), optional(c, "ghn.npy"), optional(c, "gcn.npy"));
                 }
             }

@@ -1,5 +1,6 @@
 package org.rnnkit.io;
 
+import org.rnnkit.internal.json.Json;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

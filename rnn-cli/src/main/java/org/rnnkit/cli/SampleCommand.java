@@ -6,7 +6,7 @@ import java.nio.file.Path;
 import java.util.Set;
 import java.util.SplittableRandom;
 import org.rnnkit.backend.Backends;
-import org.rnnkit.io.Json;
+import org.rnnkit.internal.json.Json;
 import org.rnnkit.io.ModelFormatException;
 import org.rnnkit.io.SafeTensors;
 import org.rnnkit.nn.LayerOutput;

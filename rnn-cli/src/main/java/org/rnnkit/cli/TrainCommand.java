@@ -8,7 +8,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import org.rnnkit.backend.Backends;
-import org.rnnkit.io.Json;
+import org.rnnkit.internal.json.Json;
 import org.rnnkit.nn.CellType;
 import org.rnnkit.nn.RecurrentConfig;
 import org.rnnkit.backend.Backend;

@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.rnnkit.bench.Scenario;
-import org.rnnkit.io.Json;
+import org.rnnkit.internal.json.Json;
 
 /**
  * Turns a JMH JSON result into the benchmark report: a table per scenario (ms per call, GFLOP/s of the

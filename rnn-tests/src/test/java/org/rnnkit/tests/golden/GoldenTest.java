@@ -15,14 +15,13 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Named;
 import org.junit.jupiter.api.TestFactory;
-import org.rnnkit.io.Json;
+import org.rnnkit.internal.json.Json;
 import org.rnnkit.io.Npy;
 import org.rnnkit.nn.CellOutput;
 import org.rnnkit.nn.Gradients;
 import org.rnnkit.nn.LayerOutput;
 import org.rnnkit.nn.RecurrentCell;
 import org.rnnkit.nn.RecurrentLayer;
-import org.rnnkit.nn.Trace;
 import org.rnnkit.nn.Workspace;
 import org.rnnkit.backend.Backend;
 import org.rnnkit.tensor.Tensor;
@@ -98,7 +97,7 @@ class GoldenTest {
             CellOutput o = cell.forward(x, h0, c0, new Workspace());
             fwd = Math.max(expect(where, dir, "h_n.npy", o.h(), FWD_ATOL, FWD_RTOL),
                     expect(where, dir, "c_n.npy", o.c(), FWD_ATOL, FWD_RTOL));
-            Trace t = cell.forwardTraining(x, h0, c0);
+            var t = cell.forwardTraining(x, h0, c0);
             g = cell.backward(t, opt(dir, "ghn.npy"), opt(dir, "gcn.npy"));
         } else {
             RecurrentLayer layer = RecurrentLayer.load(model, backend);
@@ -114,7 +113,7 @@ class GoldenTest {
             fwd = Math.max(expect(where, dir, "output.npy", o.output(), FWD_ATOL, FWD_RTOL),
                     Math.max(expect(where, dir, "h_n.npy", o.hN(), FWD_ATOL, FWD_RTOL),
                             expect(where, dir, "c_n.npy", o.cN(), FWD_ATOL, FWD_RTOL)));
-            Trace t = layer.forwardTraining(x, lengths, h0, c0);
+            var t = layer.forwardTraining(x, lengths, h0, c0);
             g = layer.backward(t, opt(dir, "gout.npy"), opt(dir, "ghn.npy"), opt(dir, "gcn.npy"));
         }
         note(set + " / " + backend.name() + " / forward", fwd, where.name);

@@ -733,8 +733,8 @@ class PropertyTest {
         if (c.cell) {
             RecurrentCell cell = RecurrentCell.of(cellConfig(c), in.params, backend);
             var t = cell.forwardTraining(in.x, in.h0, in.c0);
-            ghN = TestData.normal(r, t.cellOutput().h().shape());
-            gcN = t.cellOutput().c() == null ? null : TestData.normal(r, t.cellOutput().c().shape());
+            ghN = TestData.normal(r, t.output().h().shape());
+            gcN = t.output().c() == null ? null : TestData.normal(r, t.output().c().shape());
             g = cell.backward(t, ghN, gcN);
         } else {
             RecurrentLayer layer = RecurrentLayer.of(config(c), in.params, backend);

@@ -85,7 +85,7 @@ public final class ReadmeExamples {
         Tensor x = Tensor.wrap(random(5 * 2 * 8, 5), 5, 2, 8), h0 = null, c0 = null;
         Tensor gOutput = Tensor.wrap(random(5 * 2 * 16, 6), 5, 2, 16), ghN = null, gcN = null;
         // readme:begin
-        Trace trace = lstm.forwardTraining(x, null, h0, c0);              // keeps what backward needs
+        LayerTrace trace = lstm.forwardTraining(x, null, h0, c0);         // keeps what backward needs
         Gradients g = lstm.backward(trace, gOutput, ghN, gcN);             // any may be null
         Tensor gw = g.parameters().get("weight_hh_l0");                    // state_dict names and shapes
         // readme:end
@@ -98,11 +98,12 @@ public final class ReadmeExamples {
     static void classify() throws Exception {
         List<Batch> batches = List.of(new Batch(Tensor.wrap(random(6 * 4, 7), 6, 4, 1), new int[] {0, 1, 1, 0}));
         // readme:begin
-        SequenceModel m = SequenceModel.create(new RecurrentConfig(CellType.GRU, 1, 12, 1, true, false, false, 0),
-                2, /*seed*/ 7, Backends.get());                           // 2 classes from the final hidden state
+        RecurrentConfig gru = RecurrentConfig.gru(1, 12);                  // nn.GRU(1, 12); withNumLayers(2), ...
+        SequenceModel m = SequenceModel.create(gru, /*classes*/ 2, /*seed*/ 7, Backends.get()); // head on the last h
         Adam adam = new Adam(0.02);
+        StepOptions options = StepOptions.defaults().withClipping(Clipping.byNorm(1.0));
         for (Batch b : batches) {                                          // x: (T, B, 1), y: one class per row
-            m.trainStep(Task.PER_SEQUENCE, b.x(), null, null, null, b.y(), adam, Clipping.byNorm(1.0), 0, 0);
+            m.trainStep(Task.PER_SEQUENCE, b.x(), b.y(), adam, options);
         }
         m.save(Path.of("classifier.safetensors"), Map.of());             // loads in PyTorch, names rnn.*, head.*
         // readme:end

@@ -12,7 +12,6 @@ import org.rnnkit.nn.CellType;
 import org.rnnkit.nn.Gradients;
 import org.rnnkit.nn.LayerOutput;
 import org.rnnkit.nn.RecurrentLayer;
-import org.rnnkit.nn.Trace;
 import org.rnnkit.backend.Backend;
 import org.rnnkit.tensor.Tensor;
 import org.rnnkit.tests.TestData;
@@ -69,7 +68,7 @@ class DropoutTest {
         Tensor gOut = TestData.normal(rnd, 5, 2, 6);
         double p = 0.4;
         long seed = 77;
-        Trace t = l.forwardTraining(x, null, null, null, p, seed);
+        var t = l.forwardTraining(x, null, null, null, p, seed);
         Gradients g = l.backward(t, gOut, null, null);
         // d loss / d x[i] and d loss / d weight_ih_l0[j]
         for (int i : new int[] {0, 7, 29}) {

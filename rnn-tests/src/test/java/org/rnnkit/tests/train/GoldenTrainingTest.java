@@ -17,7 +17,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Named;
 import org.junit.jupiter.api.TestFactory;
-import org.rnnkit.io.Json;
+import org.rnnkit.internal.json.Json;
 import org.rnnkit.io.Npy;
 import org.rnnkit.io.SafeTensors;
 import org.rnnkit.io.SafeTensorsFile;
@@ -29,6 +29,7 @@ import org.rnnkit.train.Adam;
 import org.rnnkit.train.Clipping;
 import org.rnnkit.train.Optimizer;
 import org.rnnkit.train.SequenceModel;
+import org.rnnkit.train.StepOptions;
 import org.rnnkit.train.SequenceModel.Task;
 import org.rnnkit.train.Sgd;
 import org.rnnkit.verify.Tolerance;
@@ -100,13 +101,13 @@ class GoldenTrainingTest {
                 y[i] = Math.toIntExact(targets.values()[s * y.length + i]);
             }
             if (s == 0) {
-                SequenceModel.Step first = model.lossAndGradients(Task.PER_STEP, x, null, null, null, y, 0, 0);
+                SequenceModel.Step first = model.lossAndGradients(Task.PER_STEP, x, y, StepOptions.defaults());
                 for (var e : grads0.entrySet()) {
                     check(where + " step 0 gradient", e.getKey(), first.gradients().get(e.getKey()), e.getValue(),
                             Tolerance.GRADIENT);
                 }
             }
-            SequenceModel.Step st = model.trainStep(Task.PER_STEP, x, null, null, null, y, opt, clip, 0, 0);
+            SequenceModel.Step st = model.trainStep(Task.PER_STEP, x, y, opt, StepOptions.defaults().withClipping(clip));
             check(where + " step " + s, "loss", new float[] {(float) st.loss()}, new float[] {losses[s]}, SCALARS);
             check(where + " step " + s, "grad norm", new float[] {(float) st.gradNorm()}, new float[] {norms[s]},
                     SCALARS);
