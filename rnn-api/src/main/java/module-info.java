@@ -8,9 +8,11 @@ module org.rnnkit.api {
     exports org.rnnkit.io;
     exports org.rnnkit.backend;
     exports org.rnnkit.train;
-    exports org.rnnkit.verify;
     // for backend authors only: what a user of layers never needs
     exports org.rnnkit.spi;
+
+    // rnnkit's own JSON reader, for the golden cases' descriptions; not API
+    exports org.rnnkit.internal.json to org.rnnkit.tck;
 
     uses org.rnnkit.spi.BackendProvider;
 }

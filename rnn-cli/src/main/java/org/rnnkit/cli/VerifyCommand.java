@@ -13,11 +13,11 @@ import java.util.Set;
 import org.rnnkit.backend.Backends;
 import org.rnnkit.io.Untrusted;
 import org.rnnkit.backend.Backend;
-import org.rnnkit.verify.CaseResult;
-import org.rnnkit.verify.CaseResult.Status;
-import org.rnnkit.verify.GoldenCase;
-import org.rnnkit.verify.GoldenVerifier;
-import org.rnnkit.verify.Tolerance;
+import org.rnnkit.tck.CaseResult;
+import org.rnnkit.tck.CaseResult.Status;
+import org.rnnkit.tck.GoldenCase;
+import org.rnnkit.tck.GoldenVerifier;
+import org.rnnkit.tck.Tolerance;
 
 /** {@code rnnkit verify}: golden cases on backends, one table row per case and backend. */
 final class VerifyCommand implements Main.Command {

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.rnnkit.io.Npy;
 import org.rnnkit.tensor.Tensor;
-import org.rnnkit.verify.Tolerance;
+import org.rnnkit.tck.Tolerance;
 
 /** The command end to end, in process: exit codes, tables, messages. */
 class MainTest {

@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Locale;
 import org.junit.jupiter.api.Test;
-import org.rnnkit.verify.ActivationError;
-import org.rnnkit.verify.ActivationError.Function;
-import org.rnnkit.verify.ActivationError.Stats;
+import org.rnnkit.tck.ActivationError;
+import org.rnnkit.tck.ActivationError.Function;
+import org.rnnkit.tck.ActivationError.Stats;
 
 /**
  * The kernels' activations ({@link VectorMath#sigmoid(float[], int, float[], int, int)} and
@@ -17,7 +17,7 @@ import org.rnnkit.verify.ActivationError.Stats;
  *
  * <p>Samples: every 251st float bit pattern (17 million values, about 33 000 per binade, both signs,
  * subnormals and NaNs included; infinities among the special values), plus 2 million uniform values in
- * [-20, 20] where gates live. Measured with {@link org.rnnkit.verify.ActivationError}.
+ * [-20, 20] where gates live. Measured with {@link org.rnnkit.tck.ActivationError}.
  * Required: at most 1 ulp from the correctly rounded value anywhere, fewer than 1 in 10 000 results off
  * at all, and no bias: the mean signed error below 1e-5 ulp. A systematic error of 1e-6 relative (8 to 16
  * ulp, always the same way) is what breaks models trained in PyTorch ({@code testdata/golden-trained});

@@ -18,9 +18,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.rnnkit.backend.Backend;
 import org.rnnkit.backend.Backends;
-import org.rnnkit.verify.CaseResult;
-import org.rnnkit.verify.GoldenCase;
-import org.rnnkit.verify.GoldenVerifier;
+import org.rnnkit.tck.CaseResult;
+import org.rnnkit.tck.GoldenCase;
+import org.rnnkit.tck.GoldenVerifier;
 
 /**
  * Every PyTorch golden case of the layer/cell format ({@code testdata/golden}, {@code golden-varlen},

@@ -9,9 +9,9 @@ import java.util.List;
 import java.util.Locale;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.rnnkit.verify.ActivationError;
-import org.rnnkit.verify.ActivationError.Function;
-import org.rnnkit.verify.ActivationError.Stats;
+import org.rnnkit.tck.ActivationError;
+import org.rnnkit.tck.ActivationError.Function;
+import org.rnnkit.tck.ActivationError.Stats;
 
 /**
  * The native activations (the code {@code lstm_row}, {@code gru_row} and {@code rnn_row} run), of every
@@ -19,7 +19,7 @@ import org.rnnkit.verify.ActivationError.Stats;
  *
  * <p>Samples: every 251st float bit pattern (17 million values, about 33 000 per binade, both signs,
  * subnormals and NaNs included; infinities among the special values), plus 2 million uniform values in
- * [-20, 20] where gates live. Measured with {@link org.rnnkit.verify.ActivationError}.
+ * [-20, 20] where gates live. Measured with {@link org.rnnkit.tck.ActivationError}.
  *
  * <p>Required, from the issue: at most 1 ulp from the correctly rounded value anywhere, and no bias. The
  * AVX2 and AVX-512 kernels evaluate in float with compensated sums and one remainder-corrected division:

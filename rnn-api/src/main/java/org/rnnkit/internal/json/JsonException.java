@@ -5,7 +5,7 @@ package org.rnnkit.internal.json;
  * type a {@code Json.as*} helper asked for.
  *
  * <p>Unchecked because JSON mostly comes from strings already in memory; readers of model files catch it and
- * rethrow it as a {@link ModelFormatException} that names the file.
+ * rethrow it as a {@link org.rnnkit.io.ModelFormatException} that names the file.
  *
  * <p>Thread safety: immutable once thrown.
  */

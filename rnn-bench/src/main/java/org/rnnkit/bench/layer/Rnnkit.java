@@ -8,7 +8,7 @@ import org.rnnkit.nn.LayerOutput;
 import org.rnnkit.nn.RecurrentLayer;
 import org.rnnkit.nn.Workspace;
 import org.rnnkit.tensor.Tensor;
-import org.rnnkit.verify.Tolerance;
+import org.rnnkit.tck.Tolerance;
 
 /**
  * rnnkit backends as contenders, resolved by name through the registry (an unusable backend fails with

@@ -21,7 +21,7 @@ import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.rnnkit.bench.Contender;
 import org.rnnkit.bench.layer.Rnnkit;
-import org.rnnkit.verify.Tolerance;
+import org.rnnkit.tck.Tolerance;
 
 /**
  * Contenders {@code before:NAME[:T]}: rnnkit backend {@code NAME} (with {@code T} threads) of an older build

@@ -22,7 +22,7 @@ import org.rnnkit.bench.Contender;
 import org.rnnkit.bench.Scenario;
 import org.rnnkit.nn.CellType;
 import org.rnnkit.nn.RecurrentLayer;
-import org.rnnkit.verify.Tolerance;
+import org.rnnkit.tck.Tolerance;
 
 /**
  * LibTorch (PyTorch 2.10's C++ core, through JavaCPP) modules for the scenarios, with rnnkit's weights

@@ -11,7 +11,7 @@ import org.rnnkit.bench.Contender;
 import org.rnnkit.bench.Scenario;
 import org.rnnkit.nn.RecurrentLayer;
 import org.rnnkit.tensor.Tensor;
-import org.rnnkit.verify.Tolerance;
+import org.rnnkit.tck.Tolerance;
 
 /**
  * ONNX Runtime as a contender, on the same weights and input as rnnkit's: the model is built at set-up

@@ -34,7 +34,7 @@ import org.rnnkit.tests.TestData;
  * case and backend. The model is loaded with {@link RecurrentLayer#load(Path, Backend)} /
  * {@link RecurrentCell#load(Path, Backend)}, the tensors with {@link Npy}.
  *
- * <p>The comparison is written here, independently of {@code org.rnnkit.verify} (which the CLI uses), with
+ * <p>The comparison is written here, independently of {@code org.rnnkit.tck} (which the CLI uses), with
  * the rule and constants of {@code testdata/golden/README.md}, section "Tolerances": per tensor file and
  * element {@code |got - expected| <= atol * max(1, max|expected|) + rtol * |expected|}, with
  * {@code output}/{@code h_n}/{@code c_n} atol 1e-5, rtol 1e-4 and {@code grad_*} atol 2e-5, rtol 2e-4. The

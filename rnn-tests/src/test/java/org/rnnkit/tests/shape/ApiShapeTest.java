@@ -83,9 +83,17 @@ class ApiShapeTest {
     @Test
     void theModuleExportsTheUserApiAndTheSpiButNothingInternal() {
         Set<String> exported = new TreeSet<>();
-        module.exports().forEach(e -> exported.add(e.source()));
+        List<String> leaks = new ArrayList<>();
+        for (ModuleDescriptor.Exports e : module.exports()) {
+            exported.add(e.source());
+            // an internal package may be shared with rnnkit's own modules only (the TCK reads the JSON reader)
+            if (e.source().startsWith(INTERNAL)
+                    && (!e.isQualified() || e.targets().stream().anyMatch(t -> !t.startsWith("org.rnnkit.")))) {
+                leaks.add(e.toString());
+            }
+        }
         assertTrue(exported.contains(SPI), exported.toString());
-        assertTrue(exported.stream().noneMatch(p -> p.startsWith(INTERNAL)), "exports internal packages: " + exported);
+        assertEquals(List.of(), leaks, "internal packages exported beyond rnnkit's modules");
     }
 
     @Test

@@ -32,7 +32,7 @@ import org.rnnkit.train.SequenceModel;
 import org.rnnkit.train.StepOptions;
 import org.rnnkit.train.SequenceModel.Task;
 import org.rnnkit.train.Sgd;
-import org.rnnkit.verify.Tolerance;
+import org.rnnkit.tck.Tolerance;
 
 /**
  * The training toolkit against PyTorch: a few optimizer steps of a recurrent layer with a Linear head and

@@ -1,4 +1,4 @@
-package org.rnnkit.verify;
+package org.rnnkit.tck;
 
 /**
  * The golden cases' comparison rule, per element of a tensor:

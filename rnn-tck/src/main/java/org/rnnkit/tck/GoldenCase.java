@@ -1,4 +1,4 @@
-package org.rnnkit.verify;
+package org.rnnkit.tck;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

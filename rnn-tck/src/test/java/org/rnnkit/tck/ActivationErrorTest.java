@@ -1,4 +1,4 @@
-package org.rnnkit.verify;
+package org.rnnkit.tck;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
-import org.rnnkit.verify.ActivationError.Function;
-import org.rnnkit.verify.ActivationError.Stats;
+import org.rnnkit.tck.ActivationError.Function;
+import org.rnnkit.tck.ActivationError.Stats;
 
 /** The measuring stick of the backends' activation tests, checked on implementations with known errors. */
 class ActivationErrorTest {

@@ -1,4 +1,4 @@
-package org.rnnkit.verify;
+package org.rnnkit.tck;
 
 import java.util.List;
 
