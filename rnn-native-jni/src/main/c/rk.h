@@ -21,9 +21,9 @@
 /** Outputs per packed panel: the packed layout is the same for every instruction set. */
 #define RK_PANEL 64
 /**
- * Rows handed to one rk_ops.gemm_rows call at most: each sub-panel of W, once in cache, serves this many rows
- * (A/B in one process, calls alternating, against 12: S3's projection 4 % faster, its recurrence and its
- * backward pass 2 %, batch 16 unchanged).
+ * Rows handed to one rk_ops.gemm_rows call at most: each sub-panel of W, once in cache, serves this many rows,
+ * so W is brought in fewer times per product (measured against 12: rnn-bench/RESULTS.md,
+ * "Native S3: where the time goes, and what was tried").
  */
 #define RK_ROWS 64
 

@@ -189,10 +189,10 @@ static void rank_rows(const int *len, int T, int B, int *perm)
 /*
  * From this many batch rows on, each step computes its own rows' input projection just before their
  * recurrent product, into gx rows by rank that the next step reuses: the gates never leave the cache,
- * where the separate pass writes T*B rows of gx (13 MB at S3) and reads them back from memory. Same sums
- * in the same order, so the same bits. Measured in one process, calls alternating (LSTM unless named):
- * B 64 8-9 % faster (GRU 6 %), B 16 8 % (RNN 4 %), B 8 1 % slower, B 4 9 % slower, B 2 50 % slower (W_ih
- * then comes from cache once per step for very few rows, against once per 64 rows).
+ * where the separate pass writes T*B rows of gx (13 MB for LSTM 256 over 50 steps of 64 rows) and reads
+ * them back from memory. Same sums in the same order, so the same bits. Below this many rows it does not
+ * pay: W_ih then comes from cache once per step for very few rows, against once per 64 rows (measured:
+ * rnn-bench/RESULTS.md, "Native S3: where the time goes, and what was tried").
  */
 #define RK_FUSE_ROWS 16
 
@@ -306,9 +306,9 @@ static void fwd_block(const fwd_ctx *x, int s, int i0, int nb)
     }
 }
 
-/* each part of a split gets at least this many multiply-adds (about 0.15 ms): waking a pool worker costs
-   tens of microseconds on these VMs, and splits of smaller phases (S1, S4, S6 at batch 1) measured 1.2x
-   slower on two threads than on one */
+/* each part of a split gets at least this many multiply-adds: waking a pool worker costs tens of
+   microseconds, more than splitting a smaller phase saves (measured: rnn-bench/RESULTS.md, "Two threads:
+   where a split starts to pay") */
 #define RK_PART_MIN (1LL << 24)
 
 /* parts for a phase of `fmas` multiply-adds that splits into at most maxParts */
@@ -395,8 +395,8 @@ static void fwd_recurrence(void *ctx, int p, int parts)
  * Few rows and a second thread (batch 1, ...): rows cannot be shared out, so each step is split by hidden
  * units. Part p owns units [u0, u1), whole panels, of every row: the W_hh outputs of those units in each
  * gate, their activations, c, and h. Reading W_hh is what bounds a batch-1 step, and each part streams its
- * own share (at S2 half of the 1 MB, which then stays in its core's L2). h is double-buffered (step s reads
- * hb[s & 1] and writes the other), so the parts meet once per step, at a spinning barrier. Every output
+ * own share (for LSTM 256 half of its 1 MB, which then stays in its core's L2). h is double-buffered (step
+ * s reads hb[s & 1] and writes the other), so the parts meet once per step, at a spinning barrier. Every output
  * keeps its sum and its order: the bits of one thread. Inference only (no tape), no projection.
  */
 typedef struct {
@@ -488,11 +488,10 @@ static void fwd_units(void *ctx, int p, int parts)
 
 /*
  * When the split by units pays: the worker wakes once per call (tens of microseconds), and each step the
- * parts meet and exchange h, which costs 0.5-1 us between the two cores of these VMs (rdtsc in a C
- * harness). Measured at batch 1, one process, 1 against 2 threads: LSTM 256 (262 144 recurrent
- * multiply-adds a step) 1.3-1.6x faster, LSTM 1024 1.6-1.7x; LSTM 128 and RNN 256 (65 536 a step) 1.2-1.45x
- * slower, GRU 256 (196 608) 1.0-1.1x on an AVX-512 machine and 1.24-1.25x on an AVX2 one (paired, two runs),
- * where its single-thread step is slower: so the split starts at GRU 256's step.
+ * parts meet and exchange h, its cache lines crossing between the cores: a fixed cost per step that only a
+ * large enough step outweighs. The split starts at GRU 256's step (196 608 recurrent multiply-adds), the
+ * smallest measured to gain; LSTM 128 and RNN 256 (65 536 a step) lose (measured: rnn-bench/RESULTS.md,
+ * "Two threads: where a split starts to pay" and "Two threads, re-checked").
  */
 #ifndef RK_UNITS_STEP_MIN /* (overridable for experiments) */
 #define RK_UNITS_STEP_MIN (3LL << 16)

@@ -27,7 +27,8 @@
 #define RB 6 /* 6 x 2: 12 accumulators of the 16 ymm */
 #define VB 2
 /* k steps unrolled in the products: a step is only 12 multiply-adds here, and the loop's own instructions
-   cost a tenth of the kernel's time (C harness, 64 rows x 1024 x 256, alternating: 10-20 % faster) */
+   (two adds, a compare and a branch a step) hold the kernel well below the FMA peak (measured:
+   rnn-bench/RESULTS.md, "The table at `2a7d8ef`") */
 #define K_UNROLL _Pragma("GCC unroll 4")
 #define OPS rk_ops_avx2
 #define ISA_NAME "avx2"
@@ -193,7 +194,7 @@ static void gemv(const rk_pk *w, const float *a, const float *init, float *c)
  * The init and result lines of the block after (o, group g), fetched while this block computes. Where init
  * is a row's own earlier sums (the recurrence: gx, written by the input projection megabytes ago), every
  * block otherwise starts with 24 loads from memory, and nothing prefetches them: rows are 4 KB apart.
- * Measured in one process, calls alternating: S3 forward 4-5 % faster.
+ * (Measured: rnn-bench/RESULTS.md, "Native S3: where the time goes, and what was tried".)
  */
 static inline void prefetch_next(int nrows, int groups, int g, int o, int N, const float *const *src,
         float *const *c)
@@ -271,7 +272,8 @@ static void gemm_rows(const rk_pk *w, int nrows, const float *const *a, const fl
 /*
  * c = init + a W^T + a2 W2^T over W2's outputs (o < w2->n <= w->n), init + a W^T past them: the bits of
  * gemm_rows(w) then gemm_rows(w2) in place, in one pass whose chains stay in registers from the first
- * product's terms to the second's (measured: 2 % faster on S3's products than the two passes). Both
+ * product's terms to the second's, not stored and loaded again between two passes (measured:
+ * rnn-bench/RESULTS.md, "Native S3: where the time goes, and what was tried"). Both
  * products must fit one k-chunk; otherwise, and on blocks that straddle w2->n, the two passes run.
  */
 static void gemm_rows2(const rk_pk *w, const float *const *a, const rk_pk *w2, const float *const *a2, int nrows,
@@ -350,18 +352,19 @@ static void gemm_rows2(const rk_pk *w, const float *const *a, const rk_pk *w2, c
  * Sums are kept as (hi, lo) pairs (Fast2Sum), and the quotient is corrected once with its remainder
  * (y0 = n/d to ~2^-23; rho = n - y0 d, exact by FMA; y = y0 + rho/d): about 0.5 ulp plus 1e-9.
  * NativeActivationsTest measures it: never more than 1 ulp off; 0.7 % (sigmoid) and 0.08 % (tanh) of gate
- * values one ulp off, either way. 1.4x faster than the double evaluation with AVX-512 (0.33 against
- * 0.47 ns per value), 1.1x with AVX2, as microbenchmarked.
+ * values one ulp off, either way. Faster than evaluating in double, which holds half the lanes per
+ * register and divides in double (measured: rnn-bench/RESULTS.md, "Native S3: where the time goes, and
+ * what was tried").
  */
 typedef int vi __attribute__((vector_size(VL * 4)));
 #if defined(RK_ISA_AVX512)
-#define AW 6 /* vectors evaluated side by side (measured: 4 is 15 % slower, 8 spills) */
+#define AW 6 /* vectors evaluated side by side (see below): 4 leave more latency exposed, 8 spill */
 #define MINF(a, b) ((vf)_mm512_min_ps((__m512)(a), (__m512)(b)))
 #define MAXF(a, b) ((vf)_mm512_max_ps((__m512)(a), (__m512)(b)))
 #define RCP(a) ((vf)_mm512_rcp14_ps((__m512)(a)))
 #define KEEP(x) __asm__("" : "+v"(x))
 #else
-#define AW 4 /* 16 registers: 2 is 15 % slower */
+#define AW 4 /* 16 registers: 2 leave more latency exposed */
 #define MINF(a, b) ((vf)_mm256_min_ps((__m256)(a), (__m256)(b)))
 #define MAXF(a, b) ((vf)_mm256_max_ps((__m256)(a), (__m256)(b)))
 #define RCP(a) ((vf)_mm256_rcp_ps((__m256)(a)))

@@ -163,7 +163,11 @@ abstract class VectorKernel extends RecurrentKernel<VectorKernel.Weights> {
         }
     }
 
-    /** Below this many multiply-adds (~0.2 ms) a phase stays on the calling thread: waking a worker costs 20-80 us here. */
+    /**
+     * Below this many multiply-adds a phase stays on the calling thread: waking a worker (tens of
+     * microseconds) costs more than the split saves (measured: rnn-bench/RESULTS.md, "Two threads: where
+     * a split starts to pay").
+     */
     static final long PARALLEL_MIN_FMAS = 1L << 24;
 
     final VectorParallel par;
@@ -428,11 +432,12 @@ abstract class VectorKernel extends RecurrentKernel<VectorKernel.Weights> {
     private static final int CORES = Runtime.getRuntime().availableProcessors();
 
     /**
-     * Per step (~2 us of work): below it one barrier per step costs more than the split saves (measured:
-     * S1's and S6's 2^16 per step ran 1.2-1.3x slower on two threads than on one; S4's 1.5 * 2^17 1.08x faster).
+     * Per step: below it one barrier per step costs more than the split saves. The break-even lies between
+     * the steps of LSTM 128 or RNN 256 (2^16) and GRU 256 (1.5 * 2^17) (measured: rnn-bench/RESULTS.md,
+     * "Two threads: where a split starts to pay").
      */
     static final long UNIT_SPLIT_MIN_FMAS_PER_STEP = 1L << 17;
-    /** Per call (~50 us of work): below it waking a worker costs more than the split saves. */
+    /** Per call: below it waking a worker costs more than the split saves. */
     static final long UNIT_SPLIT_MIN_FMAS = 1L << 21;
 
     /**

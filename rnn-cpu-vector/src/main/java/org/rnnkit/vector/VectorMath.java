@@ -26,16 +26,17 @@ import jdk.incubator.vector.VectorSpecies;
  * makes chunked streaming equal to one-shot runs bit for bit and results independent of the thread
  * count. The register block is 4 rows x 4 vectors (16 accumulators; each weight load serves 4 rows,
  * each broadcast of {@code A[r][k]} serves 4 vectors); a single row (batch 1) is the mat-vec over two
- * panels at once (8 independent accumulators, two weight streams in flight: 10-17 % faster when {@code W}
- * comes from L3 or memory; for the backward's transposed mat-vec, which has no init, S2 training went
- * from 7.0-7.1 to 5.1-6.0 ms), with 4 accumulators on a last odd panel.
+ * panels at once (8 independent accumulators, two weight streams in flight, which pays when {@code W}
+ * comes from L3 or memory and in the backward's transposed mat-vec, which has no init; measured:
+ * rnn-bench/RESULTS.md, "What limits the vector backend's missed aims"), with 4 accumulators on a last
+ * odd panel.
  *
  * <h2>Activations</h2>
  * {@link #sigmoid(float[], int, float[], int, int)} and {@link #tanh(float[], int, float[], int, int)} load
  * a float vector, widen its two halves to double ({@link #D}, {@link #AL} lanes each; see {@link #HIGH}), evaluate
  * with an {@code exp}/{@code expm1} of relative error about 1e-12 (range reduction by {@code ln 2}, a
  * degree-8 polynomial) and round once to float: the correctly rounded result except for a few near-ties
- * per million (then 1 ulp off, either way: no bias). About 1 ns per element at 512 bits here.
+ * per million (then 1 ulp off, either way: no bias).
  *
  * <h2>No vector crosses a method boundary</h2>
  * Every method here takes and returns arrays and indices only; vectors live inside one method. A vector
@@ -69,7 +70,8 @@ final class VectorMath {
      * to double and join the results under this mask rather than use a half-width float species: a
      * second float vector class pollutes the shared type profiles of {@code FloatVector}'s methods (seen
      * at {@code intoArray}), and C2 then meets a loop's accumulators with a two-way type check and boxes
-     * them on every iteration (420 MB per S7 call on two threads, depending on what the JIT profiled first).
+     * them on every iteration, depending on what the JIT profiled first (measured: rnn-bench/RESULTS.md,
+     * "What limits the vector backend's missed aims").
      */
     static final VectorMask<Float> HIGH = VectorMask.fromLong(S, ((1L << L) - 1) & ~((1L << AL) - 1));
 
@@ -132,11 +134,11 @@ final class VectorMath {
      * its real width when {@code C} is the caller's (then the last vector is masked).
      *
      * <p>Rows go four at a time over all of {@code W}, panel after panel: each panel streams through once
-     * per four rows, which the hardware prefetchers keep up with while {@code W} fits in L2 (110 GFLOP/s
-     * on 100 rows of 1024 x 256 here). A product over many rows with a larger {@code W} goes in blocks of
-     * {@link #BLOCK_FLOATS}, all rows over each block. Odd steps of a recurrence visit the panels last to
-     * first: the panels the previous step read last are still in cache, which saves 5-15 % when
-     * {@code W_hh} is about the size of L2 (S2's 1 MB); no output's own summation order changes.
+     * per four rows, which the hardware prefetchers keep up with while {@code W} fits in L2. A product over
+     * many rows with a larger {@code W} goes in blocks of {@link #BLOCK_FLOATS}, all rows over each block.
+     * Odd steps of a recurrence visit the panels last to first: the panels the previous step read last are
+     * still in cache, which matters when {@code W_hh} is about the size of L2 (an LSTM 256's 1 MB); no
+     * output's own summation order changes.
      */
     static void gemm(Packed w, int oFrom, int limit, int[] lengths, int seqLen, boolean reverse, int s, int t0, int t1,
             int b0, int b1,
@@ -144,9 +146,10 @@ final class VectorMath {
             float[] c, int cBase, int cTs, int cBs,
             float[] init, int iBase, int iTs, int iBs) {
         // W larger than an L2 share (a product over many rows only): all rows over one block of panels,
-        // then the next, so W comes from memory once instead of once per four rows (S7's 16 MB W_ih: 5
-        // times). Same sums, same order. One method, no wrapper: every extra call level counts against
-        // C2's inlining depth, and a Vector API call it stops inlining allocates its vectors.
+        // then the next, so W comes from memory once instead of once per four rows (LSTM 1024's 16 MB
+        // W_ih over 20 steps: 5 times). Same sums, same order. One method, no wrapper: every extra call
+        // level counts against C2's inlining depth, and a Vector API call it stops inlining allocates its
+        // vectors.
         int end = Math.min(w.nP(), limit);
         int block = s < 0 && (long) (end - oFrom) * w.k() > BLOCK_FLOATS
                 ? Math.max(1, BLOCK_FLOATS / (PANEL * w.k())) * PANEL : Math.max(PANEL, end - oFrom);
@@ -853,7 +856,8 @@ final class VectorMath {
             FloatVector v = FloatVector.fromArray(S, src, so + i);
             // clamped to [-700, 700] in float, by compare and blend: the same values as clamping the doubles
             // (widening is exact), NaN kept, and on AVX2 a fraction of the cost of min/max, whose Java
-            // semantics (NaN, -0) take a sequence of blends per half (sigmoid 13 % faster, microbenchmarked)
+            // semantics (NaN, -0) take a sequence of blends per half (measured: rnn-bench/RESULTS.md,
+            // "The table at `2a7d8ef`")
             v = v.blend(700f, v.compare(VectorOperators.GT, 700f)).blend(-700f, v.compare(VectorOperators.LT, -700f));
             // the two halves of v, widened to double, side by side (written out: no helper, see above)
             DoubleVector y0 = ((DoubleVector) v.convertShape(VectorOperators.F2D, D, 0)).neg();
