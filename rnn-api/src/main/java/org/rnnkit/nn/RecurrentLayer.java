@@ -142,63 +142,57 @@ public final class RecurrentLayer {
 
     /** Runs the layer from zero initial states. */
     public LayerOutput forward(Tensor input) {
-        return forward(input, null, null, new Workspace());
+        return forward(input, ForwardOptions.defaults());
     }
 
-    /** Runs the layer from {@code h0} (null: zeros); an LSTM's {@code c0} is zeros. */
+    /** Runs the layer from {@code h0} (null: zeros), as PyTorch's {@code rnn(x, h0)}; an LSTM's {@code c0} is zeros. */
     public LayerOutput forward(Tensor input, Tensor h0) {
-        return forward(input, h0, null, new Workspace());
-    }
-
-    /** Runs the layer from {@code h0} and, for an LSTM, {@code c0} (each null: zeros). */
-    public LayerOutput forward(Tensor input, Tensor h0, Tensor c0) {
-        return forward(input, h0, c0, new Workspace());
+        return forward(input, h0, null);
     }
 
     /**
-     * Runs the layer.
+     * Runs the layer from {@code h0} and, for an LSTM, {@code c0}, as PyTorch's {@code rnn(x, h0)} and
+     * {@code lstm(x, (h0, c0))}.
      *
      * @param input {@code (T, B, I)}, {@code (B, T, I)} with {@code batch_first}, or unbatched {@code (T, I)}
      * @param h0 {@code (S, B, H_out)} ({@code (S, H_out)} unbatched), or null for zeros; {@code S = num_layers * D}
      * @param c0 LSTM only: {@code (S, B, H)} ({@code (S, H)} unbatched), or null for zeros
-     * @param ws scratch memory, reused across calls by one thread
      * @throws IllegalArgumentException naming the argument, expected and actual shape, when a shape is wrong
-     * @throws NullPointerException when {@code input} or {@code ws} is null
      */
-    public LayerOutput forward(Tensor input, Tensor h0, Tensor c0, Workspace ws) {
-        return forward(input, null, h0, c0, ws);
+    public LayerOutput forward(Tensor input, Tensor h0, Tensor c0) {
+        return forward(input, ForwardOptions.defaults().withInitialState(h0, c0));
     }
 
     /**
-     * Runs the layer on a padded batch whose rows have their own lengths, with exactly the semantics of
-     * PyTorch's {@code pack_padded_sequence(x, lengths, enforce_sorted=False)}, the layer, then
-     * {@code pad_packed_sequence(total_length=T)}: row {@code b} runs steps {@code 0..lengths[b]-1} only
-     * (the reverse direction starts at its own last step), its outputs past its length are zeros, and
-     * {@code h_n}/{@code c_n} hold its state after its own last step. Input values past a row's length are
-     * never read.
+     * Runs the layer with the given options: initial states, a reused workspace, and per-row lengths with
+     * exactly the semantics of PyTorch's {@code pack_padded_sequence(x, lengths, enforce_sorted=False)}, the
+     * layer, then {@code pad_packed_sequence(total_length=T)}: row {@code b} runs steps
+     * {@code 0..lengths[b]-1} only (the reverse direction starts at its own last step), its outputs past its
+     * length are zeros, and {@code h_n}/{@code c_n} hold its state after its own last step. Input values
+     * past a row's length are never read. Dropout does not apply (inference).
      *
-     * @param lengths one length per batch row, each in {@code 1..T}, any order; null means every row has T steps
-     * @throws IllegalArgumentException for unbatched input with lengths, a lengths array of the wrong size,
-     *     or a length outside {@code 1..T}
+     * @throws IllegalArgumentException naming the argument, expected and actual value: a shape, unbatched
+     *     input with lengths, a lengths array of the wrong size, or a length outside {@code 1..T}
      */
-    public LayerOutput forward(Tensor input, int[] lengths, Tensor h0, Tensor c0, Workspace ws) {
-        Objects.requireNonNull(ws, "ws: expected a Workspace, got null");
-        LayerCall call = LayerCall.validate(config, input, lengths, h0, c0);
-        return run(call, input, h0, c0, ws, null);
+    public LayerOutput forward(Tensor input, ForwardOptions options) {
+        Objects.requireNonNull(options, "options: expected ForwardOptions, got null");
+        LayerCall call = LayerCall.validate(config, input, options.lengthsView(), options.h0(), options.c0());
+        return run(call, input, options.h0(), options.c0(), workspace(options), null);
     }
 
     /**
-     * As {@link #forward(Tensor, int[], Tensor, Tensor, Workspace)}, writing the results into the caller's
-     * tensors instead of fresh ones, so a loop that reuses them and {@code ws} allocates nothing per call.
+     * As {@link #forward(Tensor, ForwardOptions)}, writing the results into the caller's tensors instead of
+     * fresh ones, so a loop that reuses them and the options' workspace allocates nothing per call.
      *
      * @param into tensors of the shapes {@code forward} would return ({@code cN} null unless LSTM)
      * @return {@code into}
      * @throws IllegalArgumentException if a result tensor has the wrong shape
      */
-    public LayerOutput forward(Tensor input, int[] lengths, Tensor h0, Tensor c0, Workspace ws, LayerOutput into) {
-        Objects.requireNonNull(ws, "ws: expected a Workspace, got null");
+    public LayerOutput forward(Tensor input, ForwardOptions options, LayerOutput into) {
+        Objects.requireNonNull(options, "options: expected ForwardOptions, got null");
         Objects.requireNonNull(into, "into: expected a LayerOutput, got null");
-        LayerCall call = LayerCall.validate(config, input, lengths, h0, c0);
+        Tensor h0 = options.h0(), c0 = options.c0();
+        LayerCall call = LayerCall.validate(config, input, options.lengthsView(), h0, c0);
         Checks.requireShape("into.output", Checks.requireNonNull("into.output", into.output()), call.outShape());
         Checks.requireShape("into.hN", Checks.requireNonNull("into.hN", into.hN()), call.hShape());
         if (config.type().hasCellState()) {
@@ -214,8 +208,14 @@ public final class RecurrentLayer {
         kernels.requireMemory(call.seqLen(), call.batch(), false, false, this);
         // no clearing needed: kernels write every output element, zeros at padded steps (SPI contract)
         LayerForward.run(kernels, call.seqLen(), call.batch(), call.batchFirst(), call.lengths(), input.data(), 0,
-                into.output().data(), 0, into.hN().data(), into.cN() == null ? null : into.cN().data(), ws, null);
+                into.output().data(), 0, into.hN().data(), into.cN() == null ? null : into.cN().data(),
+                workspace(options), null);
         return into;
+    }
+
+    private static Workspace workspace(ForwardOptions options) {
+        Workspace ws = options.workspace();
+        return ws != null ? ws : new Workspace();
     }
 
     private static void fillState(Tensor target, Tensor initial) {
@@ -227,30 +227,27 @@ public final class RecurrentLayer {
     }
 
     /**
-     * Runs the layer as {@link #forward(Tensor, int[], Tensor, Tensor, Workspace)} does, and records what
+     * Runs the layer as {@link #forward(Tensor, ForwardOptions)} does from zero states, and records what
      * {@link #backward} needs. The trace keeps a reference to {@code input}: do not change it before the
      * backward pass.
      */
-    public LayerTrace forwardTraining(Tensor input, int[] lengths, Tensor h0, Tensor c0) {
-        return forwardTraining(input, lengths, h0, c0, 0, 0);
+    public LayerTrace forwardTraining(Tensor input) {
+        return forwardTraining(input, ForwardOptions.defaults());
     }
 
     /**
-     * A training forward pass with dropout between stacked layers, as PyTorch's {@code dropout} argument
-     * of {@code nn.RNN/LSTM/GRU} in training mode: each output element of every layer but the last is
-     * zeroed with probability {@code dropout} and the others scaled by {@code 1/(1-dropout)}. The masks
-     * come from {@code seed} (PyTorch's distribution, not its random stream) and are kept for the
-     * backward pass.
-     *
-     * @param dropout probability in {@code [0, 1)}; 0 disables it
+     * A training forward pass with the given options: lengths and initial states as for
+     * {@link #forward(Tensor, ForwardOptions)}, and dropout between stacked layers as PyTorch's
+     * {@code dropout} argument of {@code nn.RNN/LSTM/GRU} in training mode: each output element of every
+     * layer but the last is zeroed with probability {@code dropout} and the others scaled by
+     * {@code 1/(1-dropout)}, the masks kept for the backward pass. The options' workspace is not used (a
+     * training pass allocates its tapes anyway).
      */
-    public LayerTrace forwardTraining(Tensor input, int[] lengths, Tensor h0, Tensor c0, double dropout, long seed) {
-        if (!(dropout >= 0 && dropout < 1)) {
-            throw new IllegalArgumentException("dropout: expected a probability in [0, 1), got " + dropout);
-        }
-        LayerCall call = LayerCall.validate(config, input, lengths, h0, c0);
-        LayerTrace trace = new LayerTrace(this, call, input, dropout, seed);
-        trace.output = run(call, input, h0, c0, new Workspace(), trace);
+    public LayerTrace forwardTraining(Tensor input, ForwardOptions options) {
+        Objects.requireNonNull(options, "options: expected ForwardOptions, got null");
+        LayerCall call = LayerCall.validate(config, input, options.lengthsView(), options.h0(), options.c0());
+        LayerTrace trace = new LayerTrace(this, call, input, options.dropout(), options.seed());
+        trace.output = run(call, input, options.h0(), options.c0(), new Workspace(), trace);
         return trace;
     }
 
@@ -350,7 +347,7 @@ public final class RecurrentLayer {
      */
     public LayerTrace forwardTraining(StreamState state, Tensor chunk) {
         checkStream(state);
-        LayerTrace t = forwardTraining(chunk, null, state.h(), state.c());
+        LayerTrace t = forwardTraining(chunk, ForwardOptions.defaults().withInitialState(state.h(), state.c()));
         System.arraycopy(t.output().hN().data(), 0, state.h, 0, state.h.length);
         if (state.c != null) {
             System.arraycopy(t.output().cN().data(), 0, state.c, 0, state.c.length);

@@ -10,6 +10,7 @@ import org.rnnkit.backend.Backends;
 import org.rnnkit.io.ModelFormatException;
 import org.rnnkit.io.SafeTensors;
 import org.rnnkit.io.SafeTensorsFile;
+import org.rnnkit.nn.ForwardOptions;
 import org.rnnkit.nn.Gradients;
 import org.rnnkit.nn.Initializer;
 import org.rnnkit.nn.LastHidden;
@@ -202,28 +203,23 @@ public final class SequenceModel {
 
     /** Logits of a forward pass from zero states: {@code (T, B, C)} (layout of the output) for PER_STEP, {@code (B, C)} for PER_SEQUENCE. */
     public Tensor logits(Task task, Tensor input) {
-        return logits(task, input, StepOptions.defaults());
+        return logits(task, input, ForwardOptions.defaults());
     }
 
-    /** Logits of a forward pass with the options' lengths and initial states (dropout and clipping do not apply). */
-    public Tensor logits(Task task, Tensor input, StepOptions options) {
-        Objects.requireNonNull(options, "options");
-        LayerOutput out = layer().forward(input, options.lengthsView(), options.h0(), options.c0(),
-                new org.rnnkit.nn.Workspace());
-        return head().forward(features(task, out));
+    /** Logits of a forward pass with the options' lengths, initial states and workspace (dropout does not apply). */
+    public Tensor logits(Task task, Tensor input, ForwardOptions options) {
+        return head().forward(features(task, layer().forward(input, options)));
     }
 
     /**
      * Forward and backward for softmax cross-entropy (mean over all predictions): the loss and the
-     * gradient of every parameter, by name. Does not change the parameters; the options' clipping does
-     * not apply.
+     * gradient of every parameter, by name. Does not change the parameters.
      *
      * @param targets a class per step ({@code T*B} in the output's layout) for PER_STEP, per row for PER_SEQUENCE
+     * @param options lengths, initial states and dropout of the training pass
      */
-    public Step lossAndGradients(Task task, Tensor input, int[] targets, StepOptions options) {
-        Objects.requireNonNull(options, "options");
-        LayerTrace trace = layer().forwardTraining(input, options.lengthsView(), options.h0(), options.c0(),
-                options.dropout(), options.seed());
+    public Step lossAndGradients(Task task, Tensor input, int[] targets, ForwardOptions options) {
+        LayerTrace trace = layer().forwardTraining(input, options);
         LayerOutput out = trace.output();
         Tensor feats = features(task, out);
         Tensor logits = head().forward(feats);
@@ -243,16 +239,27 @@ public final class SequenceModel {
         return new Step(loss.value(), logits, grads, out, Double.NaN);
     }
 
-    /** One optimizer step with the default options (no clipping, no dropout, zero states). */
+    /** One optimizer step from zero states, without clipping or dropout. */
     public Step trainStep(Task task, Tensor input, int[] targets, Optimizer optimizer) {
-        return trainStep(task, input, targets, optimizer, StepOptions.defaults());
+        return trainStep(task, input, targets, optimizer, Clipping.none(), ForwardOptions.defaults());
     }
 
-    /** One optimizer step: loss and gradients, clipping, update. Returns the step (loss before the update). */
-    public Step trainStep(Task task, Tensor input, int[] targets, Optimizer optimizer, StepOptions options) {
+    /** One optimizer step from zero states, without dropout, the gradients clipped first. */
+    public Step trainStep(Task task, Tensor input, int[] targets, Optimizer optimizer, Clipping clipping) {
+        return trainStep(task, input, targets, optimizer, clipping, ForwardOptions.defaults());
+    }
+
+    /**
+     * One optimizer step: loss and gradients, clipping, update. Returns the step (loss before the update).
+     *
+     * @param options lengths, initial states and dropout of the training pass
+     */
+    public Step trainStep(Task task, Tensor input, int[] targets, Optimizer optimizer, Clipping clipping,
+            ForwardOptions options) {
         Objects.requireNonNull(optimizer, "optimizer");
+        Objects.requireNonNull(clipping, "clipping");
         Step s = lossAndGradients(task, input, targets, options);
-        double norm = options.clipping().apply(s.gradients());
+        double norm = clipping.apply(s.gradients());
         optimizer.step(params, s.gradients());
         layer = null; // parameters changed: rebuild the snapshots lazily
         head = null;

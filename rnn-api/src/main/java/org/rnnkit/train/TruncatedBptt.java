@@ -2,6 +2,7 @@ package org.rnnkit.train;
 
 import java.util.Arrays;
 import java.util.Objects;
+import org.rnnkit.nn.ForwardOptions;
 import org.rnnkit.tensor.Tensor;
 
 /**
@@ -77,12 +78,10 @@ public final class TruncatedBptt {
             Tensor chunk = Tensor.wrap(Arrays.copyOfRange(input.data(), t0 * rowSize, (t0 + len) * rowSize),
                     len, batch, width);
             int[] chunkTargets = Arrays.copyOfRange(targets, t0 * batch, (t0 + len) * batch);
-            long seed = seeds.nextLong(); // fresh masks for every chunk
-            StepOptions options = StepOptions.defaults().withInitialState(h, c).withClipping(clipping);
-            if (dropout > 0) {
-                options = options.withDropout(dropout, seed);
-            }
-            SequenceModel.Step s = model.trainStep(SequenceModel.Task.PER_STEP, chunk, chunkTargets, optimizer, options);
+            // the carried state starts the chunk; fresh dropout masks for every chunk
+            ForwardOptions options = ForwardOptions.defaults().withInitialState(h, c).withDropout(dropout, seeds.nextLong());
+            SequenceModel.Step s = model.trainStep(SequenceModel.Task.PER_STEP, chunk, chunkTargets, optimizer, clipping,
+                    options);
             h = s.output().hN(); // values only: the next chunk's backward stops here
             c = s.output().cN();
             weighted += s.loss() * len;

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import org.rnnkit.nn.ForwardOptions;
 import org.rnnkit.backend.Backends;
 import org.rnnkit.io.ModelFormatException;
 import org.rnnkit.io.Npy;
@@ -114,7 +115,7 @@ final class RunCommand implements Main.Command {
                 stage(results, shapes, "c_n.npy", r.c());
             } else {
                 RecurrentLayer l = withFile(model, () -> RecurrentLayer.of(RecurrentConfig.fromMetadata(meta), file.tensors(), backend));
-                LayerOutput r = l.forward(input, lengths, h0, c0, new Workspace());
+                LayerOutput r = l.forward(input, ForwardOptions.defaults().withLengths(lengths).withInitialState(h0, c0));
                 t0 = System.nanoTime() - t0;
                 stage(results, shapes, "output.npy", r.output());
                 stage(results, shapes, "h_n.npy", r.hN());

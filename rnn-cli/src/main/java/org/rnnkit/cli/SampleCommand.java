@@ -5,6 +5,7 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Set;
 import java.util.SplittableRandom;
+import org.rnnkit.nn.ForwardOptions;
 import org.rnnkit.backend.Backends;
 import org.rnnkit.internal.json.Json;
 import org.rnnkit.io.ModelFormatException;
@@ -69,7 +70,7 @@ final class SampleCommand implements Main.Command {
         Workspace ws = new Workspace();
         SplittableRandom rnd = new SplittableRandom(seed);
         int[] ids = CharCorpus.encode(prime, vocab);
-        LayerOutput o = layer.forward(CharCorpus.oneHot(ids, ids.length, 1, v), null, null, null, ws);
+        LayerOutput o = layer.forward(CharCorpus.oneHot(ids, ids.length, 1, v), ForwardOptions.defaults().withWorkspace(ws));
         StringBuilder sb = new StringBuilder(prime);
         for (int i = 0; i < length; i++) {
             // logits of the last step only: (1, 1, H_out) → (1, 1, V)
@@ -78,7 +79,7 @@ final class SampleCommand implements Main.Command {
             float[] logits = model.head().forward(Tensor.wrap(last, 1, w)).data();
             int next = draw(logits, temperature, rnd);
             sb.append(vocab.charAt(next));
-            o = layer.forward(CharCorpus.oneHot(new int[] {next}, 1, 1, v), null, o.hN(), o.cN(), ws);
+            o = layer.forward(CharCorpus.oneHot(new int[] {next}, 1, 1, v), ForwardOptions.defaults().withInitialState(o.hN(), o.cN()).withWorkspace(ws));
         }
         return sb.toString();
     }

@@ -73,17 +73,9 @@ abstract class ScalarKernel extends RecurrentKernel<ScalarKernel.Weights> {
             float[] ws, int dgx, int dgh, int dhDirect, int extra, DirectionWeights grads);
 
     @Override
-    protected final void runForward(Weights w, SequenceGeometry seq, SequenceView xView, SequenceView outView,
+    protected final void runForward(Weights w, SequenceGeometry seq, SequenceView x, SequenceView out,
             StateView state, Scratch scratch) {
         final int seqLen = seq.seqLen(), batch = seq.batch();
-        final int[] lengths = seq.lengths();
-        final boolean reverse = seq.reverse();
-        final float[] x = xView.data();
-        final int xOff = xView.offset(), xTimeStride = xView.timeStride(), xBatchStride = xView.batchStride();
-        final float[] out = outView == null ? null : outView.data();
-        final int outOff = outView == null ? 0 : outView.offset();
-        final int outTimeStride = outView == null ? 0 : outView.timeStride();
-        final int outBatchStride = outView == null ? 0 : outView.batchStride();
         final float[] h = state.h(), c = state.c();
         final int hOff = state.hOffset(), cOff = state.cOffset();
         final float[] tape = scratch.tape(), ws = scratch.ws();
@@ -96,13 +88,12 @@ abstract class ScalarKernel extends RecurrentKernel<ScalarKernel.Weights> {
         // gx[t, b, :] = W_ih x[t, b] + b_ih for every valid step
         for (int t = 0; t < seqLen; t++) {
             for (int b = 0; b < batch; b++) {
-                if (t >= length(lengths, b, seqLen)) {
+                if (t >= seq.length(b)) {
                     continue;
                 }
-                int xRow = xOff + t * xTimeStride + b * xBatchStride;
                 int g = wsOff + (t * batch + b) * rows;
                 for (int r = 0; r < rows; r++) {
-                    float v = ScalarMath.dot(w.w().weightIh(), r * in, x, xRow, in);
+                    float v = ScalarMath.dot(w.w().weightIh(), r * in, x.data(), x.row(t, b), in);
                     ws[g + r] = s.bias() ? v + w.w().biasIh()[r] : v;
                 }
             }
@@ -110,11 +101,11 @@ abstract class ScalarKernel extends RecurrentKernel<ScalarKernel.Weights> {
         // the recurrence; row b runs its own steps 0..len-1 (reverse: len-1..0)
         for (int step = 0; step < seqLen; step++) {
             for (int b = 0; b < batch; b++) {
-                int len = length(lengths, b, seqLen);
+                int len = seq.length(b);
                 if (step >= len) {
                     continue;
                 }
-                int t = reverse ? len - 1 - step : step;
+                int t = seq.reverse() ? len - 1 - step : step;
                 int tp = -1;
                 if (tape != null) {
                     tp = tapeOff + (t * batch + b) * stride;
@@ -123,39 +114,27 @@ abstract class ScalarKernel extends RecurrentKernel<ScalarKernel.Weights> {
                 step(w, ws, wsOff + (t * batch + b) * rows, h, hOff + b * hOut, c, cOff + b * hid, ws, scratchOff,
                         tape, tp);
                 if (out != null) {
-                    System.arraycopy(h, hOff + b * hOut, out, outOff + t * outTimeStride + b * outBatchStride, hOut);
+                    System.arraycopy(h, hOff + b * hOut, out.data(), out.row(t, b), hOut);
                 }
             }
         }
         // padded steps of shorter rows are zeros
-        if (out != null && lengths != null) {
+        if (out != null && seq.lengths() != null) {
             for (int b = 0; b < batch; b++) {
-                for (int t = lengths[b]; t < seqLen; t++) {
-                    int o = outOff + t * outTimeStride + b * outBatchStride;
-                    Arrays.fill(out, o, o + hOut, 0f);
+                for (int t = seq.length(b); t < seqLen; t++) {
+                    int o = out.row(t, b);
+                    Arrays.fill(out.data(), o, o + hOut, 0f);
                 }
             }
         }
     }
 
     @Override
-    protected final void runBackward(Weights w, SequenceGeometry seq, SequenceView xView, SequenceView dOutView,
-            StateView dState, SequenceView dxView, DirectionWeights grads, Scratch scratch) {
-        final int seqLen = seq.seqLen(), batch = seq.batch();
-        final int[] lengths = seq.lengths();
-        final boolean reverse = seq.reverse();
-        final float[] x = xView.data();
-        final int xOff = xView.offset(), xTimeStride = xView.timeStride(), xBatchStride = xView.batchStride();
-        final float[] dOut = dOutView == null ? null : dOutView.data();
-        final int dOutOff = dOutView == null ? 0 : dOutView.offset();
-        final int dOutTimeStride = dOutView == null ? 0 : dOutView.timeStride();
-        final int dOutBatchStride = dOutView == null ? 0 : dOutView.batchStride();
+    protected final void runBackward(Weights w, SequenceGeometry seq, SequenceView x, SequenceView dOut,
+            StateView dState, SequenceView dx, DirectionWeights grads, Scratch scratch) {
+        final int batch = seq.batch();
         final float[] dh = dState.h(), dc = dState.c();
         final int dhOff = dState.hOffset(), dcOff = dState.cOffset();
-        final float[] dx = dxView == null ? null : dxView.data();
-        final int dxOff = dxView == null ? 0 : dxView.offset();
-        final int dxTimeStride = dxView == null ? 0 : dxView.timeStride();
-        final int dxBatchStride = dxView == null ? 0 : dxView.batchStride();
         final float[] tape = scratch.tape(), ws = scratch.ws();
         final int tapeOff = scratch.tapeOffset(), wsOff = scratch.wsOffset();
         KernelShape s = w.shape();
@@ -165,23 +144,24 @@ abstract class ScalarKernel extends RecurrentKernel<ScalarKernel.Weights> {
         float[] wIh = w.w().weightIh(), wHh = w.w().weightHh();
 
         for (int b = 0; b < batch; b++) {
-            int len = length(lengths, b, seqLen);
+            int len = seq.length(b);
             int dhRow = dhOff + b * hOut, dcRow = dcOff + b * hid;
             for (int step = len - 1; step >= 0; step--) {
-                int t = reverse ? len - 1 - step : step;
+                int t = seq.reverse() ? len - 1 - step : step;
                 int tp = tapeOff + (t * batch + b) * stride;
                 if (dOut != null) {
-                    int o = dOutOff + t * dOutTimeStride + b * dOutBatchStride;
+                    float[] g = dOut.data();
+                    int o = dOut.row(t, b);
                     for (int j = 0; j < hOut; j++) {
-                        dh[dhRow + j] += dOut[o + j];
+                        dh[dhRow + j] += g[o + j];
                     }
                 }
                 stepBack(w, tape, tp, dh, dhRow, dc, dcRow, ws, dgx, dgh, dhDirect, extra, grads);
 
-                int xRow = xOff + t * xTimeStride + b * xBatchStride;
+                int xRow = x.row(t, b);
                 for (int r = 0; r < rows; r++) {
                     float gi = ws[dgx + r], gh = ws[dgh + r];
-                    axpy(gi, x, xRow, grads.weightIh(), r * in, in);
+                    axpy(gi, x.data(), xRow, grads.weightIh(), r * in, in);
                     axpy(gh, tape, tp, grads.weightHh(), r * hOut, hOut); // the incoming h heads the slot
                     if (s.bias()) {
                         grads.biasIh()[r] += gi;
@@ -189,13 +169,14 @@ abstract class ScalarKernel extends RecurrentKernel<ScalarKernel.Weights> {
                     }
                 }
                 if (dx != null) {
-                    int d = dxOff + t * dxTimeStride + b * dxBatchStride;
+                    float[] dxa = dx.data();
+                    int d = dx.row(t, b);
                     for (int i = 0; i < in; i++) {
                         float sum = 0f;
                         for (int r = 0; r < rows; r++) {
                             sum += wIh[r * in + i] * ws[dgx + r];
                         }
-                        dx[d + i] += sum;
+                        dxa[d + i] += sum;
                     }
                 }
                 for (int j = 0; j < hOut; j++) {
@@ -216,9 +197,6 @@ abstract class ScalarKernel extends RecurrentKernel<ScalarKernel.Weights> {
         }
     }
 
-    private static int length(int[] lengths, int b, int seqLen) {
-        return lengths == null ? seqLen : lengths[b];
-    }
 
     /** {@code dst[r] = W_hh[r] . h + b_hh[r]} for all gate rows: the recurrent pre-activations. */
     static void recurrentProjection(Weights w, float[] h, int hOff, float[] dst, int dstOff) {

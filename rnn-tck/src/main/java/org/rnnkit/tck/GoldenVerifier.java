@@ -3,6 +3,7 @@ package org.rnnkit.tck;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import org.rnnkit.nn.ForwardOptions;
 import org.rnnkit.nn.CellOutput;
 import org.rnnkit.nn.Gradients;
 import org.rnnkit.nn.LayerOutput;
@@ -43,12 +44,12 @@ public final class GoldenVerifier {
             } else {
                 RecurrentLayer layer = RecurrentLayer.load(c.model(), backend);
                 int[] lengths = c.lengths();
-                LayerOutput out = layer.forward(input, lengths, h0, c0, new Workspace());
+                LayerOutput out = layer.forward(input, ForwardOptions.defaults().withLengths(lengths).withInitialState(h0, c0));
                 check(fwd, c, "output.npy", out.output(), Tolerance.FORWARD);
                 check(fwd, c, "h_n.npy", out.hN(), Tolerance.FORWARD);
                 check(fwd, c, "c_n.npy", out.cN(), Tolerance.FORWARD);
                 if (wantGrads) {
-                    var t = layer.forwardTraining(input, lengths, h0, c0);
+                    var t = layer.forwardTraining(input, ForwardOptions.defaults().withLengths(lengths).withInitialState(h0, c0));
                     g = layer.backward(t, optional(c, "gout.npy"), optional(c, "ghn.npy"), optional(c, "gcn.npy"));
                 }
             }

@@ -1,6 +1,7 @@
 package org.rnnkit.bench.layer;
 
 import java.util.Arrays;
+import org.rnnkit.nn.ForwardOptions;
 import org.rnnkit.backend.Backends;
 import org.rnnkit.bench.Contender;
 import org.rnnkit.bench.Scenario;
@@ -37,7 +38,8 @@ public final class Rnnkit {
                 throw new IllegalStateException(backend + " differs from scalar on " + scenario + ": " + c);
             }
         }
-        return () -> layer.forward(x, null, null, null, ws, into);
+        ForwardOptions reused = ForwardOptions.defaults().withWorkspace(ws);
+        return () -> layer.forward(x, reused, into);
     }
 
     /** The scenario's training step: forward with a tape plus the backward pass of {@code sum(output)}. */
@@ -49,6 +51,6 @@ public final class Rnnkit {
         float[] one = new float[x.dim(0) * x.dim(1) * layer.config().outputSize()];
         Arrays.fill(one, 1f);
         Tensor ones = Tensor.wrap(one, shape);
-        return () -> layer.backward(layer.forwardTraining(x, null, null, null), ones, null, null);
+        return () -> layer.backward(layer.forwardTraining(x), ones, null, null);
     }
 }

@@ -14,6 +14,7 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
+import org.rnnkit.nn.ForwardOptions;
 import org.rnnkit.backend.Backends;
 import org.rnnkit.nn.LayerOutput;
 import org.rnnkit.nn.RecurrentLayer;
@@ -42,6 +43,7 @@ public class VariableLengthBenchmark {
     Tensor x;
     int[] full, mixed;
     Workspace ws;
+    ForwardOptions fullRows, mixedRows; // made once: a call allocates only its results
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -60,8 +62,10 @@ public class VariableLengthBenchmark {
             sum += mixed[b];
         }
         ws = new Workspace();
+        fullRows = ForwardOptions.defaults().withLengths(full).withWorkspace(ws);
+        mixedRows = ForwardOptions.defaults().withLengths(mixed).withWorkspace(ws);
         // reference check once per trial: a mixed row's last output is its own h_n
-        LayerOutput o = lstm.forward(x, mixed, null, null, ws);
+        LayerOutput o = lstm.forward(x, mixedRows);
         int b = 3, last = mixed[b] - 1;
         for (int j = 0; j < SIZE; j++) {
             if (o.output().data()[(last * B + b) * SIZE + j] != o.hN().data()[b * SIZE + j]) {
@@ -74,11 +78,11 @@ public class VariableLengthBenchmark {
 
     @Benchmark
     public LayerOutput full() {
-        return lstm.forward(x, full, null, null, ws);
+        return lstm.forward(x, fullRows);
     }
 
     @Benchmark
     public LayerOutput mixed() {
-        return lstm.forward(x, mixed, null, null, ws);
+        return lstm.forward(x, mixedRows);
     }
 }

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.DynamicNode;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Named;
 import org.junit.jupiter.api.TestFactory;
+import org.rnnkit.nn.ForwardOptions;
 import org.rnnkit.nn.CellConfig;
 import org.rnnkit.nn.CellType;
 import org.rnnkit.nn.RecurrentCell;
@@ -93,19 +94,19 @@ class BadInputTest {
             new Misuse("null input", NullPointerException.class, "input: expected a tensor, got null",
                     b -> lstm(b).forward(null)),
             new Misuse("null workspace", NullPointerException.class, "ws: expected a Workspace, got null",
-                    b -> lstm(b).forward(Tensor.zeros(5, 2, 3), null, null, null)),
+                    b -> lstm(b).forward(Tensor.zeros(5, 2, 3), ForwardOptions.defaults().withWorkspace(null))),
             new Misuse("lengths of the wrong size", IllegalArgumentException.class,
                     "lengths: expected 2 values (one per batch row), got 3",
-                    b -> lstm(b).forward(Tensor.zeros(5, 2, 3), new int[] {1, 2, 3}, null, null, new Workspace())),
+                    b -> lstm(b).forward(Tensor.zeros(5, 2, 3), ForwardOptions.defaults().withLengths(new int[] {1, 2, 3}))),
             new Misuse("a length of 0", IllegalArgumentException.class,
                     "lengths[1]: expected 1..5 (the sequence length), got 0",
-                    b -> lstm(b).forward(Tensor.zeros(5, 2, 3), new int[] {5, 0}, null, null, new Workspace())),
+                    b -> lstm(b).forward(Tensor.zeros(5, 2, 3), ForwardOptions.defaults().withLengths(new int[] {5, 0}))),
             new Misuse("a length above T", IllegalArgumentException.class,
                     "lengths[0]: expected 1..5 (the sequence length), got 6",
-                    b -> lstm(b).forward(Tensor.zeros(5, 2, 3), new int[] {6, 1}, null, null, new Workspace())),
+                    b -> lstm(b).forward(Tensor.zeros(5, 2, 3), ForwardOptions.defaults().withLengths(new int[] {6, 1}))),
             new Misuse("lengths with unbatched input", IllegalArgumentException.class,
                     "lengths: per-row lengths need batched input; got unbatched input (5, 3)",
-                    b -> lstm(b).forward(Tensor.zeros(5, 3), new int[] {5}, null, null, new Workspace())),
+                    b -> lstm(b).forward(Tensor.zeros(5, 3), ForwardOptions.defaults().withLengths(new int[] {5}))),
             new Misuse("cell input of the wrong size", IllegalArgumentException.class,
                     "input: expected (B, 3) or unbatched (3,), got (2, 5)",
                     b -> cell(b).forward(Tensor.zeros(2, 5))),

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
+import org.rnnkit.nn.ForwardOptions;
 import org.rnnkit.nn.RecurrentLayer;
 import org.rnnkit.nn.Workspace;
 import org.rnnkit.backend.Backend;
@@ -37,7 +38,7 @@ class MemoryBudgetLayerTest {
             assertTrue(call.getMessage().startsWith("running 200000 steps x 8 rows through RecurrentLayer"),
                     call.getMessage());
             // a call that fits still runs
-            Tensor y = gru.forward(Tensor.zeros(5, 2, 1), null, null, null, new Workspace()).output();
+            Tensor y = gru.forward(Tensor.zeros(5, 2, 1), ForwardOptions.defaults()).output();
             assertTrue(y.sameShape(5, 2, 1024));
         }));
     }

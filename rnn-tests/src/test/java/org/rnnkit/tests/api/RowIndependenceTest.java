@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import java.util.SplittableRandom;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.rnnkit.nn.ForwardOptions;
 import org.rnnkit.nn.CellType;
 import org.rnnkit.nn.LayerOutput;
 import org.rnnkit.nn.RecurrentLayer;
@@ -52,10 +53,9 @@ class RowIndependenceTest {
                 }
                 lengths[3] = T;
                 Workspace ws = new Workspace();
-                LayerOutput all = layer.forward(x, lengths, h0, c0, ws);
+                LayerOutput all = layer.forward(x, ForwardOptions.defaults().withLengths(lengths).withInitialState(h0, c0).withWorkspace(ws));
                 for (int b = 0; b < batch; b++) {
-                    LayerOutput one = layer.forward(row(x, b), new int[] {lengths[b]}, row(h0, b),
-                            c0 == null ? null : row(c0, b), ws);
+                    LayerOutput one = layer.forward(row(x, b), ForwardOptions.defaults().withLengths(new int[] {lengths[b]}).withInitialState(row(h0, b), c0 == null ? null : row(c0, b)).withWorkspace(ws));
                     String what = backend.name() + " " + type + " B=" + batch + " row " + b;
                     assertBits(row(all.output(), b), one.output(), what + ": output");
                     assertBits(row(all.hN(), b), one.hN(), what + ": h_n");

@@ -11,6 +11,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.rnnkit.nn.ForwardOptions;
 import org.rnnkit.nn.CellConfig;
 import org.rnnkit.nn.CellOutput;
 import org.rnnkit.nn.CellType;
@@ -51,12 +52,12 @@ class ThreadSafetyTest {
             expected[i] = layer.forward(x, normal(100 + i, 4, b, 7), normal(200 + i, 4, b, 10));
         }
         concurrently(worker -> {
-            Workspace ws = new Workspace();
+            ForwardOptions reused = ForwardOptions.defaults().withWorkspace(new Workspace());
             for (int round = 0; round < ROUNDS; round++) {
                 int i = (worker * 7 + round) % INPUTS;
                 Tensor x = layerInput(i);
                 int b = x.dim(1);
-                LayerOutput o = layer.forward(x, normal(100 + i, 4, b, 7), normal(200 + i, 4, b, 10), ws);
+                LayerOutput o = layer.forward(x, reused.withInitialState(normal(100 + i, 4, b, 7), normal(200 + i, 4, b, 10)));
                 assertTrue(o.output().bitEquals(expected[i].output()) && o.hN().bitEquals(expected[i].hN())
                         && o.cN().bitEquals(expected[i].cN()), backend.name() + ": thread " + worker + ", input " + i);
             }
@@ -104,12 +105,12 @@ class ThreadSafetyTest {
                 RecurrentLayer one = RecurrentLayer.builder(type).inputSize(64).hiddenSize(128).bidirectional(batch > 1).seed(9)
                         .backend(backend.withThreads(1)).build();
                 Tensor x = normal(31 + batch, 50, batch, 64);
-                var t1 = one.forwardTraining(x, null, null, null);
+                var t1 = one.forwardTraining(x);
                 Tensor gOut = normal(77, t1.output().output().shape());
                 var g1 = one.backward(t1, gOut, null, null);
                 for (int threads : new int[] {2, 3}) {
                     RecurrentLayer many = one.withBackend(backend.withThreads(threads));
-                    var tn = many.forwardTraining(x, null, null, null);
+                    var tn = many.forwardTraining(x);
                     var gn = many.backward(tn, gOut, null, null);
                     String what = backend.name() + " " + type + " B=" + batch + " at " + threads + " threads";
                     assertTrue(tn.output().output().bitEquals(t1.output().output()), what + ": output");
@@ -141,16 +142,16 @@ class ThreadSafetyTest {
                 Tensor x = normal(41 + batch, 40, batch, 32), h0 = normal(43 + batch, 4, batch, hidden);
                 Tensor c0 = type == CellType.LSTM ? normal(47 + batch, 4, batch, hidden) : null;
                 int[] lengths = batch == 1 ? null : new int[] {40, 23, 9};
-                LayerOutput want = one.forward(x, lengths, h0, c0, new Workspace());
+                LayerOutput want = one.forward(x, ForwardOptions.defaults().withLengths(lengths).withInitialState(h0, c0));
                 for (int threads : new int[] {2, 3}) {
                     RecurrentLayer many = one.withBackend(backend.withThreads(threads));
                     String what = backend.name() + " " + type + " B=" + batch + " at " + threads + " threads";
-                    assertSame(want, many.forward(x, lengths, h0, c0, new Workspace()), what);
+                    assertSame(want, many.forward(x, ForwardOptions.defaults().withLengths(lengths).withInitialState(h0, c0)), what);
                     if (threads == 2) {
                         concurrently(worker -> {
                             Workspace ws = new Workspace();
                             for (int round = 0; round < 3; round++) {
-                                assertSame(want, many.forward(x, lengths, h0, c0, ws), what + ", Java thread " + worker);
+                                assertSame(want, many.forward(x, ForwardOptions.defaults().withLengths(lengths).withInitialState(h0, c0).withWorkspace(ws)), what + ", Java thread " + worker);
                             }
                         }, 4);
                     }

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Named;
 import org.junit.jupiter.api.TestFactory;
+import org.rnnkit.nn.ForwardOptions;
 import org.rnnkit.internal.json.Json;
 import org.rnnkit.io.Npy;
 import org.rnnkit.nn.CellOutput;
@@ -109,11 +110,11 @@ class GoldenTest {
                     lengths[i] = Math.toIntExact(l[i]);
                 }
             }
-            LayerOutput o = layer.forward(x, lengths, h0, c0, new Workspace());
+            LayerOutput o = layer.forward(x, ForwardOptions.defaults().withLengths(lengths).withInitialState(h0, c0));
             fwd = Math.max(expect(where, dir, "output.npy", o.output(), FWD_ATOL, FWD_RTOL),
                     Math.max(expect(where, dir, "h_n.npy", o.hN(), FWD_ATOL, FWD_RTOL),
                             expect(where, dir, "c_n.npy", o.cN(), FWD_ATOL, FWD_RTOL)));
-            var t = layer.forwardTraining(x, lengths, h0, c0);
+            var t = layer.forwardTraining(x, ForwardOptions.defaults().withLengths(lengths).withInitialState(h0, c0));
             g = layer.backward(t, opt(dir, "gout.npy"), opt(dir, "ghn.npy"), opt(dir, "gcn.npy"));
         }
         note(set + " / " + backend.name() + " / forward", fwd, where.name);

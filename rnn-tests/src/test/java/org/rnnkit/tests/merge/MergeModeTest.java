@@ -62,7 +62,7 @@ class MergeModeTest {
             RecurrentLayer l = RecurrentLayer.gru(3, 5).numLayers(2).bidirectional(true).mergeMode(mode).seed(7)
                     .backend(backend).build();
             Tensor x = TestData.normal(rnd, 6, 2, 3), gOut = TestData.normal(rnd, 6, 2, 5), ghN = TestData.normal(rnd, 4, 2, 5);
-            Gradients g = l.backward(l.forwardTraining(x, null, null, null), gOut, ghN, null);
+            Gradients g = l.backward(l.forwardTraining(x), gOut, ghN, null);
             for (int i : new int[] {0, 13, 35}) {
                 float keep = x.data()[i];
                 x.data()[i] = keep + 1e-2f;

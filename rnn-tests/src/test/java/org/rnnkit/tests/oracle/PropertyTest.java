@@ -18,6 +18,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
+import org.rnnkit.nn.ForwardOptions;
 import org.rnnkit.backend.Backends;
 import org.rnnkit.nn.CellConfig;
 import org.rnnkit.nn.CellOutput;
@@ -386,7 +387,7 @@ class PropertyTest {
             return new Got(null, o.h(), o.c());
         }
         LayerOutput o = RecurrentLayer.of(config(c), in.params, backend)
-                .forward(in.x, in.lengths, in.h0, in.c0, new Workspace());
+                .forward(in.x, ForwardOptions.defaults().withLengths(in.lengths).withInitialState(in.h0, in.c0));
         return new Got(o.output(), o.hN(), o.cN());
     }
 
@@ -738,7 +739,7 @@ class PropertyTest {
             g = cell.backward(t, ghN, gcN);
         } else {
             RecurrentLayer layer = RecurrentLayer.of(config(c), in.params, backend);
-            var t = layer.forwardTraining(in.x, in.lengths, in.h0, in.c0);
+            var t = layer.forwardTraining(in.x, ForwardOptions.defaults().withLengths(in.lengths).withInitialState(in.h0, in.c0));
             gOut = TestData.normal(r, t.output().output().shape());
             ghN = TestData.normal(r, t.output().hN().shape());
             gcN = t.output().cN() == null ? null : TestData.normal(r, t.output().cN().shape());

@@ -82,10 +82,10 @@ public final class ReadmeExamples {
 
     static void train() throws Exception {
         RecurrentLayer lstm = RecurrentLayer.load(Path.of("lstm.safetensors"));
-        Tensor x = Tensor.wrap(random(5 * 2 * 8, 5), 5, 2, 8), h0 = null, c0 = null;
+        Tensor x = Tensor.wrap(random(5 * 2 * 8, 5), 5, 2, 8);
         Tensor gOutput = Tensor.wrap(random(5 * 2 * 16, 6), 5, 2, 16), ghN = null, gcN = null;
         // readme:begin
-        LayerTrace trace = lstm.forwardTraining(x, null, h0, c0);         // keeps what backward needs
+        LayerTrace trace = lstm.forwardTraining(x);                      // keeps what backward needs
         Gradients g = lstm.backward(trace, gOutput, ghN, gcN);             // any may be null
         Tensor gw = g.parameters().get("weight_hh_l0");                    // state_dict names and shapes
         // readme:end
@@ -101,9 +101,8 @@ public final class ReadmeExamples {
         RecurrentConfig gru = RecurrentConfig.gru(1, 12);                  // nn.GRU(1, 12); withNumLayers(2), ...
         SequenceModel m = SequenceModel.create(gru, /*classes*/ 2, /*seed*/ 7, Backends.get()); // head on the last h
         Adam adam = new Adam(0.02);
-        StepOptions options = StepOptions.defaults().withClipping(Clipping.byNorm(1.0));
         for (Batch b : batches) {                                          // x: (T, B, 1), y: one class per row
-            m.trainStep(Task.PER_SEQUENCE, b.x(), b.y(), adam, options);
+            m.trainStep(Task.PER_SEQUENCE, b.x(), b.y(), adam, Clipping.byNorm(1.0));
         }
         m.save(Path.of("classifier.safetensors"), Map.of());             // loads in PyTorch, names rnn.*, head.*
         // readme:end
@@ -112,10 +111,10 @@ public final class ReadmeExamples {
 
     static void variableLengths() throws Exception {
         RecurrentLayer gru = RecurrentLayer.gru(3, 5).seed(8).build();
-        Tensor x = Tensor.wrap(random(10 * 4 * 3, 9), 10, 4, 3), h0 = null;
+        Tensor x = Tensor.wrap(random(10 * 4 * 3, 9), 10, 4, 3);
         // readme:begin
         int[] lengths = {7, 3, 10, 1};                                    // one per batch row, each in 1..T, any order
-        LayerOutput y = gru.forward(x, lengths, h0, null, new Workspace()); // x: (T=10, B=4, I) padded
+        LayerOutput y = gru.forward(x, ForwardOptions.defaults().withLengths(lengths)); // x: (T=10, B=4, I) padded
         // readme:end
         check(y.output().data()[(9 * 4 + 3) * 5] == 0f, "padded steps are zeros");
     }

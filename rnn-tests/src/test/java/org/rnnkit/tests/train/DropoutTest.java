@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.rnnkit.nn.ForwardOptions;
 import org.rnnkit.nn.CellType;
 import org.rnnkit.nn.Gradients;
 import org.rnnkit.nn.LayerOutput;
@@ -33,7 +34,7 @@ class DropoutTest {
         RecurrentLayer l = RecurrentLayer.gru(5, 7).numLayers(3).seed(1).backend(backend).build();
         Tensor x = TestData.normal(new SplittableRandom(2), 6, 3, 5);
         LayerOutput inference = l.forward(x);
-        LayerOutput training = l.forwardTraining(x, null, null, null, 0.0, 42).output();
+        LayerOutput training = l.forwardTraining(x, ForwardOptions.defaults().withDropout(0.0, 42)).output();
         assertTrue(inference.output().bitEquals(training.output()));
         assertTrue(inference.hN().bitEquals(training.hN()));
     }
@@ -43,13 +44,13 @@ class DropoutTest {
     void masksAreSeededAndDropAboutP(Backend backend) {
         RecurrentLayer l = RecurrentLayer.lstm(4, 32).numLayers(2).seed(3).backend(backend).build();
         Tensor x = TestData.normal(new SplittableRandom(4), 20, 8, 4);
-        LayerOutput a = l.forwardTraining(x, null, null, null, 0.5, 7).output();
-        LayerOutput b = l.forwardTraining(x, null, null, null, 0.5, 7).output();
-        LayerOutput c = l.forwardTraining(x, null, null, null, 0.5, 8).output();
+        LayerOutput a = l.forwardTraining(x, ForwardOptions.defaults().withDropout(0.5, 7)).output();
+        LayerOutput b = l.forwardTraining(x, ForwardOptions.defaults().withDropout(0.5, 7)).output();
+        LayerOutput c = l.forwardTraining(x, ForwardOptions.defaults().withDropout(0.5, 8)).output();
         assertTrue(a.output().bitEquals(b.output()), "same seed, same masks");
         assertTrue(!a.output().bitEquals(c.output()), "another seed, other masks");
         assertTrue(!a.output().bitEquals(l.forward(x).output()), "dropout changes the top layer's input");
-        assertThrows(IllegalArgumentException.class, () -> l.forwardTraining(x, null, null, null, 1.0, 7));
+        assertThrows(IllegalArgumentException.class, () -> l.forwardTraining(x, ForwardOptions.defaults().withDropout(1.0, 7)));
     }
 
     /**
@@ -68,7 +69,7 @@ class DropoutTest {
         Tensor gOut = TestData.normal(rnd, 5, 2, 6);
         double p = 0.4;
         long seed = 77;
-        var t = l.forwardTraining(x, null, null, null, p, seed);
+        var t = l.forwardTraining(x, ForwardOptions.defaults().withDropout(p, seed));
         Gradients g = l.backward(t, gOut, null, null);
         // d loss / d x[i] and d loss / d weight_ih_l0[j]
         for (int i : new int[] {0, 7, 29}) {
@@ -99,7 +100,7 @@ class DropoutTest {
     }
 
     private static double loss(RecurrentLayer l, Tensor x, Tensor gOut, double p, long seed) {
-        return dot(l.forwardTraining(x, null, null, null, p, seed).output().output(), gOut);
+        return dot(l.forwardTraining(x, ForwardOptions.defaults().withDropout(p, seed)).output().output(), gOut);
     }
 
     private static void check(String what, float got, double fd) {

@@ -17,6 +17,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Named;
 import org.junit.jupiter.api.TestFactory;
+import org.rnnkit.nn.ForwardOptions;
 import org.rnnkit.internal.json.Json;
 import org.rnnkit.io.Npy;
 import org.rnnkit.io.SafeTensors;
@@ -29,7 +30,6 @@ import org.rnnkit.train.Adam;
 import org.rnnkit.train.Clipping;
 import org.rnnkit.train.Optimizer;
 import org.rnnkit.train.SequenceModel;
-import org.rnnkit.train.StepOptions;
 import org.rnnkit.train.SequenceModel.Task;
 import org.rnnkit.train.Sgd;
 import org.rnnkit.tck.Tolerance;
@@ -101,13 +101,13 @@ class GoldenTrainingTest {
                 y[i] = Math.toIntExact(targets.values()[s * y.length + i]);
             }
             if (s == 0) {
-                SequenceModel.Step first = model.lossAndGradients(Task.PER_STEP, x, y, StepOptions.defaults());
+                SequenceModel.Step first = model.lossAndGradients(Task.PER_STEP, x, y, ForwardOptions.defaults());
                 for (var e : grads0.entrySet()) {
                     check(where + " step 0 gradient", e.getKey(), first.gradients().get(e.getKey()), e.getValue(),
                             Tolerance.GRADIENT);
                 }
             }
-            SequenceModel.Step st = model.trainStep(Task.PER_STEP, x, y, opt, StepOptions.defaults().withClipping(clip));
+            SequenceModel.Step st = model.trainStep(Task.PER_STEP, x, y, opt, clip);
             check(where + " step " + s, "loss", new float[] {(float) st.loss()}, new float[] {losses[s]}, SCALARS);
             check(where + " step " + s, "grad norm", new float[] {(float) st.gradNorm()}, new float[] {norms[s]},
                     SCALARS);

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.SplittableRandom;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.rnnkit.nn.ForwardOptions;
 import org.rnnkit.nn.CellType;
 import org.rnnkit.nn.RecurrentConfig;
 import org.rnnkit.backend.Backend;
@@ -12,7 +13,6 @@ import org.rnnkit.tensor.Tensor;
 import org.rnnkit.train.Adam;
 import org.rnnkit.train.Clipping;
 import org.rnnkit.train.SequenceModel;
-import org.rnnkit.train.StepOptions;
 import org.rnnkit.train.SequenceModel.Task;
 import org.rnnkit.train.TruncatedBptt;
 
@@ -34,10 +34,10 @@ class LearningTest {
         SplittableRandom rnd = new SplittableRandom(11);
         for (int step = 0; step < 150; step++) {
             Batch b = signBatch(rnd, 8, 32);
-            m.trainStep(Task.PER_SEQUENCE, b.x, b.y, adam, StepOptions.defaults().withClipping(Clipping.byNorm(1.0)));
+            m.trainStep(Task.PER_SEQUENCE, b.x, b.y, adam, Clipping.byNorm(1.0));
         }
         Batch held = signBatch(new SplittableRandom(99), 8, 256);
-        double loss = m.lossAndGradients(Task.PER_SEQUENCE, held.x, held.y, StepOptions.defaults()).loss();
+        double loss = m.lossAndGradients(Task.PER_SEQUENCE, held.x, held.y, ForwardOptions.defaults()).loss();
         // scalar reaches ~0.08 on the training batches; chance is 0.69
         assertTrue(loss < 0.25, backend.name() + ": held-out loss " + loss + " after 150 steps, expected < 0.25");
     }
@@ -65,7 +65,7 @@ class LearningTest {
                     y[t * batch + b] = t >= 2 ? sym[(t - 2) * batch + b] : 0;
                 }
             }
-            loss = m.trainStep(Task.PER_STEP, x, y, adam, StepOptions.defaults().withClipping(Clipping.byNorm(1.0))).loss();
+            loss = m.trainStep(Task.PER_STEP, x, y, adam, Clipping.byNorm(1.0)).loss();
         }
         // scalar reaches ~0.005
         assertTrue(loss < 0.05, backend.name() + ": loss " + loss + " after 200 steps, expected < 0.05");
