@@ -354,7 +354,7 @@ abstract class VectorKernel extends RecurrentKernel<VectorKernel.Weights> {
     /** {@code gx = X W_ih^T + b} for the valid rows of steps {@code [t0, t1)}. */
     private static void projection(Weights w, int seqLen, int batch, int[] lengths, int t0, int t1,
             float[] x, int xOff, int xTimeStride, int xBatchStride, float[] ws, int gx) {
-        VectorMath.gemm(w.ih, 0, w.gp, lengths, seqLen, false, -1, t0, t1, 0, batch,
+        VectorMath.gemm(w.ih, 0, w.gp, lengths, seqLen, false, VectorMath.EVERY_STEP, t0, t1, 0, batch,
                 x, xOff, xTimeStride, xBatchStride,
                 ws, gx, batch * w.gp, w.gp,
                 w.bias, 0, 0, 0);
@@ -557,7 +557,7 @@ abstract class VectorKernel extends RecurrentKernel<VectorKernel.Weights> {
     private void inputGradient(Weights w, int seqLen, int batch, int[] lengths, int t0, int t1, float[] ws, int dg,
             float[] dx, int dxOff, int dxTimeStride, int dxBatchStride) {
         int slots = backwardGateSlots(w);
-        VectorMath.gemm(w.ihT, 0, w.in, lengths, seqLen, false, -1, t0, t1, 0, batch,
+        VectorMath.gemm(w.ihT, 0, w.in, lengths, seqLen, false, VectorMath.EVERY_STEP, t0, t1, 0, batch,
                 ws, dg, batch * slots, slots,
                 dx, dxOff, dxTimeStride, dxBatchStride,
                 dx, dxOff, dxTimeStride, dxBatchStride);

@@ -127,8 +127,9 @@ final class VectorMath {
      * ({@code oFrom} a multiple of {@link #PANEL}).
      *
      * <p>Rows: with {@code s >= 0}, the rows of step {@code s} (each {@code b} in {@code [b0, b1)} whose
-     * length exceeds {@code s}, at time {@code t = s}, or {@code len-1-s} in reverse); with {@code s < 0},
-     * every valid {@code (t, b)} with {@code t} in {@code [t0, t1)} and {@code b} in {@code [b0, b1)}.
+     * length exceeds {@code s}, at time {@code t = s}, or {@code len-1-s} in reverse); with
+     * {@code s == }{@link #EVERY_STEP}, every valid {@code (t, b)} with {@code t} in {@code [t0, t1)} and
+     * {@code b} in {@code [b0, b1)}.
      * Row {@code (t, b)} of an operand starts at {@code base + t*ts + b*bs}; a null {@code init} means zeros.
      * {@code limit} is {@code W}'s padded width when {@code C} is scratch (padded lanes get written), or
      * its real width when {@code C} is the caller's (then the last vector is masked).
@@ -140,6 +141,9 @@ final class VectorMath {
      * still in cache, which matters when {@code W_hh} is about the size of L2 (an LSTM 256's 1 MB); no
      * output's own summation order changes.
      */
+    /** {@link #gemm}'s step argument for a product over the valid rows of a range of steps, not of one step. */
+    static final int EVERY_STEP = -1;
+
     static void gemm(Packed w, int oFrom, int limit, int[] lengths, int seqLen, boolean reverse, int s, int t0, int t1,
             int b0, int b1,
             float[] a, int aBase, int aTs, int aBs,
