@@ -99,13 +99,63 @@ class ReadmeExamplesTest {
 
     @Test
     void theExamplesRunInAnEmptyDirectory(@TempDir Path dir) throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(java, "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-                "-cp", System.getProperty("java.class.path"), ReadmeExamples.class.getName())
-                .directory(dir.toFile()).redirectErrorStream(true).start();
+        String out = run(dir, "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+                "-cp", System.getProperty("java.class.path"), ReadmeExamples.class.getName());
+        assertTrue(out.contains("README examples ran on backend"), out);
+    }
+
+    /**
+     * As the README's module-path note says: rnnkit's jars on the module path, the application on the class
+     * path, {@code --add-modules org.rnnkit.api}; service binding resolves every backend module (the vector
+     * backend's module requires jdk.incubator.vector itself), OpenBLAS stays on the class path.
+     */
+    @Test
+    void theExamplesRunWithRnnkitOnTheModulePath(@TempDir Path dir) throws Exception {
+        List<String> modules = new ArrayList<>(), others = new ArrayList<>();
+        for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            (isRnnkitModule(Path.of(entry)) ? modules : others).add(entry);
+        }
+        assertTrue(modules.size() >= 5, "rnnkit modules on the test class path: " + modules);
+        String sep = java.io.File.pathSeparator;
+        String out = run(dir, "--module-path", String.join(sep, modules), "--add-modules", "org.rnnkit.api",
+                "--enable-native-access=org.rnnkit.nativebackend", "-cp", String.join(sep, others),
+                ReadmeExamples.class.getName());
+        assertTrue(out.contains("README examples ran on backend " + org.rnnkit.backend.Backends.get().name()), out);
+    }
+
+    /** A jar or classes folder of one of rnnkit's named modules (it holds module-info.class naming org.rnnkit.*). */
+    private static boolean isRnnkitModule(Path entry) throws IOException {
+        if (Files.isDirectory(entry)) {
+            Path info = entry.resolve("module-info.class");
+            return Files.exists(info) && readModuleName(Files.readAllBytes(info)).startsWith("org.rnnkit.");
+        }
+        if (!entry.toString().endsWith(".jar") || !Files.exists(entry)) {
+            return false;
+        }
+        try (java.util.jar.JarFile jar = new java.util.jar.JarFile(entry.toFile())) {
+            java.util.jar.JarEntry info = jar.getJarEntry("module-info.class");
+            if (info == null) {
+                return false;
+            }
+            try (var in = jar.getInputStream(info)) {
+                return readModuleName(in.readAllBytes()).startsWith("org.rnnkit.");
+            }
+        }
+    }
+
+    private static String readModuleName(byte[] moduleInfo) throws IOException {
+        return java.lang.module.ModuleDescriptor.read(java.nio.ByteBuffer.wrap(moduleInfo)).name();
+    }
+
+    /** Runs {@code java} with {@code args} in {@code dir}; its output, after checking it exited 0 in time. */
+    private static String run(Path dir, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "timed out:\n" + out);
         assertEquals(0, p.exitValue(), out);
-        assertTrue(out.contains("README examples ran on backend"), out);
+        return out;
     }
 }
