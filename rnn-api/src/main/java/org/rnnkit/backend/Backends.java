@@ -13,7 +13,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
 import org.rnnkit.spi.Availability;
 import org.rnnkit.spi.BackendProvider;
-import org.rnnkit.spi.Kernels;
 
 /**
  * The registry of backends: discovery through {@link ServiceLoader}, probing, and selection.

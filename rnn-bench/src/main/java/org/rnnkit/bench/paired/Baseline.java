@@ -135,6 +135,9 @@ final class Baseline {
             throw new IllegalStateException(name + " returns " + old.keySet() + " on " + scenario + ", " + backend
                     + " of this build " + now.keySet());
         }
+        // The older build must compute the same function as this one before their times compare: the golden
+        // cases' own bounds (forward, or gradients for a training step), which two correct float32
+        // evaluations differing in summation order stay within; whether the bits are identical is reported.
         Tolerance tolerance = train ? Tolerance.GRADIENT : Tolerance.FORWARD;
         double worst = 0;
         boolean identical = true;
