@@ -4,8 +4,8 @@ import java.util.Objects;
 import java.util.function.Function;
 
 /**
- * A backend's kernels: one {@link RecurrentKernel} per {@link Recurrence}, made by a
- * {@link BackendProvider}. What users select and hold is the API's {@code org.rnnkit.backend.Backend},
+ * A backend's kernels: one {@link RecurrentKernel} per {@link Recurrence} and one {@link DenseKernel} for
+ * the products around them, made by a {@link BackendProvider}. What users select and hold is the API's {@code org.rnnkit.backend.Backend},
  * which wraps one of these.
  *
  * <p>Thread safety: implementations must be safe for concurrent use; one instance serves every layer
@@ -13,12 +13,15 @@ import java.util.function.Function;
  */
 public abstract class Kernels {
     private final RecurrentKernel<?>[] byType = new RecurrentKernel<?>[Recurrence.values().length];
+    private final DenseKernel dense;
 
     /**
      * @param kernelFor makes the kernel of each recurrence, called once per recurrence here
-     * @throws IllegalArgumentException if it returns null or a kernel of another recurrence
+     * @param dense the dense products, splitting over as many threads as these kernels do
+     * @throws IllegalArgumentException if {@code kernelFor} returns null or a kernel of another recurrence
      */
-    protected Kernels(Function<Recurrence, RecurrentKernel<?>> kernelFor) {
+    protected Kernels(Function<Recurrence, RecurrentKernel<?>> kernelFor, DenseKernel dense) {
+        this.dense = Objects.requireNonNull(dense, "dense: expected a DenseKernel, got null");
         for (Recurrence r : Recurrence.values()) {
             RecurrentKernel<?> k = kernelFor.apply(r);
             if (k == null || k.type() != r) {
@@ -38,6 +41,11 @@ public abstract class Kernels {
     /** The kernel for a recurrence. */
     public final RecurrentKernel<?> kernel(Recurrence type) {
         return byType[Objects.requireNonNull(type, "type").ordinal()];
+    }
+
+    /** The dense products and softmax. */
+    public final DenseKernel dense() {
+        return dense;
     }
 
     /** How many threads one call may use (1 unless {@link #splitOver} made these kernels). */

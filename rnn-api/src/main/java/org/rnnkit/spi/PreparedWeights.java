@@ -5,7 +5,8 @@ package org.rnnkit.spi;
  * made once by {@link RecurrentKernel#prepare} when a layer is built.
  *
  * <p>Thread safety: implementations must be immutable after construction, since one layer is shared by
- * many threads.
+ * many threads; the one exception is {@link RecurrentKernel#update}, which their sole owner (a model in
+ * training) calls between its own kernel calls.
  */
 public interface PreparedWeights {
     /** The shape these weights were prepared for. */

@@ -122,7 +122,28 @@ public abstract class RecurrentKernel<W extends PreparedWeights> {
         runBackward(w, seq, x, dOut, dState, dx, grads, scratch);
     }
 
+    /**
+     * Brings weights made by {@link #prepare} up to date with changed values of the same shape (a training
+     * step's update), in place where the backend can: returns the weights to use from now on, {@code weights}
+     * itself or newly prepared ones. The caller must own {@code weights} (no other layer or thread uses
+     * them during or after the call).
+     */
+    public final PreparedWeights update(PreparedWeights weights, DirectionWeights changed) {
+        W w = weights(weights);
+        Objects.requireNonNull(changed, "changed: expected DirectionWeights, got null");
+        requireDirection("changed.", changed, w.shape());
+        return repack(w, changed) ? w : pack(w.shape(), changed);
+    }
+
     // ---- what a backend implements -----------------------------------------------------------------------
+
+    /**
+     * {@link #update} on checked arguments: re-packs {@code changed} into {@code weights}' own memory and
+     * returns true, or returns false (the default) to have new weights prepared instead.
+     */
+    protected boolean repack(W weights, DirectionWeights changed) {
+        return false;
+    }
 
     /** {@link #prepare} on checked arguments. */
     protected abstract W pack(KernelShape shape, DirectionWeights weights);
@@ -257,6 +278,20 @@ public abstract class RecurrentKernel<W extends PreparedWeights> {
             throw new IllegalArgumentException(name + ": rows of " + width + " floats at offset " + off
                     + " with strides " + ts + " (time), " + bs + " (batch) for " + seq.seqLen() + " x " + seq.batch()
                     + " need " + end + " floats, but the array has " + a.length);
+        }
+        int[] classes = v.oneHotClasses();
+        if (classes != null) {
+            int n = seq.seqLen() * seq.batch();
+            if (classes.length < n) {
+                throw new IllegalArgumentException(name + ".oneHotClasses: expected " + n + " classes (T*B), got "
+                        + classes.length);
+            }
+            for (int r = 0; r < n; r++) {
+                if (classes[r] < 0 || classes[r] >= width) {
+                    throw new IllegalArgumentException(name + ".oneHotClasses[" + r + "]: expected a class in 0.."
+                            + (width - 1) + ", got " + classes[r]);
+                }
+            }
         }
     }
 }

@@ -14,14 +14,37 @@ package org.rnnkit.spi;
 public final class SequenceView {
     private float[] data;
     private int offset, timeStride, batchStride;
+    private int[] oneHot;
 
-    /** Sets every field; returns this. The values are checked by the kernel call that receives it. */
+    /**
+     * Sets every field and clears the {@link #oneHot} hint; returns this. The values are checked by the
+     * kernel call that receives it.
+     */
     public SequenceView set(float[] data, int offset, int timeStride, int batchStride) {
         this.data = data;
         this.offset = offset;
         this.timeStride = timeStride;
         this.batchStride = batchStride;
+        this.oneHot = null;
         return this;
+    }
+
+    /**
+     * Marks every row of this view as one-hot: row {@code (t, b)} holds {@code 1} at column
+     * {@code classes[t*B + b]} and {@code +0} elsewhere ({@code B} the call's batch, in time-major order
+     * whatever the strides). A hint, since the rows themselves stay valid: a kernel may read the class
+     * instead of multiplying by zeros (an input projection becomes a column lookup, {@code dW_ih} a
+     * scatter-add) or ignore the hint. The caller guarantees that the rows are exactly so; the kernel
+     * call checks that every class lies in {@code 0..inputSize-1}. Returns this.
+     */
+    public SequenceView oneHot(int[] classes) {
+        this.oneHot = classes;
+        return this;
+    }
+
+    /** The classes of one-hot rows (see {@link #oneHot(int[])}), or null when the rows are general. */
+    public int[] oneHotClasses() {
+        return oneHot;
     }
 
     /** Rows of {@code width} floats laid out {@code (T, B, width)} from {@code offset}; returns this. */

@@ -18,7 +18,7 @@ public final class ScalarBackend extends Kernels {
             case RNN_RELU -> new ScalarRnnKernel(true);
             case LSTM -> new ScalarLstmKernel();
             case GRU -> new ScalarGruKernel();
-        });
+        }, new ScalarDense());
     }
 
     @Override

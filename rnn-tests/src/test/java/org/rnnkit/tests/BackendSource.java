@@ -17,7 +17,9 @@ import org.rnnkit.backend.Backends;
 import org.rnnkit.internal.KernelAccess;
 import org.rnnkit.spi.DirectionWeights;
 import org.rnnkit.spi.KernelShape;
+import org.rnnkit.spi.DenseKernel;
 import org.rnnkit.spi.Kernels;
+import org.rnnkit.spi.MatrixView;
 import org.rnnkit.spi.PreparedWeights;
 import org.rnnkit.spi.Recurrence;
 import org.rnnkit.spi.RecurrentKernel;
@@ -149,7 +151,7 @@ public final class BackendSource {
         private final boolean ci;
 
         Unusable(String name, String reason, boolean ci) {
-            super(r -> new Ending(r, () -> end(name, reason, ci)));
+            super(r -> new Ending(r, () -> end(name, reason, ci)), new EndingDense(() -> end(name, reason, ci)));
             this.name = name;
             this.reason = reason;
             this.ci = ci;
@@ -181,6 +183,25 @@ public final class BackendSource {
             }
             throw new TestAbortedException("backend '" + name + "' is not usable here: " + reason
                     + " (with CI=true this is a failure)");
+        }
+
+        /** A dense kernel whose every use ends the test with the verdict. */
+        private static final class EndingDense extends DenseKernel {
+            private final Runnable end;
+
+            EndingDense(Runnable end) {
+                this.end = end;
+            }
+
+            @Override
+            protected void runMultiply(MatrixView a, MatrixView b, MatrixView c, boolean accumulate) {
+                end.run();
+            }
+
+            @Override
+            protected void runSoftmax(MatrixView z, MatrixView p, float[] logSumExp, int lseOffset) {
+                end.run();
+            }
         }
 
         /** A kernel whose every use ends the test with the verdict. */

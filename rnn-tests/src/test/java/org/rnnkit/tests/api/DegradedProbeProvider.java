@@ -31,7 +31,7 @@ public final class DegradedProbeProvider implements BackendProvider {
     @Override
     public Kernels create() {
         Kernels scalar = new ScalarBackendProvider().create();
-        return new Kernels(scalar::kernel) {
+        return new Kernels(scalar::kernel, scalar.dense()) {
             @Override
             public String name() {
                 return "slow";

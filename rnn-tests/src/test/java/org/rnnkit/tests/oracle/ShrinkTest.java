@@ -30,7 +30,7 @@ class ShrinkTest {
     /** The scalar backend's kernels, except that the reverse direction leaves batch row 1's final h off by 1e-3. */
     static final class Planted extends Kernels {
         Planted(Kernels inner) {
-            super(type -> new PlantedKernel(inner.kernel(type)));
+            super(type -> new PlantedKernel(inner.kernel(type)), inner.dense());
         }
 
         @Override
