@@ -33,10 +33,22 @@ final class LayerForward {
         int inOff = xOff;
         int inW = cfg.inputSize();
         boolean inBf = batchFirst;
+        // One-hot input (a class per row, as character models feed it): the kernels may look columns up
+        // instead of multiplying by zeros.
+        int[] classes = OneHotRows.detect(x, xOff, seqLen, batch, inW, batchFirst, lengths,
+                trace != null ? trace.classBuffer : ws.classes);
+        if (classes != null && trace != null) {
+            trace.classBuffer = classes;
+        } else if (classes != null) {
+            ws.classes = classes;
+        }
+        if (trace != null) {
+            trace.classes = classes;
+        }
         for (int k = 0; k < cfg.numLayers(); k++) {
             boolean top = k == cfg.numLayers() - 1;
             float[] out = top ? output
-                    : trace != null ? (trace.layerOutputs[k] = new float[Math.toIntExact(between)])
+                    : trace != null ? (trace.layerOutputs[k] = LayerTrace.reuse(trace.layerOutputs[k], between))
                     : (k % 2 == 0 ? bufA : bufB);
             int outOff = top ? outputOff : 0;
             boolean outBf = top && batchFirst;
@@ -44,14 +56,14 @@ final class LayerForward {
             float[] both = null;
             if (merge) {
                 long size = 2L * seqLen * batch * hOut;
-                both = trace != null ? (trace.directionOutputs[k] = new float[Math.toIntExact(size)])
+                both = trace != null ? (trace.directionOutputs[k] = LayerTrace.reuse(trace.directionOutputs[k], size))
                         : ws.get(Workspace.MERGE, size);
             }
             for (int dir = 0; dir < d; dir++) {
                 int state = k * d + dir;
                 float[] tape = null;
                 if (trace != null) {
-                    tape = trace.tapes[state] = new float[Math.toIntExact(lk.tapeSize(k, seqLen, batch))];
+                    tape = trace.tapes[state] = LayerTrace.reuse(trace.tapes[state], lk.tapeSize(k, seqLen, batch));
                 }
                 if (merge) {
                     ws.out.set(both, dir * hOut, batch * 2 * hOut, 2 * hOut);
@@ -60,7 +72,7 @@ final class LayerForward {
                     ws.out.set(out, outOff + dir * hOut, ws.out.timeStride(), ws.out.batchStride());
                 }
                 lk.kernel.forward(lk.prepared[state], ws.seq.set(seqLen, batch, lengths, dir == 1),
-                        DirectionLayout.rows(ws.in, in, inOff, inBf, seqLen, batch, inW),
+                        DirectionLayout.rows(ws.in, in, inOff, inBf, seqLen, batch, inW).oneHot(k == 0 ? classes : null),
                         ws.out,
                         ws.state.set(h, DirectionLayout.stateOffset(cfg, k, dir, batch, hOut),
                                 c, DirectionLayout.stateOffset(cfg, k, dir, batch, hid)),
@@ -71,7 +83,8 @@ final class LayerForward {
                         DirectionLayout.rows(ws.out, out, outOff, outBf, seqLen, batch, outW));
             }
             if (trace != null && trace.dropout > 0 && !top) {
-                trace.dropoutMasks[k] = applyDropout(out, trace.dropout, trace.dropoutRandom);
+                trace.dropoutMasks[k] = applyDropout(out, (int) between, trace.dropout, trace.dropoutRandom,
+                        trace.dropoutMasks[k]);
             }
             in = out;
             inOff = 0;
@@ -80,11 +93,14 @@ final class LayerForward {
         }
     }
 
-    /** Inverted dropout in place; returns the mask of factors (0 or {@code 1/(1-p)}) for the backward pass. */
-    private static float[] applyDropout(float[] values, double p, SplittableRandom rnd) {
+    /**
+     * Inverted dropout of {@code values[0..n)} in place; returns the mask of factors (0 or {@code 1/(1-p)})
+     * for the backward pass, in {@code reuse} when it is large enough.
+     */
+    private static float[] applyDropout(float[] values, int n, double p, SplittableRandom rnd, float[] reuse) {
         float keep = (float) (1.0 / (1.0 - p));
-        float[] mask = new float[values.length];
-        for (int i = 0; i < values.length; i++) {
+        float[] mask = LayerTrace.reuse(reuse, n);
+        for (int i = 0; i < n; i++) {
             mask[i] = rnd.nextDouble() < p ? 0f : keep;
             values[i] *= mask[i];
         }

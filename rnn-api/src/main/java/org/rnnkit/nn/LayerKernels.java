@@ -16,7 +16,7 @@ import org.rnnkit.tensor.Tensor;
  * each layer's kernel shape, and what the memory of a call comes to.
  *
  * <p>Thread safety: immutable once built, except a workspace-size memo that holds immutable records and
- * is safe to race.
+ * is safe to race, and {@link #update}, which only the single owner of a {@link TrainableLayer}'s kernels calls.
  */
 final class LayerKernels {
     final RecurrentConfig config;
@@ -35,6 +35,19 @@ final class LayerKernels {
                     config.projSize(), config.bias());
             for (int dir = 0; dir < d; dir++) {
                 prepared[k * d + dir] = kernel.prepare(shapes[k], directionWeights(parameters, k, dir));
+            }
+        }
+    }
+
+    /**
+     * Re-packs every direction's prepared weights from {@code parameters}' current values (in place where
+     * the backend can). Only for kernels one {@link TrainableLayer} owns.
+     */
+    void update(Map<String, Tensor> parameters) {
+        int d = config.directions();
+        for (int k = 0; k < config.numLayers(); k++) {
+            for (int dir = 0; dir < d; dir++) {
+                prepared[k * d + dir] = kernel.update(prepared[k * d + dir], directionWeights(parameters, k, dir));
             }
         }
     }

@@ -4,32 +4,52 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.SplittableRandom;
+import org.rnnkit.backend.Backend;
+import org.rnnkit.backend.Backends;
+import org.rnnkit.internal.DenseOps;
+import org.rnnkit.internal.KernelAccess;
+import org.rnnkit.spi.DenseKernel;
 import org.rnnkit.tensor.Tensor;
 
 /**
  * A fully connected layer {@code y = x W^T + b}, PyTorch's {@code nn.Linear}: {@code weight} is
  * {@code (out, in)}, {@code bias} is {@code (out)}. Used as the output head of recurrent models
- * ({@code y_t = W_hy h_t + b_y}).
+ * ({@code y_t = W_hy h_t + b_y}). Its products run on a backend's dense kernel, like the recurrent layers'.
  *
  * <p>Thread safety: immutable once built; safe to share.
  */
 public final class Linear {
     private final int in, out;
     private final float[] weight, bias; // bias null when absent
+    private final Backend backend;
+    private final DenseKernel dense;
 
-    private Linear(int in, int out, float[] weight, float[] bias) {
+    private Linear(int in, int out, float[] weight, float[] bias, Backend backend) {
         this.in = in;
         this.out = out;
         this.weight = weight;
         this.bias = bias;
+        this.backend = backend;
+        this.dense = KernelAccess.kernels(backend).dense();
     }
 
     /**
-     * A layer from tensors named {@code weight} and (optionally) {@code bias}, copied.
+     * A layer from tensors named {@code weight} and (optionally) {@code bias}, copied, on the default
+     * backend ({@link Backends#get()}).
      *
      * @throws IllegalArgumentException if a tensor is missing, extra or mis-shaped
      */
     public static Linear of(Map<String, Tensor> params) {
+        return of(params, Backends.get());
+    }
+
+    /**
+     * A layer from tensors named {@code weight} and (optionally) {@code bias}, copied, on {@code backend}.
+     *
+     * @throws IllegalArgumentException if a tensor is missing, extra or mis-shaped
+     */
+    public static Linear of(Map<String, Tensor> params, Backend backend) {
+        Objects.requireNonNull(backend, "backend");
         Tensor w = params.get("weight");
         if (w == null || w.rank() != 2) {
             throw new IllegalArgumentException("weight: expected a tensor of shape (out, in), got "
@@ -48,7 +68,7 @@ public final class Linear {
         if (w.dim(0) < 1 || w.dim(1) < 1) {
             throw new IllegalArgumentException("weight: expected positive sizes, got " + w.shapeString());
         }
-        return new Linear(w.dim(1), w.dim(0), w.data().clone(), b == null ? null : b.data().clone());
+        return new Linear(w.dim(1), w.dim(0), w.data().clone(), b == null ? null : b.data().clone(), backend);
     }
 
     /** PyTorch's default initialisation: weight and bias uniform in {@code [-1/sqrt(in), 1/sqrt(in)]}. */
@@ -82,22 +102,18 @@ public final class Linear {
         return out;
     }
 
+    /** The backend whose dense kernel runs the products. */
+    public Backend backend() {
+        return backend;
+    }
+
     /** {@code y = x W^T + b} over the last axis of {@code x} ({@code (..., in)} → {@code (..., out)}). */
     public Tensor forward(Tensor x) {
         int rows = rows(x);
         int[] shape = x.shape();
         shape[shape.length - 1] = out;
         Tensor y = Tensor.zeros(shape);
-        float[] xd = x.data(), yd = y.data();
-        for (int n = 0; n < rows; n++) {
-            for (int o = 0; o < out; o++) {
-                float s = 0f;
-                for (int i = 0; i < in; i++) {
-                    s += weight[o * in + i] * xd[n * in + i];
-                }
-                yd[n * out + o] = bias == null ? s : s + bias[o];
-            }
-        }
+        DenseOps.linear(dense, x.data(), rows, in, weight, bias, out, y.data());
         return y;
     }
 
@@ -112,19 +128,8 @@ public final class Linear {
         Checks.requireShape("gy", Objects.requireNonNull(gy, "gy"), yShape);
         Tensor gw = Tensor.zeros(out, in), gx = Tensor.zeros(x.shape());
         Tensor gb = bias == null ? null : Tensor.zeros(out);
-        float[] xd = x.data(), g = gy.data(), gwd = gw.data(), gxd = gx.data();
-        for (int n = 0; n < rows; n++) {
-            for (int o = 0; o < out; o++) {
-                float go = g[n * out + o];
-                if (gb != null) {
-                    gb.data()[o] += go;
-                }
-                for (int i = 0; i < in; i++) {
-                    gwd[o * in + i] += go * xd[n * in + i];
-                    gxd[n * in + i] += go * weight[o * in + i];
-                }
-            }
-        }
+        DenseOps.linearBackward(dense, x.data(), rows, in, weight, out, gy.data(), gw.data(),
+                gb == null ? null : gb.data(), gx.data());
         Map<String, Tensor> m = new LinkedHashMap<>();
         m.put("weight", gw);
         if (gb != null) {

@@ -246,7 +246,7 @@ public final class RecurrentLayer {
     public LayerTrace forwardTraining(Tensor input, ForwardOptions options) {
         Objects.requireNonNull(options, "options: expected ForwardOptions, got null");
         LayerCall call = LayerCall.validate(config, input, options.lengthsView(), options.h0(), options.c0());
-        LayerTrace trace = new LayerTrace(this, call, input, options.dropout(), options.seed());
+        LayerTrace trace = new LayerTrace(this, config).begin(config, call, input, options.dropout(), options.seed());
         trace.output = run(call, input, options.h0(), options.c0(), new Workspace(), trace);
         return trace;
     }
@@ -276,7 +276,7 @@ public final class RecurrentLayer {
             }
             Checks.requireShape("gcN", gcN, fwd.cN().shape());
         }
-        return LayerBackward.run(kernels, parameters, trace, gOutput, ghN, gcN);
+        return LayerBackward.run(kernels, trace, gOutput, ghN, gcN, new BackwardMemory(parameters, true));
     }
 
     // ---- streaming -------------------------------------------------------------------------------------

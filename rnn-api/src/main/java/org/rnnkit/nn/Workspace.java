@@ -23,6 +23,8 @@ public final class Workspace {
     final SequenceView in = new SequenceView(), out = new SequenceView(), dIn = new SequenceView();
     final StateView state = new StateView();
     final Scratch scratch = new Scratch();
+    /** The classes of one-hot input rows, kept for the next call (see {@link OneHotRows}). */
+    int[] classes;
 
     /** The slot's array, grown (contents discarded) to at least {@code size} floats. */
     float[] get(int slot, long size) {

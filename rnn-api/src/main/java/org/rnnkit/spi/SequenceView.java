@@ -30,9 +30,9 @@ public final class SequenceView {
     }
 
     /**
-     * Marks every row of this view as one-hot: row {@code (t, b)} holds {@code 1} at column
-     * {@code classes[t*B + b]} and {@code +0} elsewhere ({@code B} the call's batch, in time-major order
-     * whatever the strides). A hint, since the rows themselves stay valid: a kernel may read the class
+     * Marks the rows of this view as one-hot: every row {@code (t, b)} the call runs (a step below the
+     * row's length) holds {@code 1} at column {@code classes[t*B + b]} and {@code +0} elsewhere ({@code B}
+     * the call's batch, in time-major order whatever the strides; the classes of other steps are any class). A hint, since the rows themselves stay valid: a kernel may read the class
      * instead of multiplying by zeros (an input projection becomes a column lookup, {@code dW_ih} a
      * scatter-add) or ignore the hint. The caller guarantees that the rows are exactly so; the kernel
      * call checks that every class lies in {@code 0..inputSize-1}. Returns this.

@@ -7,6 +7,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import org.rnnkit.backend.Backends;
+import org.rnnkit.internal.DenseOps;
+import org.rnnkit.internal.KernelAccess;
 import org.rnnkit.io.ModelFormatException;
 import org.rnnkit.io.SafeTensors;
 import org.rnnkit.io.SafeTensorsFile;
@@ -19,7 +21,8 @@ import org.rnnkit.nn.Linear;
 import org.rnnkit.nn.ParameterLayout;
 import org.rnnkit.nn.RecurrentConfig;
 import org.rnnkit.nn.RecurrentLayer;
-import org.rnnkit.nn.LayerTrace;
+import org.rnnkit.nn.TrainableLayer;
+import org.rnnkit.spi.DenseKernel;
 import org.rnnkit.backend.Backend;
 import org.rnnkit.tensor.MemoryBudget;
 import org.rnnkit.tensor.Tensor;
@@ -33,6 +36,12 @@ import org.rnnkit.tensor.Tensor;
  * <p>Two tasks: {@link Task#PER_STEP} (a class per time step, e.g. next-character prediction:
  * {@code logits = head(output)}) and {@link Task#PER_SEQUENCE} (one class per sequence, many-to-one:
  * {@code logits = head(top layer's final h, directions concatenated)}).
+ *
+ * <p>Training runs on the backend end to end: the recurrent layer is a {@link TrainableLayer} over the live
+ * parameters (prepared weights re-packed in place after each update), the head's products and the softmax
+ * run on the backend's dense kernel, and every buffer is kept from one step to the next, so a warm step
+ * allocates nothing that grows with the sequence. A {@link Step}'s tensors are therefore the model's own,
+ * rewritten by its next call.
  *
  * <p>Thread safety: not thread-safe; a training step writes the parameters. {@link #layer()} returns an
  * immutable snapshot that may be shared for inference.
@@ -56,7 +65,14 @@ public final class SequenceModel {
     private final int classes;
     private final Backend backend;
     private final Map<String, Tensor> params; // live, state_dict order
-    private RecurrentLayer layer; // rebuilt from params after each update
+    private final TrainableLayer rnn; // over the live rnn.* tensors
+    private final DenseKernel dense;
+    private final float[] headWeight, headBias; // live
+    private final Map<String, Tensor> grads = new LinkedHashMap<>(); // reused: rnn.* then head.*
+    private final Tensor headWeightGrad, headBiasGrad;
+    private Tensor logits, logitGrad, featureGrad; // reused, sized for the last call
+    private float[] logSumExp = new float[0];
+    private RecurrentLayer layer; // immutable snapshots, made on request after an update
     private Linear head;
 
     private SequenceModel(RecurrentConfig config, int classes, Map<String, Tensor> params, Backend backend) {
@@ -64,6 +80,18 @@ public final class SequenceModel {
         this.classes = classes;
         this.params = params;
         this.backend = backend;
+        Map<String, Tensor> rnnParams = new LinkedHashMap<>();
+        params.forEach((k, v) -> {
+            if (k.startsWith("rnn.")) {
+                rnnParams.put(k.substring(4), v);
+            }
+        });
+        this.rnn = TrainableLayer.of(config, rnnParams, backend);
+        this.dense = KernelAccess.kernels(backend).dense();
+        this.headWeight = params.get("head.weight").data();
+        this.headBias = params.get("head.bias").data();
+        this.headWeightGrad = Tensor.zeros(classes, config.outputSize());
+        this.headBiasGrad = Tensor.zeros(classes);
     }
 
     /**
@@ -171,21 +199,15 @@ public final class SequenceModel {
     /** The recurrent layer with the current parameters (an immutable snapshot). */
     public RecurrentLayer layer() {
         if (layer == null) {
-            Map<String, Tensor> rnn = new LinkedHashMap<>();
-            params.forEach((k, v) -> {
-                if (k.startsWith("rnn.")) {
-                    rnn.put(k.substring(4), v);
-                }
-            });
-            layer = RecurrentLayer.of(config, rnn, backend);
+            layer = rnn.snapshot();
         }
         return layer;
     }
 
-    /** The head with the current parameters. */
+    /** The head with the current parameters (an immutable snapshot). */
     public Linear head() {
         if (head == null) {
-            head = Linear.of(Map.of("weight", params.get("head.weight"), "bias", params.get("head.bias")));
+            head = Linear.of(Map.of("weight", params.get("head.weight"), "bias", params.get("head.bias")), backend);
         }
         return head;
     }
@@ -198,6 +220,9 @@ public final class SequenceModel {
      * @param gradients by parameter name (after clipping, for a training step)
      * @param output the recurrent layer's results
      * @param gradNorm the global 2-norm of the gradients before clipping ({@link #trainStep} only, else NaN)
+     *
+     * <p>The tensors are the model's own buffers, rewritten by its next {@link #lossAndGradients} or
+     * {@link #trainStep}: copy what must outlast it.
      */
     public record Step(double loss, Tensor logits, Map<String, Tensor> gradients, LayerOutput output, double gradNorm) {}
 
@@ -219,24 +244,43 @@ public final class SequenceModel {
      * @param options lengths, initial states and dropout of the training pass
      */
     public Step lossAndGradients(Task task, Tensor input, int[] targets, ForwardOptions options) {
-        LayerTrace trace = layer().forwardTraining(input, options);
-        LayerOutput out = trace.output();
+        Objects.requireNonNull(task, "task");
+        Objects.requireNonNull(targets, "targets");
+        LayerOutput out = rnn.forward(input, options);
         Tensor feats = features(task, out);
-        Tensor logits = head().forward(feats);
-        Loss loss = Losses.crossEntropy(logits, targets);
-        Map<String, Tensor> hg = head().backward(feats, loss.gradient());
-        Tensor gFeats = hg.get("input");
+        int width = config.outputSize(), rows = feats.size() / width;
+        int[] logitShape = feats.shape();
+        logitShape[logitShape.length - 1] = classes;
+        if (targets.length != rows) {
+            throw new IllegalArgumentException("targets: expected " + rows + " class indices (one per row of logits "
+                    + Tensor.shapeString(logitShape) + "), got " + targets.length);
+        }
+        logits = sized(logits, logitShape);
+        logitGrad = sized(logitGrad, logitShape);
+        featureGrad = sized(featureGrad, feats.shape());
+        if (logSumExp.length < rows) {
+            logSumExp = new float[rows];
+        }
+        DenseOps.linear(dense, feats.data(), rows, width, headWeight, headBias, classes, logits.data());
+        double loss = DenseOps.crossEntropy(dense, logits.data(), rows, classes, targets, logitGrad.data(), logSumExp);
+        DenseOps.linearBackward(dense, feats.data(), rows, width, headWeight, classes, logitGrad.data(),
+                headWeightGrad.data(), headBiasGrad.data(), featureGrad.data());
         Gradients g;
         if (task == Task.PER_STEP) {
-            g = layer().backward(trace, gFeats, null, null);
+            g = rnn.backward(featureGrad, null, null);
         } else {
-            g = layer().backward(trace, null, LastHidden.gradient(config, out.hN(), gFeats), null);
+            g = rnn.backward(null, LastHidden.gradient(config, out.hN(), featureGrad), null);
         }
-        Map<String, Tensor> grads = new LinkedHashMap<>();
-        g.parameters().forEach((k, v) -> grads.put("rnn." + k, v));
-        grads.put("head.weight", hg.get("weight"));
-        grads.put("head.bias", hg.get("bias"));
-        return new Step(loss.value(), logits, grads, out, Double.NaN);
+        if (grads.isEmpty()) {
+            g.parameters().forEach((k, v) -> grads.put("rnn." + k, v)); // the same tensors every step
+            grads.put("head.weight", headWeightGrad);
+            grads.put("head.bias", headBiasGrad);
+        }
+        return new Step(loss, logits, Collections.unmodifiableMap(grads), out, Double.NaN);
+    }
+
+    private static Tensor sized(Tensor t, int[] shape) {
+        return t != null && t.sameShape(shape) ? t : Tensor.zeros(shape);
     }
 
     /** One optimizer step from zero states, without clipping or dropout. */
@@ -259,9 +303,10 @@ public final class SequenceModel {
         Objects.requireNonNull(optimizer, "optimizer");
         Objects.requireNonNull(clipping, "clipping");
         Step s = lossAndGradients(task, input, targets, options);
-        double norm = clipping.apply(s.gradients());
-        optimizer.step(params, s.gradients());
-        layer = null; // parameters changed: rebuild the snapshots lazily
+        double norm = clipping.apply(grads);
+        optimizer.step(params, grads);
+        rnn.parametersChanged(); // re-packs the kernels' weights in place
+        layer = null; // snapshots are rebuilt on request
         head = null;
         return new Step(s.loss(), s.logits(), s.gradients(), s.output(), norm);
     }

@@ -1,6 +1,5 @@
 package org.rnnkit.train;
 
-import java.util.Arrays;
 import java.util.Objects;
 import org.rnnkit.nn.ForwardOptions;
 import org.rnnkit.tensor.Tensor;
@@ -21,6 +20,8 @@ public final class TruncatedBptt {
     private final double dropout;
     private final java.util.SplittableRandom seeds;
     private Tensor h, c; // carried state, null = zeros
+    private Tensor chunkBuffer; // the last chunk's steps when a call spans several chunks
+    private int[] targetBuffer;
 
     /** Without dropout. */
     public TruncatedBptt(SequenceModel model, int chunkLength) {
@@ -50,6 +51,15 @@ public final class TruncatedBptt {
         this.seeds = new java.util.SplittableRandom(seed);
     }
 
+    /** {@code into} (or a new tensor of the same shape) holding a copy of {@code value}. */
+    private static Tensor carry(Tensor into, Tensor value) {
+        if (into == null || !into.sameShape(value.shape())) {
+            return value.copy();
+        }
+        System.arraycopy(value.data(), 0, into.data(), 0, value.size());
+        return into;
+    }
+
     /** Forgets the carried state: the next chunk starts from zeros. */
     public void reset() {
         h = null;
@@ -73,17 +83,27 @@ public final class TruncatedBptt {
         double weighted = 0;
         for (int t0 = 0; t0 < seqLen; t0 += chunkLength) {
             int len = Math.min(chunkLength, seqLen - t0);
-            int rowSize = batch * width;
-            // time-major: the chunk's steps are one contiguous block
-            Tensor chunk = Tensor.wrap(Arrays.copyOfRange(input.data(), t0 * rowSize, (t0 + len) * rowSize),
-                    len, batch, width);
-            int[] chunkTargets = Arrays.copyOfRange(targets, t0 * batch, (t0 + len) * batch);
+            Tensor chunk = input;
+            int[] chunkTargets = targets;
+            if (len != seqLen) {
+                // time-major: the chunk's steps are one contiguous block, copied into buffers kept for the next chunk
+                int rowSize = batch * width;
+                if (chunkBuffer == null || !chunkBuffer.sameShape(len, batch, width)) {
+                    chunkBuffer = Tensor.zeros(len, batch, width);
+                    targetBuffer = new int[len * batch];
+                }
+                System.arraycopy(input.data(), t0 * rowSize, chunkBuffer.data(), 0, len * rowSize);
+                System.arraycopy(targets, t0 * batch, targetBuffer, 0, len * batch);
+                chunk = chunkBuffer;
+                chunkTargets = targetBuffer;
+            }
             // the carried state starts the chunk; fresh dropout masks for every chunk
             ForwardOptions options = ForwardOptions.defaults().withInitialState(h, c).withDropout(dropout, seeds.nextLong());
             SequenceModel.Step s = model.trainStep(SequenceModel.Task.PER_STEP, chunk, chunkTargets, optimizer, clipping,
                     options);
-            h = s.output().hN(); // values only: the next chunk's backward stops here
-            c = s.output().cN();
+            // values only (the next chunk's backward stops here), copied: the step's tensors are the model's
+            h = carry(h, s.output().hN());
+            c = s.output().cN() == null ? null : carry(c, s.output().cN());
             weighted += s.loss() * len;
         }
         return weighted / seqLen;

@@ -137,9 +137,15 @@ final class CharCorpus {
 
     /** One-hot encoding of {@code ids[t*batch + b]} into a time-major {@code (T, B, V)} tensor. */
     static Tensor oneHot(int[] ids, int seqLen, int batch, int vocabSize) {
-        Tensor x = Tensor.zeros(seqLen, batch, vocabSize);
-        for (int i = 0; i < seqLen * batch; i++) {
-            x.data()[i * vocabSize + ids[i]] = 1f;
+        return oneHot(ids, vocabSize, Tensor.zeros(seqLen, batch, vocabSize));
+    }
+
+    /** {@link #oneHot(int[], int, int, int)} into {@code x} (every value rewritten); returns {@code x}. */
+    static Tensor oneHot(int[] ids, int vocabSize, Tensor x) {
+        float[] d = x.data();
+        java.util.Arrays.fill(d, 0f);
+        for (int i = 0; i < ids.length; i++) {
+            d[i * vocabSize + ids[i]] = 1f;
         }
         return x;
     }

@@ -15,6 +15,7 @@ import org.rnnkit.backend.Backend;
 import org.rnnkit.train.Adam;
 import org.rnnkit.train.Clipping;
 import org.rnnkit.train.SequenceModel;
+import org.rnnkit.tensor.Tensor;
 import org.rnnkit.train.TruncatedBptt;
 
 /**
@@ -105,12 +106,14 @@ final class TrainCommand implements Main.Command {
         int pos = 0;
         long start = System.nanoTime();
         double smooth = Math.log(vocab);
+        // one step's characters, targets and one-hot input, reused every step
+        int[] in = new int[seqLen * batch], target = new int[seqLen * batch];
+        Tensor x = Tensor.zeros(seqLen, batch, vocab);
         for (int step = 1; step <= steps; step++) {
             if (pos + seqLen + 1 > span) {
                 pos = 0; // streams wrap around: start them afresh
                 tbptt.reset();
             }
-            int[] in = new int[seqLen * batch], target = new int[seqLen * batch];
             for (int t = 0; t < seqLen; t++) {
                 for (int b = 0; b < batch; b++) {
                     int at = b * span + pos + t;
@@ -119,7 +122,7 @@ final class TrainCommand implements Main.Command {
                 }
             }
             pos += seqLen;
-            double loss = tbptt.train(CharCorpus.oneHot(in, seqLen, batch, vocab), target, adam, clipping);
+            double loss = tbptt.train(CharCorpus.oneHot(in, vocab, x), target, adam, clipping);
             if (!Double.isFinite(loss) || !finite(model)) {
                 if (tty) {
                     err.println();
