@@ -35,7 +35,10 @@ typedef struct {
     float *data;
 } rk_pk;
 
-/** One layer direction's weights in the kernels' layouts (native memory, immutable after rk_prepare). */
+/**
+ * One layer direction's weights in the kernels' layouts (native memory, written by rk_prepare and, between
+ * kernel calls of their sole owner, by rk_update).
+ */
 typedef struct {
     int type, I, H, P, O, G, GH, GS, TS, bias;
     rk_pk ih;     /* N = GH, K = I */
@@ -109,6 +112,12 @@ int64_t rk_tape_size(const rk_dims *d, int T, int B);
 /** Returns NULL when out of memory. Arrays in PyTorch's layout; bih/bhh/whr may be NULL. */
 rk_weights *rk_prepare(const rk_dims *d, int bias, const float *wih, const float *whh, const float *bih,
         const float *bhh, const float *whr);
+/**
+ * Packs changed arrays (PyTorch's layout, the dims and bias of w) into w's own block, in place: the bits
+ * rk_prepare would give. Returns 0, changing nothing, when the dims or bias differ from w's.
+ */
+int rk_update(rk_weights *w, const rk_dims *d, int bias, const float *wih, const float *whh, const float *bih,
+        const float *bhh, const float *whr);
 void rk_release(rk_weights *w);
 
 /** Strides and offsets are in floats and already applied to the pointers. */
@@ -117,6 +126,7 @@ typedef struct {
     const int *len; /* NULL: every row runs T steps */
     const float *x;
     int64_t xts, xbs;
+    const int *cls; /* NULL, or x's rows are one-hot: row (t, b) has its 1 at column cls[t*B + b] (each 0..I-1) */
     float *out; /* NULL: no per-step output */
     int64_t ots, obs;
     float *h, *c, *tape, *ws;
@@ -128,6 +138,7 @@ typedef struct {
     const int *len;
     const float *x;
     int64_t xts, xbs;
+    const int *cls; /* as in rk_fwd_args */
     const float *dout;
     int64_t dts, dbs;
     float *dh, *dc;

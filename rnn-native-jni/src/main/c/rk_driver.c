@@ -3,7 +3,8 @@
  * direction. Products go through rk_ops.gemm_rows (our packed kernels, one fixed summation order per
  * output, so a row's result never depends on the other rows: streaming chunk by chunk gives the bits of
  * a one-shot run). The backward pass's big products, summed over every step (dW_ih, dW_hh, dW_hr) and
- * the input gradient, are OpenBLAS sgemm calls on fixed tiles.
+ * the input gradient, are OpenBLAS sgemm calls on fixed tiles. One-hot input rows (a non-NULL cls) turn the
+ * input projection into a column lookup and dW_ih into a scatter-add: no products with zeros.
  */
 #include <sched.h>
 #include <stdatomic.h>
@@ -89,65 +90,102 @@ static void pack(rk_pk *p, float *data, int n, int k, const float *src, size_t o
     }
 }
 
-rk_weights *rk_prepare(const rk_dims *d, int bias, const float *wih, const float *whh, const float *bih,
-        const float *bhh, const float *whr)
+/* floats of each part of a weight block, in the block's order (each rounded to 16: 64-byte aligned parts) */
+typedef struct {
+    size_t ih, bx, hh, hhn, bhn, hhT, hr, hrT, wih, total;
+} block_sizes;
+
+static block_sizes sizes_of(int type, int I, int H, int P, int O, int GH)
 {
-    int I = d->I, H = d->H, P = d->P, O = d->O, GH = d->GH;
-    int gru = d->type == RK_GRU, hhRows = gru ? 2 * H : GH, hhTK = gru ? 3 * H : GH;
-    size_t sIh = round16(pk_floats(GH, I)), sBx = round16(GH), sHh = round16(pk_floats(hhRows, O)),
-           sHhn = gru ? round16(pk_floats(H, H)) : 0, sBhn = gru ? round16(H) : 0,
-           sHhT = round16(pk_floats(O, hhTK)), sHr = P > 0 ? round16(pk_floats(P, H)) : 0,
-           sHrT = P > 0 ? round16(pk_floats(H, P)) : 0, sWih = round16((size_t)GH * I);
-    size_t total = sIh + sBx + sHh + sHhn + sBhn + sHhT + sHr + sHrT + sWih;
-    rk_weights *w = calloc(1, sizeof(rk_weights));
-    void *block = NULL;
-    if (w == NULL || posix_memalign(&block, 64, total * sizeof(float)) != 0) {
-        free(w);
-        return NULL;
-    }
-    float *f = block;
-    w->block = block;
-    w->type = d->type;
-    w->I = I;
-    w->H = H;
-    w->P = P;
-    w->O = O;
-    w->G = d->G;
-    w->GH = GH;
-    w->GS = d->GS;
-    w->TS = d->TS;
-    w->bias = bias;
+    int gru = type == RK_GRU, hhRows = gru ? 2 * H : GH, hhTK = gru ? 3 * H : GH;
+    block_sizes s;
+    s.ih = round16(pk_floats(GH, I));
+    s.bx = round16(GH);
+    s.hh = round16(pk_floats(hhRows, O));
+    s.hhn = gru ? round16(pk_floats(H, H)) : 0;
+    s.bhn = gru ? round16(H) : 0;
+    s.hhT = round16(pk_floats(O, hhTK));
+    s.hr = P > 0 ? round16(pk_floats(P, H)) : 0;
+    s.hrT = P > 0 ? round16(pk_floats(H, P)) : 0;
+    s.wih = round16((size_t)GH * I);
+    s.total = s.ih + s.bx + s.hh + s.hhn + s.bhn + s.hhT + s.hr + s.hrT + s.wih;
+    return s;
+}
+
+/* every part of w's block from PyTorch-layout arrays (w's dims, bias and block set): rk_prepare's packing,
+   and rk_update's into the same places */
+static void fill(rk_weights *w, const float *wih, const float *whh, const float *bih, const float *bhh,
+        const float *whr)
+{
+    const int I = w->I, H = w->H, P = w->P, O = w->O, GH = w->GH, bias = w->bias;
+    const int gru = w->type == RK_GRU, hhRows = gru ? 2 * H : GH, hhTK = gru ? 3 * H : GH;
+    block_sizes sz = sizes_of(w->type, I, H, P, O, GH);
+    float *f = w->block;
 
     pack(&w->ih, f, GH, I, wih, 0, I, 1);
-    f += sIh;
+    f += sz.ih;
     w->bx = f;
     for (int o = 0; o < GH; o++) {
         /* b_hh joins b_ih except inside GRU's r * (W_hn h + b_hn) */
         w->bx[o] = !bias ? 0.0f : gru && o >= 2 * H ? bih[o] : bih[o] + bhh[o];
     }
-    f += sBx;
+    f += sz.bx;
     pack(&w->hh, f, hhRows, O, whh, 0, O, 1);
-    f += sHh;
+    f += sz.hh;
     if (gru) {
         pack(&w->hhn, f, H, H, whh, 2 * (size_t)H, H, 1);
-        f += sHhn;
+        f += sz.hhn;
         w->bhn = f;
         for (int j = 0; j < H; j++) {
             w->bhn[j] = bias ? bhh[2 * H + j] : 0.0f;
         }
-        f += sBhn;
+        f += sz.bhn;
     }
     pack(&w->hhT, f, O, hhTK, whh, 0, 1, O); /* W_hh^T: element (o, kk) = W_hh[kk][o] */
-    f += sHhT;
+    f += sz.hhT;
     if (P > 0) {
         pack(&w->hr, f, P, H, whr, 0, H, 1);
-        f += sHr;
+        f += sz.hr;
         pack(&w->hrT, f, H, P, whr, 0, 1, H);
-        f += sHrT;
+        f += sz.hrT;
     }
     w->wih = f;
     memcpy(w->wih, wih, sizeof(float) * (size_t)GH * I);
+}
+
+rk_weights *rk_prepare(const rk_dims *d, int bias, const float *wih, const float *whh, const float *bih,
+        const float *bhh, const float *whr)
+{
+    block_sizes sz = sizes_of(d->type, d->I, d->H, d->P, d->O, d->GH);
+    rk_weights *w = calloc(1, sizeof(rk_weights));
+    void *block = NULL;
+    if (w == NULL || posix_memalign(&block, 64, sz.total * sizeof(float)) != 0) {
+        free(w);
+        return NULL;
+    }
+    w->block = block;
+    w->type = d->type;
+    w->I = d->I;
+    w->H = d->H;
+    w->P = d->P;
+    w->O = d->O;
+    w->G = d->G;
+    w->GH = d->GH;
+    w->GS = d->GS;
+    w->TS = d->TS;
+    w->bias = bias != 0;
+    fill(w, wih, whh, bih, bhh, whr);
     return w;
+}
+
+int rk_update(rk_weights *w, const rk_dims *d, int bias, const float *wih, const float *whh, const float *bih,
+        const float *bhh, const float *whr)
+{
+    if (w == NULL || w->type != d->type || w->I != d->I || w->H != d->H || w->P != d->P || w->bias != (bias != 0)) {
+        return 0;
+    }
+    fill(w, wih, whh, bih, bhh, whr);
+    return 1;
 }
 
 void rk_release(rk_weights *w)
@@ -196,6 +234,26 @@ static void rank_rows(const int *len, int T, int B, int *perm)
  */
 #define RK_FUSE_ROWS 16
 
+/*
+ * The input projection of a one-hot row of class c: gx = b + W_ih[:, c], no product. The same bits as
+ * gemm_rows' chain for that row, which starts at b and adds x[kk] * W[o][kk] in order: a term 0 * w adds an
+ * exact zero (nothing changes, but for the sign of a zero sum), and 1 * w adds w with the one rounding of
+ * this addition, FMA or not. (Not for non-finite weights: there 0 * inf makes the product NaN.) Column c of
+ * a packed panel is RK_PANEL consecutive floats.
+ */
+static void ih_column(const rk_weights *w, int c, float *g)
+{
+    const rk_pk *p = &w->ih;
+    for (int pi = 0; pi < p->panels; pi++) {
+        const int o0 = pi * RK_PANEL, n = p->n - o0 < RK_PANEL ? p->n - o0 : RK_PANEL;
+        const float *col = p->data + ((size_t)pi * p->k + (size_t)c) * RK_PANEL, *b = w->bx + o0;
+        float *dst = g + o0;
+        for (int o = 0; o < n; o++) {
+            dst[o] = b[o] + col[o];
+        }
+    }
+}
+
 typedef struct {
     const rk_weights *w;
     const rk_ops *ops;
@@ -226,8 +284,13 @@ static void fwd_block(const fwd_ctx *x, int s, int i0, int nb)
         slot[j] = a->tape ? a->tape + r * TS : NULL;
         aux[j] = x->ex + (int64_t)i * x->rs;
         orow[j] = a->out ? a->out + t * a->ots + b * a->obs : NULL;
+        if (x->fused && a->cls != NULL) { /* one-hot rows: their column of W_ih, then W_hh h as when apart */
+            ih_column(w, a->cls[r], g[j]);
+        }
     }
-    if (x->fused) { /* gx = b + x W_ih^T + h W_hh^T for this step's rows: the sums of the separate passes */
+    /* whether W_hh h is still to be added to gx in place (below), after the input projection */
+    const int apart = !x->fused || a->cls != NULL;
+    if (!apart) { /* gx = b + x W_ih^T + h W_hh^T for this step's rows: the sums of the separate passes */
         const float *xin[RK_ROWS], *bx[RK_ROWS];
         for (int j = 0; j < nb; j++) {
             int b = x->perm[i0 + j], len = length_of(a->len, a->T, b);
@@ -239,7 +302,7 @@ static void fwd_block(const fwd_ctx *x, int s, int i0, int nb)
     }
     switch (w->type) {
     case RK_LSTM:
-        if (!x->fused) {
+        if (apart) {
             ops->gemm_rows(&w->hh, nb, hin, gin, g);
         }
         for (int j = 0; j < nb; j++) {
@@ -264,7 +327,7 @@ static void fwd_block(const fwd_ctx *x, int s, int i0, int nb)
         }
         break;
     case RK_GRU:
-        if (!x->fused) {
+        if (apart) {
             ops->gemm_rows(&w->hh, nb, hin, gin, g); /* r, z: in place on gx */
         }
         for (int j = 0; j < nb; j++) {
@@ -285,7 +348,7 @@ static void fwd_block(const fwd_ctx *x, int s, int i0, int nb)
         }
         break;
     default:
-        if (!x->fused) {
+        if (apart) {
             ops->gemm_rows(&w->hh, nb, hin, gin, g);
         }
         for (int j = 0; j < nb; j++) {
@@ -353,6 +416,10 @@ static void fwd_projection(void *ctx, int p, int parts)
     for (int t = (int)t0; t < t1; t++) {
         for (int b = 0; b < B; b++) {
             if (t >= length_of(a->len, T, b)) {
+                continue;
+            }
+            if (a->cls != NULL) {
+                ih_column(w, a->cls[(int64_t)t * B + b], x->gx + ((int64_t)t * B + b) * GH);
                 continue;
             }
             ar[n] = a->x + t * a->xts + b * a->xbs;
@@ -529,8 +596,8 @@ void rk_forward(const rk_weights *w, const rk_ops *ops, const rk_fwd_args *a)
         valid += length_of(a->len, T, b);
     }
     int parts;
-    if (!x.fused) {
-        parts = split(valid * GH * w->I, T, a->threads);
+    if (!x.fused) { /* (one-hot rows: a copy of GH floats each, not worth a second thread) */
+        parts = split(valid * GH * (a->cls != NULL ? 1 : w->I), T, a->threads);
         rk_parallel(parts, a->threads, fwd_projection, &x);
     }
 
@@ -545,7 +612,7 @@ void rk_forward(const rk_weights *w, const rk_ops *ops, const rk_fwd_args *a)
 
     /* (3) the steps, split by blocks of rows (each part owns its rows for the whole sequence), or, with
        too few rows for that, by hidden units */
-    parts = split(valid * GH * (O + (x.fused ? w->I : 0)), (B + 3) / 4, a->threads);
+    parts = split(valid * GH * (O + (x.fused && a->cls == NULL ? w->I : 0)), (B + 3) / 4, a->threads);
     int unitParts = x.fused ? 1 : unit_parts(w, a, valid, parts);
     unit_split us = {&x, {x.hs, (float *)(perm + B)}, 0};
     if (unitParts >= 2 && rk_parallel_together(unitParts, fwd_units, &us)) {
@@ -694,7 +761,24 @@ static void task_wih(const prod_ctx *pc, int sg, int m0, int mt)
     const int T = a->T, B = a->B, I = x->w->I, GS = x->w->GS;
     const float *A = x->dG + pc->in[sg].gcol + m0;
     float *C = a->gwih + (int64_t)(pc->in[sg].wrow + m0) * I;
-    if (pc->xUniform) {
+    if (a->cls != NULL) {
+        /* one-hot rows: each row's gate gradients added to the column of its class, rows in ascending
+           order (r = t*B + b), the product's nonzero terms; the order is the tile's own, whatever the
+           thread count */
+        for (int t = 0; t < T; t++) {
+            for (int b = 0; b < B; b++) {
+                if (t >= length_of(a->len, T, b)) {
+                    continue;
+                }
+                int64_t r = (int64_t)t * B + b;
+                const float *g = A + r * GS;
+                float *col = C + a->cls[r];
+                for (int m = 0; m < mt; m++) {
+                    col[(int64_t)m * I] += g[m];
+                }
+            }
+        }
+    } else if (pc->xUniform) {
         sgemm(1, 0, mt, I, T * B, A, GS, a->x, a->xbs, C, I);
     } else if (a->xts >= I) {
         for (int b = 0; b < B; b++) {
@@ -845,7 +929,7 @@ void rk_backward(const rk_weights *w, const rk_ops *ops, const rk_bwd_args *a)
     pc.nHr = P > 0 ? (P + RK_TILE - 1) / RK_TILE : 0;
     pc.nDx = a->dx == NULL ? 0 : pc.dxUniform ? (int)((R + RK_DX_TILE - 1) / RK_DX_TILE) : B;
     pc.tasks = pc.nIh + pc.nHh + pc.nHr + pc.nDx;
-    int64_t fmas = valid * (int64_t)w->GH * (2 * I + O) + (P > 0 ? valid * (int64_t)P * H : 0);
+    int64_t fmas = valid * (int64_t)w->GH * ((a->cls != NULL ? 1 : I) + I + O) + (P > 0 ? valid * (int64_t)P * H : 0);
     rk_parallel(split(fmas, pc.tasks, a->threads), a->threads, products, &pc);
 
     if (w->bias) { /* bias gradients: column sums over the valid rows, in order */

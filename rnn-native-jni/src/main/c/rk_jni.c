@@ -2,8 +2,8 @@
  * The JNI layer: OpenBLAS loading (dlopen + dlsym, errors returned as strings), the instruction-set
  * choice, and one entry point per kernel call. Every entry point checks its arguments against the array
  * lengths before it touches anything (the Java side has checked them already; this is the last line),
- * copies the lengths, pins the arrays only around the work (inputs released with JNI_ABORT), and returns
- * right after any ThrowNew.
+ * copies the lengths and the one-hot classes, pins the arrays only around the work (inputs released with
+ * JNI_ABORT), and returns right after any ThrowNew.
  */
 #include <dlfcn.h>
 #include <jni.h>
@@ -457,6 +457,49 @@ static void unpin(JNIEnv *env, pins *ps)
     ps->n = 0;
 }
 
+/* Re-packs changed weights into the block of `handle`, prepared for the same shape: no allocation. */
+JNIEXPORT void JNICALL Java_org_rnnkit_nativebackend_NativeMethods_update(JNIEnv *env, jclass cls, jlong handle,
+        jint type, jint inputSize, jint hiddenSize, jint projSize, jboolean bias, jfloatArray wih, jfloatArray whh,
+        jfloatArray bih, jfloatArray bhh, jfloatArray whr)
+{
+    (void)cls;
+    rk_weights *w = (rk_weights *)(intptr_t)handle;
+    rk_dims d;
+    char bad[256] = {0};
+    if (w == NULL || !rk_dims_of(type, inputSize, hiddenSize, projSize, &d) || w->type != d.type || w->I != d.I
+            || w->H != d.H || w->P != d.P || w->bias != (bias != JNI_FALSE)) {
+        throw_new(env, "java/lang/IllegalArgumentException", "update: expected weights prepared for this shape");
+        return;
+    }
+    check_len(env, wih, (int64_t)d.GH * d.I, "weight_ih", bad, sizeof bad);
+    check_len(env, whh, (int64_t)d.GH * d.O, "weight_hh", bad, sizeof bad);
+    if (bias) {
+        check_len(env, bih, d.GH, "bias_ih", bad, sizeof bad);
+        check_len(env, bhh, d.GH, "bias_hh", bad, sizeof bad);
+    }
+    if (d.P > 0) {
+        check_len(env, whr, (int64_t)d.P * d.H, "weight_hr", bad, sizeof bad);
+    }
+    if (bad[0] != 0) {
+        throw_new(env, "java/lang/IllegalArgumentException", bad);
+        return;
+    }
+    pins ps = {.n = 0};
+    int ok = 1;
+    float *p0 = pin(env, &ps, wih, 0, &ok);
+    float *p1 = pin(env, &ps, whh, 0, &ok);
+    float *p2 = bias ? pin(env, &ps, bih, 0, &ok) : NULL;
+    float *p3 = bias ? pin(env, &ps, bhh, 0, &ok) : NULL;
+    float *p4 = d.P > 0 ? pin(env, &ps, whr, 0, &ok) : NULL;
+    if (ok) {
+        rk_update(w, &d, bias != JNI_FALSE, p0, p1, p2, p3, p4);
+    }
+    unpin(env, &ps);
+    if (!ok && !(*env)->ExceptionCheck(env)) {
+        throw_new(env, "java/lang/OutOfMemoryError", "rnnkit native: could not pin the arrays");
+    }
+}
+
 /* Copies and checks lengths (1..T each); returns the copy (caller frees if != stack) or NULL with *bad set. */
 static int *copy_lengths(JNIEnv *env, jintArray lengths, int T, int B, int *stack, int stackSize, char *bad,
         size_t badSize)
@@ -487,6 +530,40 @@ static int *copy_lengths(JNIEnv *env, jintArray lengths, int T, int B, int *stac
     return len;
 }
 
+/*
+ * Copies and checks the one-hot classes of x's rows (n = T*B of them, each 0..I-1): the kernels index W_ih
+ * with them, so they are read from a private copy that no Java thread can change after the check. Returns
+ * the copy (caller frees if != stack), or NULL: no classes, or with *bad set.
+ */
+static int *copy_classes(JNIEnv *env, jintArray classes, int64_t n, int I, int *stack, int stackSize, char *bad,
+        size_t badSize)
+{
+    if (classes == NULL || bad[0] != 0) {
+        return NULL;
+    }
+    jsize have = (*env)->GetArrayLength(env, classes);
+    if (n > have) {
+        snprintf(bad, badSize, "oneHotClasses: expected %lld classes (T*B), the array has %d", (long long)n, (int)have);
+        return NULL;
+    }
+    int *c = n <= stackSize ? stack : malloc(sizeof(int) * (size_t)n);
+    if (c == NULL) {
+        snprintf(bad, badSize, "oneHotClasses: no memory for %lld values", (long long)n);
+        return NULL;
+    }
+    (*env)->GetIntArrayRegion(env, classes, 0, (jsize)n, c);
+    for (int64_t r = 0; r < n; r++) {
+        if (c[r] < 0 || c[r] >= I) {
+            snprintf(bad, badSize, "oneHotClasses[%lld]: expected a class in 0..%d, got %d", (long long)r, I - 1, c[r]);
+            if (c != stack) {
+                free(c);
+            }
+            return NULL;
+        }
+    }
+    return c;
+}
+
 static int check_grid(const char *name, int T, int B, jint off, jint ts, jint bs, char *bad, size_t badSize)
 {
     if (bad[0] == 0 && (off < 0 || ts < 0 || bs < 0)) {
@@ -499,7 +576,7 @@ static int check_grid(const char *name, int T, int B, jint off, jint ts, jint bs
 
 JNIEXPORT void JNICALL Java_org_rnnkit_nativebackend_NativeMethods_forward(JNIEnv *env, jclass cls, jlong handle,
         jint T, jint B, jintArray lengths, jboolean reverse,
-        jfloatArray x, jint xOff, jint xTs, jint xBs,
+        jfloatArray x, jint xOff, jint xTs, jint xBs, jintArray classes,
         jfloatArray out, jint outOff, jint outTs, jint outBs,
         jfloatArray h, jint hOff, jfloatArray c, jint cOff,
         jfloatArray tape, jint tapeOff, jfloatArray ws, jint wsOff, jint threads)
@@ -533,9 +610,13 @@ JNIEXPORT void JNICALL Java_org_rnnkit_nativebackend_NativeMethods_forward(JNIEn
         }
         check_len(env, ws, wsOff + rk_workspace_size(&d, T, B), "ws", bad, sizeof bad);
     }
-    int stack[256];
+    int stack[256], cstack[1024];
     int *len = copy_lengths(env, lengths, T, B, stack, 256, bad, sizeof bad);
+    int *cl = copy_classes(env, classes, (int64_t)T * B, d.I, cstack, 1024, bad, sizeof bad);
     if (bad[0] != 0) {
+        if (len != NULL && len != stack) {
+            free(len);
+        }
         throw_new(env, "java/lang/IllegalArgumentException", bad);
         return;
     }
@@ -550,7 +631,7 @@ JNIEXPORT void JNICALL Java_org_rnnkit_nativebackend_NativeMethods_forward(JNIEn
     if (ok) {
         rk_fwd_args a = {
             .T = T, .B = B, .reverse = reverse != JNI_FALSE, .len = len,
-            .x = px + xOff, .xts = xTs, .xbs = xBs,
+            .x = px + xOff, .xts = xTs, .xbs = xBs, .cls = cl,
             .out = pout ? pout + outOff : NULL, .ots = outTs, .obs = outBs,
             .h = ph + hOff, .c = pc ? pc + cOff : NULL,
             .tape = ptape ? ptape + tapeOff : NULL, .ws = pws + wsOff, .threads = threads,
@@ -561,6 +642,9 @@ JNIEXPORT void JNICALL Java_org_rnnkit_nativebackend_NativeMethods_forward(JNIEn
     if (len != NULL && len != stack) {
         free(len);
     }
+    if (cl != NULL && cl != cstack) {
+        free(cl);
+    }
     if (!ok && !(*env)->ExceptionCheck(env)) {
         throw_new(env, "java/lang/OutOfMemoryError", "rnnkit native: could not pin the arrays");
     }
@@ -568,7 +652,7 @@ JNIEXPORT void JNICALL Java_org_rnnkit_nativebackend_NativeMethods_forward(JNIEn
 
 JNIEXPORT void JNICALL Java_org_rnnkit_nativebackend_NativeMethods_backward(JNIEnv *env, jclass cls, jlong handle,
         jint T, jint B, jintArray lengths, jboolean reverse,
-        jfloatArray x, jint xOff, jint xTs, jint xBs,
+        jfloatArray x, jint xOff, jint xTs, jint xBs, jintArray classes,
         jfloatArray dOut, jint dOutOff, jint dOutTs, jint dOutBs,
         jfloatArray dh, jint dhOff, jfloatArray dc, jint dcOff,
         jfloatArray dx, jint dxOff, jint dxTs, jint dxBs,
@@ -615,9 +699,13 @@ JNIEXPORT void JNICALL Java_org_rnnkit_nativebackend_NativeMethods_backward(JNIE
         check_len(env, tape, tapeOff + rk_tape_size(&d, T, B), "tape", bad, sizeof bad);
         check_len(env, ws, wsOff + rk_workspace_size(&d, T, B), "ws", bad, sizeof bad);
     }
-    int stack[256];
+    int stack[256], cstack[1024];
     int *len = copy_lengths(env, lengths, T, B, stack, 256, bad, sizeof bad);
+    int *cl = copy_classes(env, classes, (int64_t)T * B, d.I, cstack, 1024, bad, sizeof bad);
     if (bad[0] != 0) {
+        if (len != NULL && len != stack) {
+            free(len);
+        }
         throw_new(env, "java/lang/IllegalArgumentException", bad);
         return;
     }
@@ -638,7 +726,7 @@ JNIEXPORT void JNICALL Java_org_rnnkit_nativebackend_NativeMethods_backward(JNIE
     if (ok) {
         rk_bwd_args a = {
             .T = T, .B = B, .reverse = reverse != JNI_FALSE, .len = len,
-            .x = px + xOff, .xts = xTs, .xbs = xBs,
+            .x = px + xOff, .xts = xTs, .xbs = xBs, .cls = cl,
             .dout = pdo ? pdo + dOutOff : NULL, .dts = dOutTs, .dbs = dOutBs,
             .dh = pdh + dhOff, .dc = pdc ? pdc + dcOff : NULL,
             .dx = pdx ? pdx + dxOff : NULL, .dxts = dxTs, .dxbs = dxBs,
@@ -650,6 +738,9 @@ JNIEXPORT void JNICALL Java_org_rnnkit_nativebackend_NativeMethods_backward(JNIE
     unpin(env, &ps);
     if (len != NULL && len != stack) {
         free(len);
+    }
+    if (cl != NULL && cl != cstack) {
+        free(cl);
     }
     if (!ok && !(*env)->ExceptionCheck(env)) {
         throw_new(env, "java/lang/OutOfMemoryError", "rnnkit native: could not pin the arrays");

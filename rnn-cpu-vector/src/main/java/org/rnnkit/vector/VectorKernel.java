@@ -30,14 +30,22 @@ import org.rnnkit.vector.VectorMath.Packed;
  * (2) Step {@code s} takes the rows still running ({@code length > s}), adds {@code W_hh h} to their
  * {@code gx} rows in place as one small GEMM (a mat-vec at batch 1), and applies the gate equations to
  * each row right after, while it is in L1; finished rows drop out, so the cost follows the sum of the
- * lengths. Nothing is allocated.
+ * lengths. Nothing is allocated. One-hot input ({@link SequenceView#oneHotClasses()}) makes (1) a column
+ * lookup per row, {@code gx = b + W_ih[:, class]}: the product's bits for finite weights, since its zero
+ * terms add exact zeros.
  *
  * <h2>Backward</h2>
  * Back in time, step by step: gate gradients per running row from the tape, then
  * {@code dh = direct + dG W_hh} as one GEMM over the rows. The gate gradients of every {@code (t, b)} stay
  * in the workspace, so afterwards the weight gradients are three blocked products over all rows
  * ({@code dW_ih += dG^T X}, {@code dW_hh += dG_h^T H_prev}, {@code dW_hr += dH^T R}), staged transposed
- * and added to PyTorch's layout in tiles, and the input gradient one more ({@code dx += dG W_ih}).
+ * and added to PyTorch's layout in tiles, and the input gradient one more ({@code dx += dG W_ih}). With
+ * one-hot input {@code dW_ih} is a scatter-add of each row's gate gradients into the column of its class,
+ * rows in the outer product's order.
+ *
+ * <h2>Updates</h2>
+ * {@link #update} re-fills the weights' own arrays ({@link Weights#repack}): the bits of weights prepared
+ * anew, nothing allocated but the packing's few lambdas.
  *
  * <h2>Threads</h2>
  * With a {@link VectorParallel} of more than one thread, phases above {@link #PARALLEL_MIN_FMAS} split:
@@ -86,7 +94,10 @@ abstract class VectorKernel extends RecurrentKernel<VectorKernel.Weights> {
         }
     }
 
-    /** Weights in the kernel's layouts (immutable once built). */
+    /**
+     * Weights in the kernel's layouts: immutable once built, but for {@link #repack}, which only the
+     * weights' sole owner calls ({@link RecurrentKernel#update}), between its own kernel calls.
+     */
     static final class Weights extends Dims implements PreparedWeights {
         /** Input projection ({@code gp x in}) and its init ({@code gp}, null without bias). */
         final Packed ih;
@@ -103,57 +114,61 @@ abstract class VectorKernel extends RecurrentKernel<VectorKernel.Weights> {
 
         Weights(KernelShape s, DirectionWeights w) {
             super(s);
-            float[] wIh = w.weightIh(), wHh = w.weightHh();
             boolean gru = s.type() == Recurrence.GRU;
-            ih = VectorMath.pack(gp, gp, in, (o, k) -> {
+            int rec = gru ? 2 * hp : gp;
+            ih = VectorMath.zeros(gp, gp, in);
+            ihT = VectorMath.zeros(in, pad(in), gp);
+            hhT = VectorMath.zeros(hOut, hOutP, gp);
+            hh = VectorMath.zeros(rec, rec, hOut);
+            hhN = gru ? VectorMath.zeros(hp, hp, hOut) : null;
+            bias = s.bias() ? new float[gp] : null;
+            biasHn = s.bias() && gru ? new float[hp] : null;
+            hr = proj > 0 ? VectorMath.zeros(proj, projP, hid) : null;
+            hrT = proj > 0 ? VectorMath.zeros(hid, hp, proj) : null;
+            repack(w);
+        }
+
+        /**
+         * Packs PyTorch-layout weights of this shape into these arrays, every element written (padding
+         * with zeros): the arrays of weights built from {@code w}, bit for bit.
+         */
+        void repack(DirectionWeights w) {
+            float[] wIh = w.weightIh(), wHh = w.weightHh();
+            boolean gru = shape.type() == Recurrence.GRU;
+            VectorMath.repack(ih, (o, k) -> {
                 int r = realRow(o);
                 return r < 0 ? 0f : wIh[r * in + k];
             });
-            ihT = VectorMath.pack(in, pad(in), gp, (o, g) -> {
+            VectorMath.repack(ihT, (o, g) -> {
                 int r = realRow(g);
                 return r < 0 || o >= in ? 0f : wIh[r * in + o];
             });
-            hhT = VectorMath.pack(hOut, hOutP, gp, (o, g) -> {
+            VectorMath.repack(hhT, (o, g) -> {
                 int r = realRow(g);
                 return r < 0 || o >= hOut ? 0f : wHh[r * hOut + o];
             });
-            int rec = gru ? 2 * hp : gp;
-            hh = VectorMath.pack(rec, rec, hOut, (o, k) -> {
+            VectorMath.repack(hh, (o, k) -> {
                 int r = realRow(o);
                 return r < 0 ? 0f : wHh[r * hOut + k];
             });
             if (gru) {
-                hhN = VectorMath.pack(hp, hp, hOut, (o, k) -> o < hid ? wHh[(2 * hid + o) * hOut + k] : 0f);
-            } else {
-                hhN = null;
+                VectorMath.repack(hhN, (o, k) -> o < hid ? wHh[(2 * hid + o) * hOut + k] : 0f);
             }
-            if (s.bias()) {
-                bias = new float[gp];
+            if (bias != null) {
                 float[] bi = w.biasIh(), bh = w.biasHh();
                 for (int o = 0; o < gp; o++) {
                     int r = realRow(o);
-                    if (r >= 0) {
-                        // b_hh joins b_ih except inside GRU's r * (W_hn h + b_hn)
-                        bias[o] = gru && r >= 2 * hid ? bi[r] : bi[r] + bh[r];
-                    }
+                    // b_hh joins b_ih except inside GRU's r * (W_hn h + b_hn)
+                    bias[o] = r < 0 ? 0f : gru && r >= 2 * hid ? bi[r] : bi[r] + bh[r];
                 }
                 if (gru) {
-                    biasHn = new float[hp];
                     System.arraycopy(bh, 2 * hid, biasHn, 0, hid);
-                } else {
-                    biasHn = null;
                 }
-            } else {
-                bias = null;
-                biasHn = null;
             }
             if (proj > 0) {
                 float[] wHr = w.weightHr();
-                hr = VectorMath.pack(proj, projP, hid, (o, k) -> o < proj ? wHr[o * hid + k] : 0f);
-                hrT = VectorMath.pack(hid, hp, proj, (o, p) -> o < hid ? wHr[p * hid + o] : 0f);
-            } else {
-                hr = null;
-                hrT = null;
+                VectorMath.repack(hr, (o, k) -> o < proj ? wHr[o * hid + k] : 0f);
+                VectorMath.repack(hrT, (o, p) -> o < hid ? wHr[p * hid + o] : 0f);
             }
         }
 
@@ -180,6 +195,13 @@ abstract class VectorKernel extends RecurrentKernel<VectorKernel.Weights> {
     @Override
     protected Weights pack(KernelShape shape, DirectionWeights weights) {
         return new Weights(shape, weights);
+    }
+
+    /** Re-fills the weights' own arrays: a training step's update allocates no new weights. */
+    @Override
+    protected boolean repack(Weights weights, DirectionWeights changed) {
+        weights.repack(changed);
+        return true;
     }
 
     // ---- what each cell type supplies ------------------------------------------------------------------
@@ -323,9 +345,13 @@ abstract class VectorKernel extends RecurrentKernel<VectorKernel.Weights> {
         long rows = validRows(lengths, seqLen, batch);
 
         // (1) the input projection of every valid step: one product over all of them, split by time
-        // (lambdas only when splitting: the single-threaded path allocates nothing)
+        // (lambdas only when splitting: the single-threaded path allocates nothing); for one-hot rows a
+        // column lookup each, gp floats, which stays on this thread
+        final int[] classes = xView.oneHotClasses();
         int parts = parts(rows * gp * w.in, seqLen);
-        if (parts == 1) {
+        if (classes != null) {
+            lookup(w, seqLen, batch, lengths, classes, ws, gx);
+        } else if (parts == 1) {
             projection(w, seqLen, batch, lengths, 0, seqLen, x, xOff, xTimeStride, xBatchStride, ws, gx);
         } else {
             par.run(parts, (p, n) -> projection(w, seqLen, batch, lengths, VectorParallel.split(seqLen, p, n),
@@ -358,6 +384,21 @@ abstract class VectorKernel extends RecurrentKernel<VectorKernel.Weights> {
                 x, xOff, xTimeStride, xBatchStride,
                 ws, gx, batch * w.gp, w.gp,
                 w.bias, 0, 0, 0);
+    }
+
+    /**
+     * {@link #projection} for one-hot rows: {@code gx = b + W_ih[:, class]} for every valid row, the
+     * product's bits without its zero terms ({@link VectorMath#column}).
+     */
+    private static void lookup(Weights w, int seqLen, int batch, int[] lengths, int[] classes, float[] ws, int gx) {
+        for (int t = 0; t < seqLen; t++) {
+            for (int b = 0; b < batch; b++) {
+                if (lengths == null || t < lengths[b]) {
+                    int r = t * batch + b;
+                    VectorMath.column(w.ih, classes[r], w.bias, ws, gx + r * w.gp);
+                }
+            }
+        }
     }
 
     /** State in, the steps, state out, for rows {@code [b0, b1)}. */
@@ -532,13 +573,15 @@ abstract class VectorKernel extends RecurrentKernel<VectorKernel.Weights> {
         }
 
         // (2) weight gradients: blocked products over every valid (t, b), split by rows of the result
-        parts = parts(rows * gp * (w.in + w.hOut), Math.max(1, (w.in + w.hOut) / 8));
+        //     (dW_ih of one-hot rows: a scatter-add, gp floats per row)
+        final int[] classes = xView.oneHotClasses();
+        parts = parts(rows * gp * ((classes != null ? 1 : w.in) + w.hOut), Math.max(1, (w.in + w.hOut) / 8));
         if (parts == 1) {
-            weightGradients(w, seqLen, batch, lengths, x, xOff, xTimeStride, xBatchStride, grads, tape, tapeOff,
-                    ws, dg, dht, st, 0, 1);
+            weightGradients(w, seqLen, batch, lengths, x, xOff, xTimeStride, xBatchStride, classes, grads, tape,
+                    tapeOff, ws, dg, dht, st, 0, 1);
         } else {
             par.run(parts, (p, n) -> weightGradients(w, seqLen, batch, lengths, x, xOff, xTimeStride, xBatchStride,
-                    grads, tape, tapeOff, ws, dg, dht, st, p, n));
+                    classes, grads, tape, tapeOff, ws, dg, dht, st, p, n));
         }
 
         // (3) the input gradient, added to what the other direction left there; split by time
@@ -606,17 +649,31 @@ abstract class VectorKernel extends RecurrentKernel<VectorKernel.Weights> {
      * Part {@code p} of {@code n} of the weight gradients: rows {@code [k0, k1)} of each staged product
      * ({@code dW_ih^T}, {@code dW_hh^T}, {@code dW_hr^T}) and a slice of the bias columns, accumulated
      * over the rows in order, then added to {@code grads} (each part touches its own elements only).
+     * With one-hot {@code classes}, row {@code k} of {@code dW_ih^T} is the sum of the gate gradients of
+     * the rows of class {@code k}, added in the same row order: the outer product's sums without their
+     * zero terms.
      */
     private void weightGradients(Weights w, int seqLen, int batch, int[] lengths,
-            float[] x, int xOff, int xTimeStride, int xBatchStride, DirectionWeights grads,
+            float[] x, int xOff, int xTimeStride, int xBatchStride, int[] classes, DirectionWeights grads,
             float[] tape, int tapeOff, float[] ws, int dg, int dht, int st, int p, int n) {
         int gp = w.gp, slots = backwardGateSlots(w), hidden = hiddenSideOffset(w), stride = tapeStride(w);
         int k0 = VectorParallel.split(w.in, p, n, 4), k1 = VectorParallel.split(w.in, p + 1, n, 4);
         if (k1 > k0) {
             int so = st + w.stIh + k0 * gp;
             VectorMath.zero(ws, so, (k1 - k0) * gp);
-            VectorMath.outer(ws, so, gp, k1 - k0, gp, lengths, seqLen, batch, 0, seqLen,
-                    x, xOff + k0, xTimeStride, xBatchStride, ws, dg, batch * slots, slots);
+            if (classes != null) {
+                for (int t = 0; t < seqLen; t++) {
+                    for (int b = 0; b < batch; b++) {
+                        int r = t * batch + b, k = classes[r];
+                        if ((lengths == null || t < lengths[b]) && k >= k0 && k < k1) {
+                            VectorMath.addInto(ws, dg + r * slots, ws, st + w.stIh + k * gp, gp);
+                        }
+                    }
+                }
+            } else {
+                VectorMath.outer(ws, so, gp, k1 - k0, gp, lengths, seqLen, batch, 0, seqLen,
+                        x, xOff + k0, xTimeStride, xBatchStride, ws, dg, batch * slots, slots);
+            }
             scatterGates(w, ws, st + w.stIh, k0, k1, w.in, grads.weightIh());
         }
         k0 = VectorParallel.split(w.hOut, p, n, 4);

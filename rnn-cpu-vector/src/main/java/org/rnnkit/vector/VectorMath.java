@@ -108,16 +108,28 @@ final class VectorMath {
      * values contiguously, so a product streams each panel once per row block.
      */
     static Packed pack(int n, int nP, int k, Source w) {
-        float[] p = new float[Math.multiplyExact(nP, k)];
+        Packed p = zeros(n, nP, k);
+        repack(p, w);
+        return p;
+    }
+
+    /** A packed {@code W (n x k)} of zeros, to be filled by {@link #repack}. */
+    static Packed zeros(int n, int nP, int k) {
+        return new Packed(new float[Math.multiplyExact(nP, k)], n, nP, k);
+    }
+
+    /** Writes {@code W} into {@code p}'s own array, in {@link #pack}'s layout: a re-pack in place. */
+    static void repack(Packed p, Source w) {
+        float[] d = p.data();
+        int nP = p.nP(), k = p.k();
         for (int o0 = 0; o0 < nP; o0 += PANEL) {
             int pw = Math.min(PANEL, nP - o0);
             for (int kk = 0; kk < k; kk++) {
                 for (int o = 0; o < pw; o++) {
-                    p[o0 * k + kk * pw + o] = w.at(o0 + o, kk);
+                    d[o0 * k + kk * pw + o] = w.at(o0 + o, kk);
                 }
             }
         }
-        return new Packed(p, n, nP, k);
     }
 
     // ---- products --------------------------------------------------------------------------------------
@@ -799,6 +811,27 @@ final class VectorMath {
                 }
             }
             acc.intoArray(sum, sOff + o);
+        }
+    }
+
+    /**
+     * {@code c[cOff + o] = init[o] + W[o][kk]} for every {@code o < nP} (null {@code init}: {@code +0}): the
+     * product {@link #gemm} computes for a one-hot row {@code A[r] = e_kk}, without its zero terms. The
+     * same bits for finite weights: each lane of {@code gemm} starts at its init value and adds
+     * {@code A[r][j] * W[o][j]} by FMA, which for {@code A[r][j] = 0} adds an exact zero (changing nothing
+     * but the sign of a zero sum) and for {@code A[r][kk] = 1} is this one rounded addition. Column
+     * {@code kk} of a panel of width {@code pw} is {@code pw} consecutive floats; {@code nP} is a multiple
+     * of {@link #L} (padded gate rows).
+     */
+    static void column(Packed w, int kk, float[] init, float[] c, int cOff) {
+        float[] wp = w.data();
+        int k = w.k(), nP = w.nP();
+        for (int o0 = 0; o0 < nP; o0 += PANEL) {
+            int pw = Math.min(PANEL, nP - o0), base = o0 * k + kk * pw;
+            for (int v = 0; v < pw; v += L) {
+                FloatVector acc = init == null ? FloatVector.zero(S) : FloatVector.fromArray(S, init, o0 + v);
+                acc.add(FloatVector.fromArray(S, wp, base + v)).intoArray(c, cOff + o0 + v);
+            }
         }
     }
 

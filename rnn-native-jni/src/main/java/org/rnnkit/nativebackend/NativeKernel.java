@@ -39,11 +39,20 @@ import org.rnnkit.spi.StateView;
  * in one fixed order per output, so a row's result does not depend on the other rows or on how the
  * sequence is split into chunks: streaming gives the bits of a one-shot run.
  *
+ * <p>One-hot input ({@link SequenceView#oneHotClasses()}): (1) copies each row's column of {@code W_ih}
+ * (contiguous in each packed panel) plus the bias instead of multiplying by zeros: for finite weights the
+ * bits of the product, whose zero terms add exact zeros ({@code ih_column} in {@code rk_driver.c}).
+ *
  * <h2>Backward</h2>
  * Back in time: per row the gate gradients from the tape, fused, then {@code dh_prev = dG W_hh} for the
  * block of rows with the packed kernel. Then OpenBLAS {@code sgemm}: {@code dW_ih += dG^T X},
  * {@code dW_hh += dG_h^T H_prev} and {@code dW_hr += dH^T R} as one sum over every step each (on fixed
- * tiles of the result), and {@code dx += dG W_ih}.
+ * tiles of the result), and {@code dx += dG W_ih}. With one-hot input, {@code dW_ih} is a scatter-add instead:
+ * each valid row's gate gradients into the column of its class, rows in ascending order, on the same tiles.
+ *
+ * <h2>Updates</h2>
+ * {@link #update} packs changed weights into the existing native block ({@code rk_update}): no allocation,
+ * the bits of weights prepared anew.
  *
  * <h2>Threads</h2>
  * With more than one thread (see {@link NativeBackend#withThreads}), phases of at least 2 x 16 million
@@ -57,8 +66,8 @@ import org.rnnkit.spi.StateView;
  * <h2>Checks</h2>
  * {@link RecurrentKernel} checks every argument the native code will index (sizes, offsets, strides,
  * array lengths) before {@link #runForward} and {@link #runBackward} run, and the native side checks the
- * array lengths once more before it pins anything, as a last guard of the JVM's memory. No input reaches
- * native code unchecked.
+ * array lengths (and copies and checks the one-hot classes) once more before it pins anything, as a last
+ * guard of the JVM's memory. No input reaches native code unchecked.
  *
  * <p>Thread safety: stateless; each call works in its own workspace, tape and outputs.
  */
@@ -88,6 +97,19 @@ final class NativeKernel extends RecurrentKernel<NativeWeights> {
         return new NativeWeights(shape, handle);
     }
 
+    /** Re-packs into the weights' own native block (same shape: checked by the caller, and again natively). */
+    @Override
+    protected boolean repack(NativeWeights w, DirectionWeights changed) {
+        KernelShape s = w.shape();
+        try {
+            NativeMethods.update(w.handle, typeCode, s.inputSize(), s.hiddenSize(), s.projSize(), s.bias(),
+                    changed.weightIh(), changed.weightHh(), changed.biasIh(), changed.biasHh(), changed.weightHr());
+        } finally {
+            Reference.reachabilityFence(w);
+        }
+        return true;
+    }
+
     @Override
     public long workspaceSize(KernelShape shape, int seqLen, int batch) {
         return size(shape, seqLen, batch, false);
@@ -114,7 +136,7 @@ final class NativeKernel extends RecurrentKernel<NativeWeights> {
             StateView state, Scratch scratch) {
         try {
             NativeMethods.forward(w.handle, seq.seqLen(), seq.batch(), seq.lengths(), seq.reverse(),
-                    x.data(), x.offset(), x.timeStride(), x.batchStride(),
+                    x.data(), x.offset(), x.timeStride(), x.batchStride(), x.oneHotClasses(),
                     out == null ? null : out.data(), out == null ? 0 : out.offset(),
                     out == null ? 0 : out.timeStride(), out == null ? 0 : out.batchStride(),
                     state.h(), state.hOffset(), state.c(), state.cOffset(),
@@ -129,7 +151,7 @@ final class NativeKernel extends RecurrentKernel<NativeWeights> {
             StateView dState, SequenceView dx, DirectionWeights grads, Scratch scratch) {
         try {
             NativeMethods.backward(w.handle, seq.seqLen(), seq.batch(), seq.lengths(), seq.reverse(),
-                    x.data(), x.offset(), x.timeStride(), x.batchStride(),
+                    x.data(), x.offset(), x.timeStride(), x.batchStride(), x.oneHotClasses(),
                     dOut == null ? null : dOut.data(), dOut == null ? 0 : dOut.offset(),
                     dOut == null ? 0 : dOut.timeStride(), dOut == null ? 0 : dOut.batchStride(),
                     dState.h(), dState.hOffset(), dState.c(), dState.cOffset(),

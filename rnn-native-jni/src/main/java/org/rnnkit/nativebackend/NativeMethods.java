@@ -65,17 +65,29 @@ final class NativeMethods {
     static native long prepare(int type, int inputSize, int hiddenSize, int projSize, boolean bias,
             float[] weightIh, float[] weightHh, float[] biasIh, float[] biasHh, float[] weightHr);
 
+    /**
+     * Packs changed weights into the native memory of {@code handle}, which {@link #prepare} made for the
+     * same type, sizes and bias (refused otherwise): the bits {@link #prepare} would give, no allocation.
+     */
+    static native void update(long handle, int type, int inputSize, int hiddenSize, int projSize, boolean bias,
+            float[] weightIh, float[] weightHh, float[] biasIh, float[] biasHh, float[] weightHr);
+
     /** Frees what {@link #prepare} allocated. */
     static native void release(long handle);
 
+    /**
+     * One layer direction over a sequence. {@code classes}: null, or the one-hot classes of x's rows
+     * ({@code seqLen * batch} of them, time-major), which replace the input projection by column lookups.
+     */
     static native void forward(long handle, int seqLen, int batch, int[] lengths, boolean reverse,
-            float[] x, int xOff, int xTimeStride, int xBatchStride,
+            float[] x, int xOff, int xTimeStride, int xBatchStride, int[] classes,
             float[] out, int outOff, int outTimeStride, int outBatchStride,
             float[] h, int hOff, float[] c, int cOff,
             float[] tape, int tapeOff, float[] ws, int wsOff, int threads);
 
+    /** Back-propagation through what {@link #forward} recorded on the tape; {@code classes} as there. */
     static native void backward(long handle, int seqLen, int batch, int[] lengths, boolean reverse,
-            float[] x, int xOff, int xTimeStride, int xBatchStride,
+            float[] x, int xOff, int xTimeStride, int xBatchStride, int[] classes,
             float[] dOut, int dOutOff, int dOutTimeStride, int dOutBatchStride,
             float[] dh, int dhOff, float[] dc, int dcOff,
             float[] dx, int dxOff, int dxTimeStride, int dxBatchStride,

@@ -11,7 +11,9 @@ import org.rnnkit.spi.PreparedWeights;
  * for the input gradient. Freed by a {@link Cleaner} once unreachable; kernels keep the object reachable
  * for the whole of a native call.
  *
- * <p>Thread safety: immutable after construction; the native memory is only read by kernel calls.
+ * <p>Thread safety: immutable after construction, except that {@link org.rnnkit.spi.RecurrentKernel#update}
+ * re-packs the native memory in place for the weights' sole owner, between its own kernel calls; otherwise
+ * that memory is only read by kernel calls.
  */
 final class NativeWeights implements PreparedWeights {
     private static final Cleaner CLEANER = Cleaner.create();

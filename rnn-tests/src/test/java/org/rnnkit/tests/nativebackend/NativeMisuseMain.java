@@ -29,7 +29,8 @@ import org.rnnkit.spi.RecurrentKernel;
  *   <li>hand-made misuses of the SPI itself, below the API's validation: short arrays, offsets past the
  *       end, negative and overflowing strides, bad lengths, foreign prepared weights, null arrays;
  *   <li>a seeded fuzz of kernel calls with random sizes, offsets, strides and array lengths around what
- *       the call needs ({@code rnnkit.tests.fuzz} calls, default 20 000).
+ *       the call needs ({@code rnnkit.tests.fuzz} calls, default 20 000), a third of them with one-hot
+ *       classes (some out of range, some too few) and some after an update of the weights.
  * </ol>
  * Prints one line per part and {@code native misuse: OK} at the end.
  */
@@ -44,7 +45,7 @@ public final class NativeMisuseMain {
         spiMisuses(backend);
         long seed = Long.getLong("rnnkit.tests.seed", 20261124L);
         int calls = Integer.getInteger("rnnkit.tests.fuzz", 20_000);
-        fuzz(backend, new SplittableRandom(seed), calls);
+        fuzz(backend, new SplittableRandom(seed), new SplittableRandom(~seed), calls);
         System.out.println("native misuse: fuzz seed " + seed + ", " + calls + " calls");
         System.out.println("native misuse: " + refused + " refused, " + ran + " ran");
         System.out.println("native misuse: OK");
@@ -149,11 +150,29 @@ public final class NativeMisuseMain {
         expect("dx too short", iae, () -> k.backward(w, new SequenceGeometry().set(t, b, null, false), new SequenceView().set(x, 0, b * in, in), new SequenceView().set(out, 0, b * hOut, hOut), new StateView().set(dh, 0, dc, 0), new SequenceView().set(new float[5], 0, b * in, in), g, new Scratch().set(tape, 0, ws, 0)));
         expect("dOut stride past the end", iae, () -> k.backward(w, new SequenceGeometry().set(t, b, null, false), new SequenceView().set(x, 0, b * in, in), new SequenceView().set(out, 0, b * hOut + 1, hOut), new StateView().set(dh, 0, dc, 0), new SequenceView().set(dx, 0, b * in, in), g, new Scratch().set(tape, 0, ws, 0)));
         expect("tape offset past the end", iae, () -> k.backward(w, new SequenceGeometry().set(t, b, null, false), new SequenceView().set(x, 0, b * in, in), new SequenceView().set(out, 0, b * hOut, hOut), new StateView().set(dh, 0, dc, 0), new SequenceView().set(dx, 0, b * in, in), g, new Scratch().set(tape, 1, ws, 0)));
+        // one-hot classes and updates: valid calls, then misuses (a class out of range would index past W_ih)
+        int[] classes = {0, 1, 2, 2, 1, 0, 0, 0, 2, 1};
+        SequenceView hinted = new SequenceView().set(x, 0, b * in, in).oneHot(classes);
+        k.forward(w, new SequenceGeometry().set(t, b, new int[] {5, 3}, true), hinted, new SequenceView().set(out, 0, b * hOut, hOut), new StateView().set(h, 0, c, 0), new Scratch().set(tape, 0, ws, 0));
+        k.backward(w, new SequenceGeometry().set(t, b, new int[] {5, 3}, true), hinted, new SequenceView().set(out, 0, b * hOut, hOut), new StateView().set(dh, 0, dc, 0), new SequenceView().set(dx, 0, b * in, in), g, new Scratch().set(tape, 0, ws, 0));
+        expect("a class past inputSize", iae, () -> k.forward(w, new SequenceGeometry().set(t, b, null, false), new SequenceView().set(x, 0, b * in, in).oneHot(new int[] {0, 1, 2, 3, 1, 0, 0, 0, 2, 1}), new SequenceView().set(out, 0, b * hOut, hOut), new StateView().set(h, 0, c, 0), new Scratch().set(null, 0, ws, 0)));
+        expect("a negative class", iae, () -> k.backward(w, new SequenceGeometry().set(t, b, null, false), new SequenceView().set(x, 0, b * in, in).oneHot(new int[] {0, 1, 2, 0, 1, 0, 0, 0, 2, Integer.MIN_VALUE}), new SequenceView().set(out, 0, b * hOut, hOut), new StateView().set(dh, 0, dc, 0), null, g, new Scratch().set(tape, 0, ws, 0)));
+        expect("too few classes", iae, () -> k.forward(w, new SequenceGeometry().set(t, b, null, false), new SequenceView().set(x, 0, b * in, in).oneHot(new int[9]), new SequenceView().set(out, 0, b * hOut, hOut), new StateView().set(h, 0, c, 0), new Scratch().set(null, 0, ws, 0)));
+        PreparedWeights updated = k.update(w, weights(s, rnd));
+        k.forward(updated, new SequenceGeometry().set(t, b, null, false), hinted, new SequenceView().set(out, 0, b * hOut, hOut), new StateView().set(h, 0, c, 0), new Scratch().set(null, 0, ws, 0));
+        expect("update of weights of another backend", iae, () -> k.update(foreign, weights(s, rnd)));
+        expect("update of weights of another cell type", iae, () -> backend.kernel(Recurrence.GRU).update(w, weights(s, rnd)));
+        expect("update with a short weight_hr", iae, () -> k.update(w, new DirectionWeights(fill(rnd, 16 * in), fill(rnd, 16 * hOut), fill(rnd, 16), fill(rnd, 16), fill(rnd, 7))));
+        expect("update without bias_ih", npe, () -> k.update(w, new DirectionWeights(fill(rnd, 16 * in), fill(rnd, 16 * hOut), null, fill(rnd, 16), fill(rnd, 8))));
         System.out.println("native misuse: SPI misuses refused");
     }
 
-    /** Random calls around what is needed; each either runs or is refused with IAE/NPE. */
-    private static void fuzz(Backend user, SplittableRandom rnd, int calls) {
+    /**
+     * Random calls around what is needed; each either runs or is refused with IAE/NPE. {@code hints} draws the
+     * one-hot classes and updates, apart from {@code rnd}, so that the calls without them stay those of
+     * earlier versions of this fuzz.
+     */
+    private static void fuzz(Backend user, SplittableRandom rnd, SplittableRandom hints, int calls) {
         Kernels backend = KernelAccess.kernels(user);
         Recurrence[] types = Recurrence.values();
         for (int n = 0; n < calls; n++) {
@@ -175,13 +194,17 @@ public final class NativeMisuseMain {
             long tapeNeed = t >= 0 && b >= 0 ? k.tapeSize(s, Math.max(t, 0), Math.max(b, 0)) : 0;
             float[] tape = rnd.nextBoolean() ? null : new float[jitter(rnd, (int) Math.min(tapeNeed, 1 << 20))];
             int xOff = rnd.nextInt(8) == 0 ? rnd.nextInt(3) - 1 : 0, wsOff = rnd.nextInt(8) == 0 ? rnd.nextInt(3) - 1 : 0;
+            int[] classes = hints.nextInt(3) == 0 ? randomClasses(hints, t, b, in) : null;
             try {
-                k.forward(w, new SequenceGeometry().set(t, b, lengths, rnd.nextBoolean()), new SequenceView().set(x, xOff, ts, bs), new SequenceView().set(out, 0, ts / Math.max(in, 1) * hOut, hOut), new StateView().set(h, 0, c, 0), new Scratch().set(tape, 0, ws, wsOff));
+                if (hints.nextInt(8) == 0) {
+                    w = k.update(w, weights(s, hints));
+                }
+                k.forward(w, new SequenceGeometry().set(t, b, lengths, rnd.nextBoolean()), new SequenceView().set(x, xOff, ts, bs).oneHot(classes), new SequenceView().set(out, 0, ts / Math.max(in, 1) * hOut, hOut), new StateView().set(h, 0, c, 0), new Scratch().set(tape, 0, ws, wsOff));
                 ran++;
                 if (tape != null) {
                     DirectionWeights g = weights(s, rnd);
                     float[] dx = rnd.nextBoolean() ? null : new float[jitter(rnd, x.length)];
-                    k.backward(w, new SequenceGeometry().set(t, b, lengths, false), new SequenceView().set(x, xOff, ts, bs), new SequenceView().set(out, 0, ts / Math.max(in, 1) * hOut, hOut), new StateView().set(new float[jitter(rnd, h.length)], 0, new float[jitter(rnd, c.length)], 0), new SequenceView().set(dx, 0, ts, bs), g, new Scratch().set(tape, 0, ws, wsOff));
+                    k.backward(w, new SequenceGeometry().set(t, b, lengths, false), new SequenceView().set(x, xOff, ts, bs).oneHot(classes), new SequenceView().set(out, 0, ts / Math.max(in, 1) * hOut, hOut), new StateView().set(new float[jitter(rnd, h.length)], 0, new float[jitter(rnd, c.length)], 0), new SequenceView().set(dx, 0, ts, bs), g, new Scratch().set(tape, 0, ws, wsOff));
                     ran++;
                 }
             } catch (IllegalArgumentException | NullPointerException e) {
@@ -194,6 +217,18 @@ public final class NativeMisuseMain {
     private static int jitter(SplittableRandom rnd, int n) {
         int r = rnd.nextInt(6);
         return Math.max(0, r == 0 ? n - 1 : r == 1 ? n + 1 : n);
+    }
+
+    /** About t*b classes of 0..in-1, now and then one too few, or one out of range. */
+    private static int[] randomClasses(SplittableRandom rnd, int t, int b, int in) {
+        int[] c = new int[jitter(rnd, Math.max(t, 0) * Math.max(b, 0))];
+        for (int i = 0; i < c.length; i++) {
+            c[i] = rnd.nextInt(in);
+        }
+        if (c.length > 0 && rnd.nextInt(6) == 0) {
+            c[rnd.nextInt(c.length)] = rnd.nextBoolean() ? in : -1;
+        }
+        return c;
     }
 
     private static int[] randomLengths(SplittableRandom rnd, int b, int t) {
