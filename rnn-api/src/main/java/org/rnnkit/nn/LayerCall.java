@@ -69,4 +69,20 @@ record LayerCall(int seqLen, int batch, boolean batchFirst, int[] lengths, int[]
         Tensor.checkedSize("output", outShape);
         return new LayerCall(seqLen, batch, cfg.batchFirst() && !unbatched, lengths, outShape, hShape, cShape);
     }
+
+    /** Checks the upstream gradients of a backward pass against the forward results they belong to (null: none). */
+    static void requireUpstream(RecurrentConfig cfg, LayerOutput fwd, Tensor gOutput, Tensor ghN, Tensor gcN) {
+        if (gOutput != null) {
+            Checks.requireShape("gOutput", gOutput, fwd.output().shape());
+        }
+        if (ghN != null) {
+            Checks.requireShape("ghN", ghN, fwd.hN().shape());
+        }
+        if (gcN != null) {
+            if (fwd.cN() == null) {
+                throw new IllegalArgumentException("gcN: only LSTM layers have a cell state; got gcN for " + cfg.type());
+            }
+            Checks.requireShape("gcN", gcN, fwd.cN().shape());
+        }
+    }
 }

@@ -263,19 +263,7 @@ public final class RecurrentLayer {
         if (trace.owner != this) {
             throw new IllegalArgumentException("trace: recorded by " + trace.owner + ", not by this layer " + this);
         }
-        LayerOutput fwd = trace.output;
-        if (gOutput != null) {
-            Checks.requireShape("gOutput", gOutput, fwd.output().shape());
-        }
-        if (ghN != null) {
-            Checks.requireShape("ghN", ghN, fwd.hN().shape());
-        }
-        if (gcN != null) {
-            if (fwd.cN() == null) {
-                throw new IllegalArgumentException("gcN: only LSTM layers have a cell state; got gcN for " + config.type());
-            }
-            Checks.requireShape("gcN", gcN, fwd.cN().shape());
-        }
+        LayerCall.requireUpstream(config, trace.output, gOutput, ghN, gcN);
         return LayerBackward.run(kernels, trace, gOutput, ghN, gcN, new BackwardMemory(parameters, true));
     }
 
