@@ -880,9 +880,9 @@ void rk_backward(const rk_weights *w, const rk_ops *ops, const rk_bwd_args *a)
  */
 #define RK_DENSE_TILE 256
 /*
- * Multiply-adds per part of a split product: a quarter of the recurrent phases' RK_PART_MIN, since sgemm
- * goes through them several times faster than the recurrence, and a part must still take several times
- * longer than waking a pool worker.
+ * Multiply-adds per part of a split product: a quarter of the recurrent phases' RK_PART_MIN, so that the
+ * products of a Linear head over a training batch (1024 x 128 x 86 in rnnkit train's default job) split;
+ * a part, whole sgemm tiles with nothing to wait for, still takes longer than waking a pool worker.
  */
 #define RK_DENSE_PART_MIN (1LL << 22)
 
