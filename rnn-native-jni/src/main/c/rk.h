@@ -89,6 +89,11 @@ typedef struct {
     void (*rnn_back_row)(const float *hnew, const float *dh, float *dG, int H, int relu);
     /** dst[j] += src[j]. */
     void (*add)(const float *src, float *dst, int n);
+    /**
+     * One row's softmax, n >= 1: p[j] = exp(z[j] - max) / sum, *lse = max + log(sum), sum = sum_j exp(z[j] - max)
+     * over the row's maximum (so nothing overflows); p may be z (in place, the same bits).
+     */
+    void (*softmax_row)(const float *z, float *p, int n, float *lse);
 } rk_ops;
 
 extern const rk_ops rk_ops_avx512, rk_ops_avx2, rk_ops_generic;
@@ -163,5 +168,23 @@ int rk_parallel_together(int parts, rk_task fn, void *ctx);
 
 void rk_forward(const rk_weights *w, const rk_ops *ops, const rk_fwd_args *a);
 void rk_backward(const rk_weights *w, const rk_ops *ops, const rk_bwd_args *a);
+
+/* ---- dense products and softmax (the SPI's DenseKernel; rk_driver.c) ---- */
+/**
+ * c = a b (accumulate == 0) or c += a b: a m x k, b k x n, c m x n, all row-major with leading dimensions
+ * lda, ldb, ldc; ta/tb: a/b is the transpose of the stored matrix (k x m, n x k). m, n >= 1, k >= 0. Offsets
+ * are already applied to the pointers; c overlaps neither a nor b.
+ */
+typedef struct {
+    int m, n, k, ta, tb, accumulate;
+    const float *a, *b;
+    float *c;
+    int lda, ldb, ldc;
+    int threads; /* up to this many threads for a large product; never changes a bit */
+} rk_mm_args;
+
+void rk_multiply(const rk_mm_args *x);
+/** ops->softmax_row over rows of z (zs floats apart) into p (ps apart), lse[i] per row; rows, cols >= 1. */
+void rk_softmax(const rk_ops *ops, const float *z, int64_t zs, float *p, int64_t ps, int rows, int cols, float *lse);
 
 #endif

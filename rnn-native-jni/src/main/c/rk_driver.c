@@ -374,17 +374,23 @@ static void fwd_block(const fwd_ctx *x, int s, int i0, int nb)
    where a split starts to pay") */
 #define RK_PART_MIN (1LL << 24)
 
-/* parts for a phase of `fmas` multiply-adds that splits into at most maxParts */
-static int split(int64_t fmas, int64_t maxParts, int threads)
+/* parts for a phase of `fmas` multiply-adds that splits into at most maxParts, each at least partMin */
+static int split_by(int64_t fmas, int64_t maxParts, int threads, int64_t partMin)
 {
     int64_t parts = threads;
     if (maxParts < parts) {
         parts = maxParts;
     }
-    if (fmas / RK_PART_MIN < parts) {
-        parts = fmas / RK_PART_MIN;
+    if (fmas / partMin < parts) {
+        parts = fmas / partMin;
     }
     return parts < 2 ? 1 : (int)parts;
+}
+
+/* parts for a phase of `fmas` multiply-adds that splits into at most maxParts */
+static int split(int64_t fmas, int64_t maxParts, int threads)
+{
+    return split_by(fmas, maxParts, threads, RK_PART_MIN);
 }
 
 /* [lo, hi) of n for part p of parts, boundaries on multiples of `grain` */
@@ -945,5 +951,56 @@ void rk_backward(const rk_weights *w, const rk_ops *ops, const rk_bwd_args *a)
                 ops->add(row + pc.hid.gcol, a->gbhh + pc.hid.wrow, pc.hid.n);
             }
         }
+    }
+}
+
+/* ---- dense products and softmax (DenseKernel) ------------------------------------------------------- */
+
+/*
+ * Rows of c per OpenBLAS call: fixed, never derived from the thread count, because OpenBLAS's results are
+ * not row-invariant (a row's bits depend on the rows around it in the call): the same tiles on any number
+ * of threads give the same bits. Large enough that the tiles' repeated packing of b stays a small share
+ * of a tile's work.
+ */
+#define RK_DENSE_TILE 256
+/*
+ * Multiply-adds per part of a split product: a quarter of the recurrent phases' RK_PART_MIN, so that the
+ * products of a Linear head over a training batch (1024 x 128 x 86 in rnnkit train's default job) split;
+ * a part, whole sgemm tiles with nothing to wait for, still takes longer than waking a pool worker.
+ */
+#define RK_DENSE_PART_MIN (1LL << 22)
+
+static void dense_tiles(void *ctx, int p, int parts)
+{
+    const rk_mm_args *x = ctx;
+    const int tiles = (x->m + RK_DENSE_TILE - 1) / RK_DENSE_TILE;
+    for (int t = p; t < tiles; t += parts) {
+        const int i0 = t * RK_DENSE_TILE, mt = x->m - i0 < RK_DENSE_TILE ? x->m - i0 : RK_DENSE_TILE;
+        /* rows i0.. of a: columns i0.. of the stored matrix when a is transposed */
+        const float *a = x->ta ? x->a + i0 : x->a + (int64_t)i0 * x->lda;
+        rk_sgemm(RK_ROW_MAJOR, x->ta ? RK_TRANS : RK_NO_TRANS, x->tb ? RK_TRANS : RK_NO_TRANS, mt, x->n, x->k,
+                1.0f, a, x->lda, x->b, x->ldb, x->accumulate ? 1.0f : 0.0f, x->c + (int64_t)i0 * x->ldc, x->ldc);
+    }
+}
+
+void rk_multiply(const rk_mm_args *x)
+{
+    if (x->k == 0) { /* no terms (and a, b may have leading dimensions of 0, which sgemm refuses) */
+        if (!x->accumulate) {
+            for (int i = 0; i < x->m; i++) {
+                memset(x->c + (int64_t)i * x->ldc, 0, sizeof(float) * (size_t)x->n);
+            }
+        }
+        return;
+    }
+    const int tiles = (x->m + RK_DENSE_TILE - 1) / RK_DENSE_TILE;
+    const int64_t fmas = (int64_t)x->m * x->n * x->k;
+    rk_parallel(split_by(fmas, tiles, x->threads, RK_DENSE_PART_MIN), x->threads, dense_tiles, (void *)x);
+}
+
+void rk_softmax(const rk_ops *ops, const float *z, int64_t zs, float *p, int64_t ps, int rows, int cols, float *lse)
+{
+    for (int i = 0; i < rows; i++) {
+        ops->softmax_row(z + i * zs, p + i * ps, cols, lse + i);
     }
 }

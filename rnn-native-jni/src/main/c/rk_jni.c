@@ -746,3 +746,121 @@ JNIEXPORT void JNICALL Java_org_rnnkit_nativebackend_NativeMethods_backward(JNIE
         throw_new(env, "java/lang/OutOfMemoryError", "rnnkit native: could not pin the arrays");
     }
 }
+
+/* ---- dense products and softmax --------------------------------------------------------------------- */
+
+/*
+ * A matrix of `stored` rows of `width` floats, `stride` apart, from `off` in array `arr` (a transposed view's
+ * stored rows are its columns): sets *bad unless every element lies inside the array.
+ */
+static void check_view(JNIEnv *env, jarray arr, const char *name, jint off, jint stored, jint width, jint stride,
+        char *bad, size_t badSize)
+{
+    if (bad[0] != 0) {
+        return;
+    }
+    if (off < 0 || stored < 0 || width < 0 || stride < width) {
+        snprintf(bad, badSize, "%s: expected sizes >= 0, offset >= 0 and a stride of at least %d, got offset %d, "
+                "stride %d", name, width, off, stride);
+        return;
+    }
+    int64_t need = stored > 0 && width > 0 ? (int64_t)off + (int64_t)(stored - 1) * stride + width : 0;
+    check_len(env, arr, need, name, bad, badSize);
+}
+
+/*
+ * An array already pinned for this call (pins compared by pointer: the caller found it the same object
+ * before pinning, as no JNI call may come between the pins), now also written when `output`.
+ */
+static void *pinned_again(pins *ps, void *p, int output)
+{
+    for (int i = 0; p != NULL && i < ps->n; i++) {
+        if (ps->p[i] == p && output) {
+            ps->mode[i] = 0;
+        }
+    }
+    return p;
+}
+
+JNIEXPORT void JNICALL Java_org_rnnkit_nativebackend_NativeMethods_multiply(JNIEnv *env, jclass cls,
+        jint m, jint n, jint k,
+        jfloatArray a, jint aOff, jint aStride, jboolean aTransposed,
+        jfloatArray b, jint bOff, jint bStride, jboolean bTransposed,
+        jfloatArray c, jint cOff, jint cStride, jboolean accumulate, jint threads)
+{
+    (void)cls;
+    char bad[300] = {0};
+    if (rk_sgemm == NULL) {
+        throw_new(env, "java/lang/IllegalStateException", "multiply: OpenBLAS is not loaded");
+        return;
+    }
+    if (m < 1 || n < 1 || k < 0) {
+        snprintf(bad, sizeof bad, "multiply: expected m, n >= 1 and k >= 0, got %d, %d, %d", m, n, k);
+    }
+    const int ta = aTransposed != JNI_FALSE, tb = bTransposed != JNI_FALSE;
+    check_view(env, a, "a", aOff, ta ? k : m, ta ? m : k, aStride, bad, sizeof bad);
+    check_view(env, b, "b", bOff, tb ? n : k, tb ? k : n, bStride, bad, sizeof bad);
+    check_view(env, c, "c", cOff, m, n, cStride, bad, sizeof bad);
+    if (bad[0] != 0) {
+        throw_new(env, "java/lang/IllegalArgumentException", bad);
+        return;
+    }
+    /* a and b may be one array, and either may share c's array (disjoint spans): each array pinned once */
+    const int ab = (*env)->IsSameObject(env, a, b), ac = (*env)->IsSameObject(env, a, c),
+            bc = (*env)->IsSameObject(env, b, c);
+    pins ps = {.n = 0};
+    int ok = 1;
+    float *pc = pin(env, &ps, c, 1, &ok);
+    float *pa = ac ? pc : pin(env, &ps, a, 0, &ok);
+    float *pb = bc ? pc : ab ? pa : pin(env, &ps, b, 0, &ok);
+    if (ok) {
+        rk_mm_args x = {
+            .m = m, .n = n, .k = k, .ta = ta, .tb = tb, .accumulate = accumulate != JNI_FALSE,
+            .a = pa + aOff, .b = pb + bOff, .c = pc + cOff,
+            .lda = aStride, .ldb = bStride, .ldc = cStride, .threads = threads,
+        };
+        rk_multiply(&x);
+    }
+    unpin(env, &ps);
+    if (!ok && !(*env)->ExceptionCheck(env)) {
+        throw_new(env, "java/lang/OutOfMemoryError", "rnnkit native: could not pin the arrays");
+    }
+}
+
+JNIEXPORT void JNICALL Java_org_rnnkit_nativebackend_NativeMethods_softmax(JNIEnv *env, jclass cls,
+        jint rows, jint cols, jfloatArray z, jint zOff, jint zStride, jfloatArray p, jint pOff, jint pStride,
+        jfloatArray lse, jint lseOff)
+{
+    (void)cls;
+    char bad[300] = {0};
+    if (ops == NULL || rows < 1 || cols < 1) {
+        snprintf(bad, sizeof bad, "softmax: expected chosen kernels, rows >= 1 and cols >= 1, got %d, %d", rows, cols);
+    }
+    check_view(env, z, "z", zOff, rows, cols, zStride, bad, sizeof bad);
+    check_view(env, p, "p", pOff, rows, cols, pStride, bad, sizeof bad);
+    if (bad[0] == 0 && lseOff < 0) {
+        snprintf(bad, sizeof bad, "logSumExp: offset must be >= 0, got %d", lseOff);
+    }
+    if (bad[0] == 0) {
+        check_len(env, lse, (int64_t)lseOff + rows, "logSumExp", bad, sizeof bad);
+    }
+    if (bad[0] != 0) {
+        throw_new(env, "java/lang/IllegalArgumentException", bad);
+        return;
+    }
+    /* p is z itself when in place; lse may share either's array: each array pinned once */
+    const int zp = (*env)->IsSameObject(env, z, p), zl = (*env)->IsSameObject(env, z, lse),
+            pl = (*env)->IsSameObject(env, p, lse);
+    pins ps = {.n = 0};
+    int ok = 1;
+    float *pp = pin(env, &ps, p, 1, &ok);
+    float *pz = zp ? pp : pin(env, &ps, z, 0, &ok);
+    float *plse = pl ? pp : zl ? pinned_again(&ps, pz, 1) : pin(env, &ps, lse, 1, &ok);
+    if (ok) {
+        rk_softmax(ops, pz + zOff, zStride, pp + pOff, pStride, rows, cols, plse + lseOff);
+    }
+    unpin(env, &ps);
+    if (!ok && !(*env)->ExceptionCheck(env)) {
+        throw_new(env, "java/lang/OutOfMemoryError", "rnnkit native: could not pin the arrays");
+    }
+}

@@ -10,6 +10,7 @@
  * Compiled with -ffp-contract=off: every multiply-add that is fused is fused on purpose (the products'
  * FMA intrinsics); the gate equations keep the rounding order of the scalar reference.
  */
+#include <math.h>
 #include <string.h>
 #include "rk.h"
 
@@ -543,6 +544,34 @@ static inline __attribute__((always_inline)) void tanh_w(const float *src, float
 ACT_N(sigmoid_n, sigmoid_w)
 ACT_N(tanh_n, tanh_w)
 
+/*
+ * dst = e^(src - shift) for src <= shift (softmax: shift is the row's maximum), through exp_split: 2^k times
+ * 1 + u + ue summed as a pair and rounded once, so within about half an ulp (a subnormal result rounded once
+ * more by SCALE). The difference y = src - shift is taken exactly, as y + ylo (TwoSum): rounded, its error
+ * (up to |y| half-ulps of 1) would be a relative error of e^y, large for the small terms of a row with a
+ * wide range. e^(y + ylo) = e^y (1 + ylo) to far below an ulp, as |ylo| <= 2^-17. Capped below at -104,
+ * where e^y rounds to 0; NaN goes through.
+ */
+static inline __attribute__((always_inline)) void exp_shifted_w(const float *src, float shift, float *dst,
+        const int na)
+{
+    vf x[AW], y[AW], bv[AW], ylo[AW], k[AW], u[AW], ue[AW], h[AW], l[AW];
+    EACH(j) x[j] = LD(src + j * VL);
+    SET(y, x[j] - FC(shift));
+    SET(bv, y[j] - x[j]);
+    SET(ylo, (x[j] - (y[j] - bv[j])) + (FC(-shift) - bv[j]));
+    SET(y, MAXF(FC(-104.0f), y[j]));
+    exp_split(y, k, u, ue, na);
+    SET(h, FC(1.0f) + u[j]);
+    SET(l, (FC(1.0f) - h[j]) + u[j]); /* exact: |u| < 0.42 */
+    SET(l, l[j] + FMADD(ylo[j], h[j], ue[j]));
+    EACH(j) ST(dst + j * VL, SCALE(h[j] + l[j], k[j]));
+}
+
+#define EXP_CHUNK (VL * AW)
+#define EXP_STEP VL
+#define EXP_W exp_shifted_w
+
 #else /* the x86-64 baseline has no FMA, so no exact remainders: evaluated in double instead */
 /*
  * Evaluated in double and rounded once to float, as the vector backend does: exp(y) = 2^k exp(r) with
@@ -645,7 +674,99 @@ static inline __attribute__((always_inline)) void tanh_v(const float *src, float
 
 ACT_N(sigmoid_n, sigmoid_v)
 ACT_N(tanh_n, tanh_v)
+
+/* dst = e^(src - shift) for src <= shift, the difference and e^ in double, rounded once; NaN goes through */
+static inline __attribute__((always_inline)) void exp_shifted_v(const float *src, float shift, float *dst,
+        const int na)
+{
+    vd y[ACT_W], sc[ACT_W], e[ACT_W];
+    EACH(v) y[v] = AT_LEAST(TO_D(src + DL * v) - BC((double)shift), -700.0);
+    exp_parts(y, sc, e, na);
+    EACH(v) { e[v] = e[v] * sc[v] + sc[v]; KEEP(e[v]); }
+    EACH(v) TO_F(dst + DL * v, e[v]);
+}
+
+#define EXP_CHUNK (DL * ACT_W)
+#define EXP_STEP DL
+#define EXP_W exp_shifted_v
 #endif
+
+/* dst[j] = e^(src[j] - shift), j < n: blocks, single steps, then the last floats through a local row */
+static void exp_shifted_n(const float *src, float shift, float *dst, int n)
+{
+    int i = 0;
+    for (; i + EXP_CHUNK <= n; i += EXP_CHUNK) {
+        EXP_W(src + i, shift, dst + i, EXP_CHUNK / EXP_STEP);
+    }
+    for (; i + EXP_STEP <= n; i += EXP_STEP) {
+        EXP_W(src + i, shift, dst + i, 1);
+    }
+    if (i < n) {
+        float t[EXP_STEP] = {0};
+        memcpy(t, src + i, sizeof(float) * (n - i));
+        EXP_W(t, shift, t, 1);
+        memcpy(dst + i, t, sizeof(float) * (n - i));
+    }
+}
+
+/*
+ * Softmax of one row: the maximum, e_j = e^(z_j - max) into p, their float sum, then p_j = e_j / sum as a
+ * product with the reciprocal, and lse = max + log(sum) in double, rounded once. Every sum and the order of
+ * its terms depend on n only, so p = z (in place) gives the same bits as a separate p.
+ */
+typedef int vmask __attribute__((vector_size(VL * 4)));
+
+static void softmax_row(const float *z, float *p, int n, float *lse)
+{
+    /* the maximum is exact in any order: lanes first, then across them */
+    float mx = z[0];
+    int j = 0;
+    if (n >= VL) {
+        vf m = LD(z);
+        for (j = VL; j + VL <= n; j += VL) {
+            vf v = LD(z + j);
+            vmask gt = (vmask)(v > m);
+            m = (vf)(((vmask)v & gt) | ((vmask)m & ~gt));
+        }
+        for (int l = 0; l < VL; l++) {
+            mx = m[l] > mx ? m[l] : mx;
+        }
+    }
+    for (; j < n; j++) {
+        mx = z[j] > mx ? z[j] : mx;
+    }
+    exp_shifted_n(z, mx, p, n);
+    /* four chains of lanes, then the lanes in order, then the last floats */
+    vf acc[4] = {{0}, {0}, {0}, {0}};
+    j = 0;
+    for (; j + 4 * VL <= n; j += 4 * VL) {
+#pragma GCC unroll 4
+        for (int v = 0; v < 4; v++) {
+            acc[v] += LD(p + j + v * VL);
+        }
+    }
+    for (; j + VL <= n; j += VL) {
+        acc[0] += LD(p + j);
+    }
+    vf s4 = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    float sum = 0.0f;
+    for (int l = 0; l < VL; l++) {
+        sum += s4[l];
+    }
+    for (; j < n; j++) {
+        sum += p[j];
+    }
+    /* sum >= 1 (the maximum's own term), unless NaN */
+    *lse = (float)((double)mx + log((double)sum));
+    const float inv = (float)(1.0 / (double)sum);
+    const vf vinv = BCAST(inv);
+    for (j = 0; j + VL <= n; j += VL) {
+        ST(p + j, LD(p + j) * vinv);
+    }
+    for (; j < n; j++) {
+        p[j] *= inv;
+    }
+}
 
 typedef float vf8 __attribute__((vector_size(32)));
 typedef float vf8u __attribute__((vector_size(32), aligned(4), may_alias));
@@ -772,4 +893,5 @@ const rk_ops OPS = {
     .gru_back_row = gru_back_row,
     .rnn_back_row = rnn_back_row,
     .add = add,
+    .softmax_row = softmax_row,
 };

@@ -47,7 +47,7 @@ public final class VectorBackend extends Kernels {
             case RNN_RELU -> new VectorRnnKernel(true, par);
             case LSTM -> new VectorLstmKernel(par);
             case GRU -> new VectorGruKernel(par);
-        }, new VectorDense());
+        }, new VectorDense(par));
         this.par = par;
         description = VectorProbe.describe() + (par.threads() > 1 ? ", up to " + par.threads() + " threads" : "");
     }

@@ -38,7 +38,7 @@ public final class NativeBackend extends Kernels {
 
     /** The backend over the libraries {@code loaded} describes, splitting large calls over up to {@code threads}. */
     NativeBackend(String loaded, int threads) {
-        super(r -> new NativeKernel(r, threads), new NativeDense());
+        super(r -> new NativeKernel(r, threads), new NativeDense(threads));
         this.loaded = loaded;
         this.threads = threads;
         description = loaded + (threads > 1 ? ", up to " + threads + " threads" : "");

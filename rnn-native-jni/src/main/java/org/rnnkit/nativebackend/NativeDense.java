@@ -4,48 +4,34 @@ import org.rnnkit.spi.DenseKernel;
 import org.rnnkit.spi.MatrixView;
 
 /**
- * Interim dense kernel (plain loops, replaced by sgemm): each product a float32 sum over {@code k} ascending, as the equations are
- * written; softmax with exponentials and sums in double, rounded once.
+ * The native dense kernel: a product is one JNI call into OpenBLAS {@code sgemm} (transposed views as its
+ * transpose flags, strides as its leading dimensions, {@code accumulate} as {@code beta = 1}), on fixed
+ * tiles of rows of {@code c} that a large product spreads over the backend's threads: OpenBLAS's results
+ * depend on the rows a call holds, so the tiles, not the thread count, decide the bits. A softmax is one
+ * JNI call into the row softmax of the chosen instruction set (a float exponential within about half an
+ * ulp, shifted by the row's maximum).
  *
- * <p>Thread safety: stateless.
+ * <p>Thread safety: immutable; safe for concurrent use (each call works in its own outputs).
  */
 final class NativeDense extends DenseKernel {
+    /** Up to this many threads per product (1: the calling thread only). */
+    private final int threads;
+
+    NativeDense(int threads) {
+        this.threads = threads;
+    }
 
     @Override
     protected void runMultiply(MatrixView a, MatrixView b, MatrixView c, boolean accumulate) {
-        final float[] ad = a.data(), bd = b.data(), cd = c.data();
-        final int m = c.rows(), n = c.cols(), k = a.cols();
-        for (int i = 0; i < m; i++) {
-            for (int j = 0; j < n; j++) {
-                float s = 0f;
-                for (int kk = 0; kk < k; kk++) {
-                    s += ad[a.index(i, kk)] * bd[b.index(kk, j)];
-                }
-                int ci = c.index(i, j);
-                cd[ci] = accumulate ? cd[ci] + s : s;
-            }
-        }
+        NativeMethods.multiply(c.rows(), c.cols(), a.cols(),
+                a.data(), a.offset(), a.stride(), a.transposed(),
+                b.data(), b.offset(), b.stride(), b.transposed(),
+                c.data(), c.offset(), c.stride(), accumulate, threads);
     }
 
     @Override
     protected void runSoftmax(MatrixView z, MatrixView p, float[] logSumExp, int lseOffset) {
-        final float[] zd = z.data(), pd = p.data();
-        final int rows = z.rows(), cols = z.cols();
-        for (int i = 0; i < rows; i++) {
-            int zo = z.index(i, 0), po = p.index(i, 0);
-            double max = Double.NEGATIVE_INFINITY;
-            for (int j = 0; j < cols; j++) {
-                max = Math.max(max, zd[zo + j]);
-            }
-            double sum = 0;
-            for (int j = 0; j < cols; j++) {
-                sum += Math.exp(zd[zo + j] - max);
-            }
-            double lse = max + Math.log(sum);
-            for (int j = 0; j < cols; j++) {
-                pd[po + j] = (float) Math.exp(zd[zo + j] - lse);
-            }
-            logSumExp[lseOffset + i] = (float) lse;
-        }
+        NativeMethods.softmax(z.rows(), z.cols(), z.data(), z.offset(), z.stride(), p.data(), p.offset(), p.stride(),
+                logSumExp, lseOffset);
     }
 }

@@ -93,4 +93,22 @@ final class NativeMethods {
             float[] dx, int dxOff, int dxTimeStride, int dxBatchStride,
             float[] gradWeightIh, float[] gradWeightHh, float[] gradBiasIh, float[] gradBiasHh, float[] gradWeightHr,
             float[] tape, int tapeOff, float[] ws, int wsOff, int threads);
+
+    /**
+     * {@code c = a b} or, with {@code accumulate}, {@code c += a b}: {@code a} is {@code m x k}, {@code b}
+     * {@code k x n}, {@code c} {@code m x n}, each at its offset with its stride between stored rows (a
+     * transposed view's stored rows are its columns); OpenBLAS {@code sgemm} on fixed tiles of rows of
+     * {@code c}, over up to {@code threads} threads.
+     */
+    static native void multiply(int m, int n, int k,
+            float[] a, int aOff, int aStride, boolean aTransposed,
+            float[] b, int bOff, int bStride, boolean bTransposed,
+            float[] c, int cOff, int cStride, boolean accumulate, int threads);
+
+    /**
+     * Row softmax of {@code z} ({@code rows x cols}) into {@code p} (which may be {@code z}: in place), the
+     * log-sum-exp of row {@code i} into {@code logSumExp[lseOff + i]}.
+     */
+    static native void softmax(int rows, int cols, float[] z, int zOff, int zStride, float[] p, int pOff, int pStride,
+            float[] logSumExp, int lseOff);
 }

@@ -1,13 +1,16 @@
 package org.rnnkit.tests.nativebackend;
 
 import java.lang.reflect.Field;
+import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.Function;
 import org.rnnkit.backend.Backends;
 import org.rnnkit.internal.KernelAccess;
+import org.rnnkit.spi.DenseKernel;
 import org.rnnkit.spi.Kernels;
+import org.rnnkit.spi.MatrixView;
 import org.rnnkit.spi.Recurrence;
 import org.rnnkit.backend.Backend;
 import org.rnnkit.spi.DirectionWeights;
@@ -30,7 +33,10 @@ import org.rnnkit.spi.RecurrentKernel;
  *       end, negative and overflowing strides, bad lengths, foreign prepared weights, null arrays;
  *   <li>a seeded fuzz of kernel calls with random sizes, offsets, strides and array lengths around what
  *       the call needs ({@code rnnkit.tests.fuzz} calls, default 20 000), a third of them with one-hot
- *       classes (some out of range, some too few) and some after an update of the weights.
+ *       classes (some out of range, some too few) and some after an update of the weights;
+ *   <li>the dense kernel's JNI calls with views past their arrays (below {@code DenseKernel}'s checks), then
+ *       a seeded run of valid products and softmaxes whose operands share arrays (in place, {@code a} and
+ *       {@code c} in one array), on one to three threads.
  * </ol>
  * Prints one line per part and {@code native misuse: OK} at the end.
  */
@@ -47,6 +53,7 @@ public final class NativeMisuseMain {
         int calls = Integer.getInteger("rnnkit.tests.fuzz", 20_000);
         fuzz(backend, new SplittableRandom(seed), new SplittableRandom(~seed), calls);
         System.out.println("native misuse: fuzz seed " + seed + ", " + calls + " calls");
+        dense(backend, new SplittableRandom(seed), Math.max(1, calls / 10));
         System.out.println("native misuse: " + refused + " refused, " + ran + " ran");
         System.out.println("native misuse: OK");
     }
@@ -210,6 +217,92 @@ public final class NativeMisuseMain {
             } catch (IllegalArgumentException | NullPointerException e) {
                 refused++;
             }
+        }
+    }
+
+    /** The dense kernel's native entry points with bad views, then valid calls whose operands share arrays. */
+    private static void dense(Backend user, SplittableRandom rnd, int calls) throws Exception {
+        Class<?> methods = Class.forName("org.rnnkit.nativebackend.NativeMethods");
+        Method multiply = methods.getDeclaredMethod("multiply", int.class, int.class, int.class,
+                float[].class, int.class, int.class, boolean.class, float[].class, int.class, int.class, boolean.class,
+                float[].class, int.class, int.class, boolean.class, int.class);
+        Method softmax = methods.getDeclaredMethod("softmax", int.class, int.class, float[].class, int.class, int.class,
+                float[].class, int.class, int.class, float[].class, int.class);
+        multiply.setAccessible(true);
+        softmax.setAccessible(true);
+        Class<IllegalArgumentException> iae = IllegalArgumentException.class;
+        float[] a = new float[12], b = new float[12], c = new float[9];
+        // c (3 x 3) = a (3 x 4) b (4 x 3)
+        invoke(multiply, 3, 3, 4, a, 0, 4, false, b, 0, 3, false, c, 0, 3, false, 1);
+        expect("multiply: a one float short", iae, () -> invoke(multiply, 3, 3, 4, new float[11], 0, 4, false, b, 0, 3, false, c, 0, 3, false, 1));
+        expect("multiply: a^T one float short", iae, () -> invoke(multiply, 3, 3, 4, new float[11], 0, 3, true, b, 0, 3, false, c, 0, 3, false, 1));
+        expect("multiply: b offset past the end", iae, () -> invoke(multiply, 3, 3, 4, a, 0, 4, false, b, 1, 3, false, c, 0, 3, false, 2));
+        expect("multiply: negative c offset", iae, () -> invoke(multiply, 3, 3, 4, a, 0, 4, false, b, 0, 3, false, c, -1, 3, false, 1));
+        expect("multiply: stride below the width", iae, () -> invoke(multiply, 3, 3, 4, a, 0, 3, false, b, 0, 3, false, c, 0, 3, false, 1));
+        expect("multiply: overflowing stride", iae, () -> invoke(multiply, 3, 3, 4, a, 0, Integer.MAX_VALUE, false, b, 0, 3, false, c, 0, 3, false, 1));
+        expect("multiply: no c", iae, () -> invoke(multiply, 3, 3, 4, a, 0, 4, false, b, 0, 3, false, null, 0, 3, true, 1));
+        expect("multiply: m = 0", iae, () -> invoke(multiply, 0, 3, 4, a, 0, 4, false, b, 0, 3, false, c, 0, 3, false, 1));
+        expect("multiply: k < 0", iae, () -> invoke(multiply, 3, 3, -1, a, 0, 4, false, b, 0, 3, false, c, 0, 3, false, 1));
+        float[] z = new float[12], lse = new float[3];
+        invoke(softmax, 3, 4, z, 0, 4, z, 0, 4, lse, 0);
+        expect("softmax: p one float short", iae, () -> invoke(softmax, 3, 4, z, 0, 4, new float[11], 0, 4, lse, 0));
+        expect("softmax: z stride past the end", iae, () -> invoke(softmax, 3, 4, z, 0, 5, z, 0, 4, lse, 0));
+        expect("softmax: logSumExp one float short", iae, () -> invoke(softmax, 3, 4, z, 0, 4, z, 0, 4, lse, 1));
+        expect("softmax: negative logSumExp offset", iae, () -> invoke(softmax, 3, 4, z, 0, 4, z, 0, 4, lse, -1));
+        expect("softmax: no z", iae, () -> invoke(softmax, 3, 4, null, 0, 4, z, 0, 4, lse, 0));
+        expect("softmax: no columns", iae, () -> invoke(softmax, 3, 0, z, 0, 4, z, 0, 4, lse, 0));
+
+        DenseKernel[] dense = {KernelAccess.kernels(user).dense(), KernelAccess.kernels(user.withThreads(2)).dense(),
+            KernelAccess.kernels(user.withThreads(3)).dense()};
+        MatrixView av = new MatrixView(), bv = new MatrixView(), cv = new MatrixView();
+        for (int i = 0; i < calls; i++) {
+            // the first large enough to split over the threads
+            DenseKernel d = i == 0 ? dense[2] : dense[rnd.nextInt(dense.length)];
+            int m = i == 0 ? 1100 : 1 + rnd.nextInt(rnd.nextInt(8) == 0 ? 600 : 40);
+            int n = i == 0 ? 96 : 1 + rnd.nextInt(40), k = i == 0 ? 96 : rnd.nextInt(40);
+            boolean ta = rnd.nextBoolean(), tb = rnd.nextBoolean();
+            int aLen = (ta ? k * m : m * k), bLen = (tb ? n * k : k * n);
+            // one array for a and c (c after a), or for a and b, or three
+            int share = rnd.nextInt(3);
+            float[] x = fill(rnd, aLen + (share == 0 ? m * n : share == 1 ? bLen : 0));
+            float[] y = share == 1 ? x : fill(rnd, bLen), w = share == 0 ? x : new float[m * n];
+            if (ta) {
+                av.transposeOf(x, 0, m, k, m);
+            } else {
+                av.rowMajor(x, 0, m, k, k);
+            }
+            int bOff = share == 1 ? aLen : 0, cOff = share == 0 ? aLen : 0;
+            if (tb) {
+                bv.transposeOf(y, bOff, k, n, k);
+            } else {
+                bv.rowMajor(y, bOff, k, n, n);
+            }
+            d.multiply(av, bv, cv.rowMajor(w, cOff, m, n), rnd.nextBoolean());
+            ran++;
+            // softmax of c's rows: in place, into another array, or in place with logSumExp after z in its array
+            int form = rnd.nextInt(3);
+            float[] zs = w;
+            int zOff = cOff;
+            if (form == 2) {
+                zs = new float[m * n + m];
+                System.arraycopy(w, cOff, zs, 0, m * n);
+                zOff = 0;
+            }
+            float[] p = form == 1 ? new float[m * n] : zs, l = form == 2 ? zs : new float[m];
+            d.softmax(cv.rowMajor(zs, zOff, m, n), av.rowMajor(p, form == 1 ? 0 : zOff, m, n), l, form == 2 ? m * n : 0);
+            ran++;
+        }
+        System.out.println("native misuse: dense kernel misuses refused, " + calls + " products and softmaxes ran");
+    }
+
+    private static void invoke(Method m, Object... args) throws Exception {
+        try {
+            m.invoke(null, args);
+        } catch (InvocationTargetException e) {
+            if (e.getCause() instanceof Exception x) {
+                throw x;
+            }
+            throw (Error) e.getCause();
         }
     }
 
