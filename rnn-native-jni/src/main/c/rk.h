@@ -87,8 +87,10 @@ typedef struct {
     /** slot: [h_prev r z n hn]; dh in: dL/dh', out: dh*z (the part of dL/dh_prev outside W_hh). */
     void (*gru_back_row)(const float *slot, float *dh, float *dG, int H);
     void (*rnn_back_row)(const float *hnew, const float *dh, float *dG, int H, int relu);
-    /** dst[j] += src[j]. */
+    /** dst[j] += src[j]; src and dst do not overlap. */
     void (*add)(const float *src, float *dst, int n);
+    /** dst[j] = a[j] + b[j]; dst overlaps neither. */
+    void (*sum)(const float *a, const float *b, float *dst, int n);
     /**
      * One row's softmax, n >= 1: p[j] = exp(z[j] - max) / sum, *lse = max + log(sum), sum = sum_j exp(z[j] - max)
      * over the row's maximum (so nothing overflows); p may be z (in place, the same bits).

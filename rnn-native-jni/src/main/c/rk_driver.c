@@ -241,16 +241,12 @@ static void rank_rows(const int *len, int T, int B, int *perm)
  * this addition, FMA or not. (Not for non-finite weights: there 0 * inf makes the product NaN.) Column c of
  * a packed panel is RK_PANEL consecutive floats.
  */
-static void ih_column(const rk_weights *w, int c, float *g)
+static void ih_column(const rk_weights *w, const rk_ops *ops, int c, float *g)
 {
     const rk_pk *p = &w->ih;
     for (int pi = 0; pi < p->panels; pi++) {
         const int o0 = pi * RK_PANEL, n = p->n - o0 < RK_PANEL ? p->n - o0 : RK_PANEL;
-        const float *col = p->data + ((size_t)pi * p->k + (size_t)c) * RK_PANEL, *b = w->bx + o0;
-        float *dst = g + o0;
-        for (int o = 0; o < n; o++) {
-            dst[o] = b[o] + col[o];
-        }
+        ops->sum(w->bx + o0, p->data + ((size_t)pi * p->k + (size_t)c) * RK_PANEL, g + o0, n);
     }
 }
 
@@ -285,7 +281,7 @@ static void fwd_block(const fwd_ctx *x, int s, int i0, int nb)
         aux[j] = x->ex + (int64_t)i * x->rs;
         orow[j] = a->out ? a->out + t * a->ots + b * a->obs : NULL;
         if (x->fused && a->cls != NULL) { /* one-hot rows: their column of W_ih, then W_hh h as when apart */
-            ih_column(w, a->cls[r], g[j]);
+            ih_column(w, x->ops, a->cls[r], g[j]);
         }
     }
     /* whether W_hh h is still to be added to gx in place (below), after the input projection */
@@ -425,7 +421,7 @@ static void fwd_projection(void *ctx, int p, int parts)
                 continue;
             }
             if (a->cls != NULL) {
-                ih_column(w, a->cls[(int64_t)t * B + b], x->gx + ((int64_t)t * B + b) * GH);
+                ih_column(w, x->ops, a->cls[(int64_t)t * B + b], x->gx + ((int64_t)t * B + b) * GH);
                 continue;
             }
             ar[n] = a->x + t * a->xts + b * a->xbs;
@@ -760,6 +756,10 @@ typedef struct {
 } prod_ctx;
 
 /* dW_ih rows [m0, m0 + mt) of segment sg: sum over every valid (t, b) of dG^T x */
+/* floats of the class-major buffer of a one-hot dW_ih tile at most (16 MB); larger falls back to adding
+   into dW_ih's columns directly */
+#define RK_SCATTER_MAX (1LL << 22)
+
 static void task_wih(const prod_ctx *pc, int sg, int m0, int mt)
 {
     const bwd_ctx *x = pc->x;
@@ -767,7 +767,29 @@ static void task_wih(const prod_ctx *pc, int sg, int m0, int mt)
     const int T = a->T, B = a->B, I = x->w->I, GS = x->w->GS;
     const float *A = x->dG + pc->in[sg].gcol + m0;
     float *C = a->gwih + (int64_t)(pc->in[sg].wrow + m0) * I;
-    if (a->cls != NULL) {
+    /* one-hot rows, as rows of a class-major buffer when it fits: each row's gate gradients added to its
+       class's contiguous row (vector adds), then the buffer added to dW_ih's columns once */
+    float *byClass = NULL;
+    if (a->cls != NULL && (int64_t)I * mt <= RK_SCATTER_MAX) {
+        byClass = calloc((size_t)I * mt, sizeof(float));
+    }
+    if (byClass != NULL) {
+        for (int t = 0; t < T; t++) {
+            for (int b = 0; b < B; b++) {
+                if (t < length_of(a->len, T, b)) {
+                    int64_t r = (int64_t)t * B + b;
+                    x->ops->add(A + r * GS, byClass + (int64_t)a->cls[r] * mt, mt);
+                }
+            }
+        }
+        for (int m = 0; m < mt; m++) {
+            float *row = C + (int64_t)m * I;
+            for (int c = 0; c < I; c++) {
+                row[c] += byClass[(int64_t)c * mt + m];
+            }
+        }
+        free(byClass);
+    } else if (a->cls != NULL) {
         /* one-hot rows: each row's gate gradients added to the column of its class, rows in ascending
            order (r = t*B + b), the product's nonzero terms; the order is the tile's own, whatever the
            thread count */

@@ -834,11 +834,24 @@ static void rnn_row(const float *g, float *h, int H, int relu)
     }
 }
 
+/* The backward rows in explicit vectors (gcc -O2 leaves such loops scalar), each lane the scalar tail's
+   expression in the same order: the same bits. */
 static void lstm_back_row(const float *gates, const float *cprev, const float *tc, const float *d, float *dc,
         float *dG, int H)
 {
     const float *gi = gates, *gf = gates + H, *gg = gates + 2 * H, *go = gates + 3 * H;
-    for (int j = 0; j < H; j++) {
+    const vf one = BCAST(1.0f);
+    int j = 0;
+    for (; j + VL <= H; j += VL) {
+        vf i = LD(gi + j), f = LD(gf + j), g = LD(gg + j), o = LD(go + j), t = LD(tc + j), dj = LD(d + j);
+        vf dct = LD(dc + j) + dj * o * (one - t * t);
+        ST(dc + j, dct * f);
+        ST(dG + j, dct * g * i * (one - i));
+        ST(dG + H + j, dct * LD(cprev + j) * f * (one - f));
+        ST(dG + 2 * H + j, dct * i * (one - g * g));
+        ST(dG + 3 * H + j, dj * t * o * (one - o));
+    }
+    for (; j < H; j++) {
         float i = gi[j], f = gf[j], g = gg[j], o = go[j], t = tc[j], dj = d[j];
         float dct = dc[j] + dj * o * (1.0f - t * t);
         dc[j] = dct * f;
@@ -852,7 +865,19 @@ static void lstm_back_row(const float *gates, const float *cprev, const float *t
 static void gru_back_row(const float *slot, float *dh, float *dG, int H)
 {
     const float *hp = slot, *gr = slot + H, *gz = slot + 2 * H, *gn = slot + 3 * H, *hn = slot + 4 * H;
-    for (int j = 0; j < H; j++) {
+    const vf one = BCAST(1.0f);
+    int j = 0;
+    for (; j + VL <= H; j += VL) {
+        vf r = LD(gr + j), z = LD(gz + j), n = LD(gn + j), d = LD(dh + j);
+        vf dn = d * (one - z), dz = d * (LD(hp + j) - n);
+        vf dan = dn * (one - n * n);
+        ST(dG + j, dan * LD(hn + j) * r * (one - r));
+        ST(dG + H + j, dz * z * (one - z));
+        ST(dG + 2 * H + j, dan * r);
+        ST(dG + 3 * H + j, dan);
+        ST(dh + j, d * z);
+    }
+    for (; j < H; j++) {
         float r = gr[j], z = gz[j], n = gn[j], d = dh[j];
         float dn = d * (1.0f - z), dz = d * (hp[j] - n);
         float dan = dn * (1.0f - n * n);
@@ -866,17 +891,41 @@ static void gru_back_row(const float *slot, float *dh, float *dG, int H)
 
 static void rnn_back_row(const float *hnew, const float *dh, float *dG, int H, int relu)
 {
-    for (int j = 0; j < H; j++) {
+    int j = 0;
+    if (!relu) {
+        const vf one = BCAST(1.0f);
+        for (; j + VL <= H; j += VL) {
+            vf y = LD(hnew + j);
+            ST(dG + j, LD(dh + j) * (one - y * y));
+        }
+    }
+    for (; j < H; j++) {
         float y = hnew[j];
         /* relu'(x) = 1 where the output is positive; tanh'(x) = 1 - tanh(x)^2 */
         dG[j] = relu ? (y > 0.0f ? dh[j] : 0.0f) : dh[j] * (1.0f - y * y);
     }
 }
 
+/* explicit vectors: at -O2 gcc leaves these loops scalar (it cannot rule out overlap cheaply) */
 static void add(const float *src, float *dst, int n)
 {
-    for (int j = 0; j < n; j++) {
+    int j = 0;
+    for (; j + VL <= n; j += VL) {
+        ST(dst + j, LD(dst + j) + LD(src + j));
+    }
+    for (; j < n; j++) {
         dst[j] += src[j];
+    }
+}
+
+static void sum(const float *a, const float *b, float *dst, int n)
+{
+    int j = 0;
+    for (; j + VL <= n; j += VL) {
+        ST(dst + j, LD(a + j) + LD(b + j));
+    }
+    for (; j < n; j++) {
+        dst[j] = a[j] + b[j];
     }
 }
 
@@ -893,5 +942,6 @@ const rk_ops OPS = {
     .gru_back_row = gru_back_row,
     .rnn_back_row = rnn_back_row,
     .add = add,
+    .sum = sum,
     .softmax_row = softmax_row,
 };
