@@ -5,14 +5,13 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Set;
 import java.util.SplittableRandom;
-import org.rnnkit.nn.ForwardOptions;
 import org.rnnkit.backend.Backends;
 import org.rnnkit.internal.json.Json;
 import org.rnnkit.io.ModelFormatException;
 import org.rnnkit.io.SafeTensors;
-import org.rnnkit.nn.LayerOutput;
 import org.rnnkit.nn.RecurrentLayer;
-import org.rnnkit.nn.Workspace;
+import org.rnnkit.nn.StreamState;
+import org.rnnkit.nn.Linear;
 import org.rnnkit.backend.Backend;
 import org.rnnkit.tensor.Tensor;
 import org.rnnkit.train.SequenceModel;
@@ -65,21 +64,25 @@ final class SampleCommand implements Main.Command {
         if (prime.isEmpty()) {
             throw new Args.UsageException("--prime: expected at least one character");
         }
-        int v = vocab.length();
+        int v = vocab.length(), w = model.config().outputSize();
         RecurrentLayer layer = model.layer();
-        Workspace ws = new Workspace();
+        Linear head = model.head();
         SplittableRandom rnd = new SplittableRandom(seed);
+        // a stream of one row: the prime in one call, then one step per character, into reused arrays
+        StreamState state = layer.newStream(1);
         int[] ids = CharCorpus.encode(prime, vocab);
-        LayerOutput o = layer.forward(CharCorpus.oneHot(ids, ids.length, 1, v), ForwardOptions.defaults().withWorkspace(ws));
+        float[] out = new float[ids.length * w];
+        layer.stream(state, CharCorpus.oneHot(ids, ids.length, 1, v).data(), 0, ids.length, out, 0);
+        float[] last = java.util.Arrays.copyOfRange(out, (ids.length - 1) * w, ids.length * w);
+        Tensor lastRow = Tensor.wrap(last, 1, w); // the head reads the step's output in place
+        float[] input = new float[v];
         StringBuilder sb = new StringBuilder(prime);
         for (int i = 0; i < length; i++) {
-            // logits of the last step only: (1, 1, H_out) → (1, 1, V)
-            int w = model.config().outputSize();
-            float[] last = java.util.Arrays.copyOfRange(o.output().data(), o.output().size() - w, o.output().size());
-            float[] logits = model.head().forward(Tensor.wrap(last, 1, w)).data();
-            int next = draw(logits, temperature, rnd);
+            int next = draw(head.forward(lastRow).data(), temperature, rnd);
             sb.append(vocab.charAt(next));
-            o = layer.forward(CharCorpus.oneHot(new int[] {next}, 1, 1, v), ForwardOptions.defaults().withInitialState(o.hN(), o.cN()).withWorkspace(ws));
+            java.util.Arrays.fill(input, 0f);
+            input[next] = 1f;
+            layer.stream(state, input, 0, 1, last, 0);
         }
         return sb.toString();
     }
