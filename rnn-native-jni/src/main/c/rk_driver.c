@@ -992,16 +992,32 @@ void rk_backward(const rk_weights *w, const rk_ops *ops, const rk_bwd_args *a)
  */
 #define RK_DENSE_PART_MIN (1LL << 22)
 
+/*
+ * Columns of c per OpenBLAS call when c has a single tile of rows (a weight gradient such as the head's
+ * 86 x 128 dW): fixed like the row tiles, so that such a product splits over threads too.
+ */
+#define RK_DENSE_COLS 64
+
+/* the column tiles of a product: one unless c has a single tile of rows and more columns than a tile */
+static int dense_col_tiles(const rk_mm_args *x)
+{
+    return x->m <= RK_DENSE_TILE && x->n > RK_DENSE_COLS ? (x->n + RK_DENSE_COLS - 1) / RK_DENSE_COLS : 1;
+}
+
 static void dense_tiles(void *ctx, int p, int parts)
 {
     const rk_mm_args *x = ctx;
-    const int tiles = (x->m + RK_DENSE_TILE - 1) / RK_DENSE_TILE;
-    for (int t = p; t < tiles; t += parts) {
-        const int i0 = t * RK_DENSE_TILE, mt = x->m - i0 < RK_DENSE_TILE ? x->m - i0 : RK_DENSE_TILE;
-        /* rows i0.. of a: columns i0.. of the stored matrix when a is transposed */
+    const int rowTiles = (x->m + RK_DENSE_TILE - 1) / RK_DENSE_TILE, colTiles = dense_col_tiles(x);
+    for (int t = p; t < rowTiles * colTiles; t += parts) {
+        const int ti = t / colTiles, tj = t % colTiles;
+        const int i0 = ti * RK_DENSE_TILE, mt = x->m - i0 < RK_DENSE_TILE ? x->m - i0 : RK_DENSE_TILE;
+        const int j0 = colTiles == 1 ? 0 : tj * RK_DENSE_COLS;
+        const int nt = colTiles == 1 ? x->n : x->n - j0 < RK_DENSE_COLS ? x->n - j0 : RK_DENSE_COLS;
+        /* rows i0.. of a: columns i0.. of the stored matrix when a is transposed; likewise columns j0.. of b */
         const float *a = x->ta ? x->a + i0 : x->a + (int64_t)i0 * x->lda;
-        rk_sgemm(RK_ROW_MAJOR, x->ta ? RK_TRANS : RK_NO_TRANS, x->tb ? RK_TRANS : RK_NO_TRANS, mt, x->n, x->k,
-                1.0f, a, x->lda, x->b, x->ldb, x->accumulate ? 1.0f : 0.0f, x->c + (int64_t)i0 * x->ldc, x->ldc);
+        const float *b = x->tb ? x->b + (int64_t)j0 * x->ldb : x->b + j0;
+        rk_sgemm(RK_ROW_MAJOR, x->ta ? RK_TRANS : RK_NO_TRANS, x->tb ? RK_TRANS : RK_NO_TRANS, mt, nt, x->k,
+                1.0f, a, x->lda, b, x->ldb, x->accumulate ? 1.0f : 0.0f, x->c + (int64_t)i0 * x->ldc + j0, x->ldc);
     }
 }
 
@@ -1015,7 +1031,7 @@ void rk_multiply(const rk_mm_args *x)
         }
         return;
     }
-    const int tiles = (x->m + RK_DENSE_TILE - 1) / RK_DENSE_TILE;
+    const int tiles = (x->m + RK_DENSE_TILE - 1) / RK_DENSE_TILE * dense_col_tiles(x);
     const int64_t fmas = (int64_t)x->m * x->n * x->k;
     rk_parallel(split_by(fmas, tiles, x->threads, RK_DENSE_PART_MIN), x->threads, dense_tiles, (void *)x);
 }
