@@ -11,9 +11,10 @@ import java.util.Objects;
  * allocating, and only then call {@link #runMultiply} and {@link #runSoftmax}, which may index without
  * further checks.
  *
- * <p>Results: each output is a sum over {@code k} in an order the backend chooses but keeps fixed for a
- * given shape, so results differ between backends by summation order only, and never depend on the
- * number of threads.
+ * <p>Results: each product output is a sum over {@code k} in an order the backend chooses but keeps fixed
+ * for a given shape, so products differ between backends by summation order only; a softmax differs by
+ * its exponential's last bits too (within the bound {@code DenseKernelTest} states). Neither ever
+ * depends on the number of threads.
  *
  * <p>Thread safety: implementations must be stateless or otherwise safe for concurrent use, each call
  * with its own views and outputs.
