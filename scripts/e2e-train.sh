@@ -31,8 +31,8 @@ for threads in 1 2; do
     env "${TORCH_ENV[@]}" "$PY" "$ANCHOR" "$CORPUS" "$threads" 2>/dev/null \
       | sed -n 's/.*: \([0-9,]*\) chars\/s.*/\1/p' | tr -d , >> "$OUT/torch.$threads"
     for b in $BACKENDS; do
-      env "${BLAS_ENV[@]}" RNNKIT_JAVA_OPTS="$JAVA_OPTS -Drnnkit.$b.threads=$threads" \
-        "$ROOT/rnnkit" train --backend "$b" --sample-every 0 --out "$OUT/ckpt.safetensors" 2>&1 \
+      env "${BLAS_ENV[@]}" RNNKIT_JAVA_OPTS="$JAVA_OPTS" \
+        "$ROOT/rnnkit" train --backend "$b" --threads "$threads" --sample-every 0 --out "$OUT/ckpt.safetensors" 2>&1 \
         | sed -n 's/^step \([0-9]*\)\/\1 .*  \([0-9,]*\) chars\/s.*/\2/p' | tr -d , >> "$OUT/$b.$threads"
     done
   done

@@ -32,6 +32,7 @@ final class TrainCommand implements Main.Command {
                 usage: rnnkit train [--corpus PATH] [--out ckpt.safetensors] [--steps N] [--hidden H]
                                     [--layers L] [--seq-len T] [--batch B] [--lr LR] [--clip NORM]
                                     [--dropout P] [--sample-every N] [--seed S] [--backend NAME]
+                                    [--threads N]
 
                 Trains a character-level LSTM language model: each step reads T characters from each of B
                 streams of the corpus (one-hot input), predicts every next character (softmax
@@ -50,13 +51,15 @@ final class TrainCommand implements Main.Command {
                   --lr LR          Adam learning rate (default 0.003) --clip NORM  (default 5)
                   --dropout P      between stacked layers (default 0)
                   --sample-every N (default 100; 0 = never)          --seed S     (default 1)
+                  --threads N      threads one kernel call may use (default: the backend's, 1 unless
+                                   -Drnnkit.<backend>.threads says otherwise); the results do not depend on it
                 """.formatted(CharCorpus.DEBIAN_LICENSES);
     }
 
     @Override
     public int run(String[] argv, PrintStream out, PrintStream err) throws IOException {
         Args a = Args.parse(argv, 0, Set.of("--corpus", "--out", "--steps", "--hidden", "--layers", "--seq-len",
-                "--batch", "--lr", "--clip", "--dropout", "--sample-every", "--seed", "--backend"), Set.of());
+                "--batch", "--lr", "--clip", "--dropout", "--sample-every", "--seed", "--backend", "--threads"), Set.of());
         if (a.help) {
             out.print(usage());
             return 0;
@@ -85,6 +88,9 @@ final class TrainCommand implements Main.Command {
                     + " characters per step exceed the largest Java array (2^31 - 9)");
         }
         Backend backend = a.get("--backend") == null ? Backends.get() : Backends.select(a.get("--backend"), "--backend");
+        if (a.get("--threads") != null) {
+            backend = backend.withThreads(a.integer("--threads", 1, 1, 1024));
+        }
 
         CharCorpus corpus = CharCorpus.read(corpusPath);
         int vocab = corpus.vocab.length();

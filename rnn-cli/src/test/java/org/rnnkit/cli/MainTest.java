@@ -142,4 +142,25 @@ class MainTest {
         assertEquals(2, bad.status);
         assertTrue(bad.err.contains("is not in the model's vocabulary"), bad.err);
     }
+
+    /** --threads changes how kernels split a call, never a result: the checkpoints are byte for byte the same. */
+    @Test
+    void trainOnTwoThreadsWritesTheSameCheckpoint(@TempDir Path tmp) throws Exception {
+        Path corpus = tmp.resolve("corpus.txt");
+        Files.writeString(corpus, "the cat sat on the mat. the dog sat on the log. ".repeat(200));
+        byte[][] files = new byte[2][];
+        for (int threads = 1; threads <= 2; threads++) {
+            Path ckpt = tmp.resolve("lm" + threads + ".safetensors");
+            Result r = run("train", "--corpus", corpus.toString(), "--out", ckpt.toString(), "--steps", "5",
+                    "--hidden", "64", "--seq-len", "32", "--batch", "16", "--sample-every", "0", "--threads",
+                    Integer.toString(threads));
+            assertEquals(0, r.status, r.out + r.err);
+            files[threads - 1] = Files.readAllBytes(ckpt);
+        }
+        assertTrue(java.util.Arrays.equals(files[0], files[1]), "checkpoints of 1 and 2 threads differ");
+        Result bad = run("train", "--corpus", corpus.toString(), "--out", tmp.resolve("x.safetensors").toString(),
+                "--threads", "0");
+        assertEquals(2, bad.status);
+        assertTrue(bad.err.contains("--threads"), bad.err);
+    }
 }
