@@ -19,7 +19,11 @@
 #define VL 16
 #define RB 6 /* 6 rows x 4 vectors: 24 accumulators of the 32 zmm, 4 for W, 1 for the broadcast */
 #define VB 4
-#define K_UNROLL /* (24 multiply-adds a step; unrolling not measured on an AVX-512 machine yet) */
+/* k steps unrolled in the products: the loop's own instructions (two adds, a compare and a branch a step)
+   share the two ports that run the 512-bit multiply-adds, so even at 24 multiply-adds a step they cost
+   FMA slots; unrolled 2 or 8 measured no better than 4 (rnn-bench/RESULTS.md, "Native: the k loop
+   unrolled on AVX-512") */
+#define K_UNROLL _Pragma("GCC unroll 4")
 #define OPS rk_ops_avx512
 #define ISA_NAME "avx512"
 #elif defined(RK_ISA_AVX2)
