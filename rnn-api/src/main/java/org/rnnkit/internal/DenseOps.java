@@ -58,29 +58,57 @@ public final class DenseOps {
      */
     public static double crossEntropy(DenseKernel k, float[] z, int rows, int classes, int[] targets, float[] grad,
             float[] lse) {
+        return crossEntropy(k, z, rows, classes, targets, grad, lse, null, 1);
+    }
+
+    /**
+     * {@link #crossEntropy(DenseKernel, float[], int, int, int[], float[], float[])} over the rows of a
+     * time-major {@code (T, batch)} grid that lie inside their column's length (row {@code t*batch + b}
+     * counts when {@code t < lengths[b]}; every row when {@code lengths} is null), as PyTorch's
+     * {@code ignore_index} does with padding: the mean is over the counted rows, and the other rows get a zero
+     * gradient and need no valid target.
+     */
+    public static double crossEntropy(DenseKernel k, float[] z, int rows, int classes, int[] targets, float[] grad,
+            float[] lse, int[] lengths, int batch) {
+        int counted = 0;
         for (int r = 0; r < rows; r++) {
-            if (targets[r] < 0 || targets[r] >= classes) {
-                throw new IllegalArgumentException("targets[" + r + "]: expected a class in 0.." + (classes - 1)
-                        + ", got " + targets[r]);
+            if (counts(r, lengths, batch)) {
+                counted++;
+                if (targets[r] < 0 || targets[r] >= classes) {
+                    throw new IllegalArgumentException("targets[" + r + "]: expected a class in 0.." + (classes - 1)
+                            + ", got " + targets[r]);
+                }
             }
+        }
+        if (counted == 0) {
+            throw new IllegalArgumentException("targets: expected at least one counted row, got none of " + rows);
         }
         double total = 0;
         for (int r = 0; r < rows; r++) {
-            total += z[r * classes + targets[r]]; // read before grad may overwrite z
+            if (counts(r, lengths, batch)) {
+                total += z[r * classes + targets[r]]; // read before grad may overwrite z
+            }
         }
         k.softmax(new MatrixView().rowMajor(z, 0, rows, classes), new MatrixView().rowMajor(grad, 0, rows, classes),
                 lse, 0);
-        float scale = 1f / rows;
+        float scale = 1f / counted;
         double sumLse = 0;
         for (int r = 0; r < rows; r++) {
-            sumLse += lse[r];
+            int o = r * classes;
+            if (counts(r, lengths, batch)) {
+                sumLse += lse[r];
+                for (int j = 0; j < classes; j++) {
+                    grad[o + j] *= scale;
+                }
+                grad[o + targets[r]] -= scale;
+            } else {
+                java.util.Arrays.fill(grad, o, o + classes, 0f);
+            }
         }
-        for (int i = 0, n = rows * classes; i < n; i++) {
-            grad[i] *= scale;
-        }
-        for (int r = 0; r < rows; r++) {
-            grad[r * classes + targets[r]] -= scale;
-        }
-        return (sumLse - total) / rows;
+        return (sumLse - total) / counted;
+    }
+
+    private static boolean counts(int row, int[] lengths, int batch) {
+        return lengths == null || row / batch < lengths[row % batch];
     }
 }

@@ -23,8 +23,8 @@ import org.rnnkit.tensor.Tensor;
  * }</pre>
  *
  * <p>What {@link #forward} and {@link #backward} return lives in the layer's memory and is rewritten by the
- * next call: copy what must outlast it. The input gradient is not computed (the input of a first layer
- * needs none); use {@link RecurrentLayer#backward} for it.
+ * next call: copy what must outlast it. The input gradient is computed only when asked for (the input of
+ * a first layer needs none).
  *
  * <p>Thread safety: not thread-safe; one training loop owns a trainable layer and its parameters.
  * {@link #snapshot()} gives an immutable, shareable {@link RecurrentLayer} of the current values.
@@ -115,11 +115,20 @@ public final class TrainableLayer {
      * @throws IllegalStateException if no forward pass with the current parameters precedes it
      */
     public Gradients backward(Tensor gOutput, Tensor ghN, Tensor gcN) {
+        return backward(gOutput, ghN, gcN, false);
+    }
+
+    /**
+     * {@link #backward(Tensor, Tensor, Tensor)}, with the gradient of the input too when {@code inputGradient}
+     * (for a layer whose input comes from trained parameters, such as a decoder fed an encoder's context).
+     */
+    public Gradients backward(Tensor gOutput, Tensor ghN, Tensor gcN, boolean inputGradient) {
         if (!recorded) {
             throw new IllegalStateException("backward: expected a forward pass since the last parametersChanged(),"
                     + " got none");
         }
         LayerCall.requireUpstream(config, trace.output, gOutput, ghN, gcN);
+        memory.wantInput = inputGradient;
         return LayerBackward.run(kernels, trace, gOutput, ghN, gcN, memory);
     }
 

@@ -7,8 +7,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import org.rnnkit.backend.Backends;
-import org.rnnkit.internal.DenseOps;
-import org.rnnkit.internal.KernelAccess;
 import org.rnnkit.io.ModelFormatException;
 import org.rnnkit.io.SafeTensors;
 import org.rnnkit.io.SafeTensorsFile;
@@ -22,7 +20,6 @@ import org.rnnkit.nn.ParameterLayout;
 import org.rnnkit.nn.RecurrentConfig;
 import org.rnnkit.nn.RecurrentLayer;
 import org.rnnkit.nn.TrainableLayer;
-import org.rnnkit.spi.DenseKernel;
 import org.rnnkit.backend.Backend;
 import org.rnnkit.tensor.MemoryBudget;
 import org.rnnkit.tensor.Tensor;
@@ -66,12 +63,8 @@ public final class SequenceModel {
     private final Backend backend;
     private final Map<String, Tensor> params; // live, state_dict order
     private final TrainableLayer rnn; // over the live rnn.* tensors
-    private final DenseKernel dense;
-    private final float[] headWeight, headBias; // live
+    private final Head headPass; // over the live head.* tensors
     private final Map<String, Tensor> grads = new LinkedHashMap<>(); // reused: rnn.* then head.*
-    private final Tensor headWeightGrad, headBiasGrad;
-    private Tensor logits, logitGrad, featureGrad; // reused, sized for the last call
-    private float[] logSumExp = new float[0];
     private RecurrentLayer layer; // immutable snapshots, made on request after an update
     private Linear head;
 
@@ -87,11 +80,7 @@ public final class SequenceModel {
             }
         });
         this.rnn = TrainableLayer.of(config, rnnParams, backend);
-        this.dense = KernelAccess.kernels(backend).dense();
-        this.headWeight = params.get("head.weight").data();
-        this.headBias = params.get("head.bias").data();
-        this.headWeightGrad = Tensor.zeros(classes, config.outputSize());
-        this.headBiasGrad = Tensor.zeros(classes);
+        this.headPass = new Head(backend, params.get("head.weight"), params.get("head.bias"));
     }
 
     /**
@@ -207,7 +196,7 @@ public final class SequenceModel {
     /** The head with the current parameters (an immutable snapshot). */
     public Linear head() {
         if (head == null) {
-            head = Linear.of(Map.of("weight", params.get("head.weight"), "bias", params.get("head.bias")), backend);
+            head = headPass.snapshot();
         }
         return head;
     }
@@ -248,23 +237,8 @@ public final class SequenceModel {
         Objects.requireNonNull(targets, "targets");
         LayerOutput out = rnn.forward(input, options);
         Tensor feats = features(task, out);
-        int width = config.outputSize(), rows = feats.size() / width;
-        int[] logitShape = feats.shape();
-        logitShape[logitShape.length - 1] = classes;
-        if (targets.length != rows) {
-            throw new IllegalArgumentException("targets: expected " + rows + " class indices (one per row of logits "
-                    + Tensor.shapeString(logitShape) + "), got " + targets.length);
-        }
-        logits = sized(logits, logitShape);
-        logitGrad = sized(logitGrad, logitShape);
-        featureGrad = sized(featureGrad, feats.shape());
-        if (logSumExp.length < rows) {
-            logSumExp = new float[rows];
-        }
-        DenseOps.linear(dense, feats.data(), rows, width, headWeight, headBias, classes, logits.data());
-        double loss = DenseOps.crossEntropy(dense, logits.data(), rows, classes, targets, logitGrad.data(), logSumExp);
-        DenseOps.linearBackward(dense, feats.data(), rows, width, headWeight, classes, logitGrad.data(),
-                headWeightGrad.data(), headBiasGrad.data(), featureGrad.data());
+        double loss = headPass.lossAndGradients(feats, targets, null, 1);
+        Tensor featureGrad = headPass.featureGrad();
         Gradients g;
         if (task == Task.PER_STEP) {
             g = rnn.backward(featureGrad, null, null);
@@ -273,15 +247,12 @@ public final class SequenceModel {
         }
         if (grads.isEmpty()) {
             g.parameters().forEach((k, v) -> grads.put("rnn." + k, v)); // the same tensors every step
-            grads.put("head.weight", headWeightGrad);
-            grads.put("head.bias", headBiasGrad);
+            grads.put("head.weight", headPass.weightGrad);
+            grads.put("head.bias", headPass.biasGrad);
         }
-        return new Step(loss, logits, Collections.unmodifiableMap(grads), out, Double.NaN);
+        return new Step(loss, headPass.logits(), Collections.unmodifiableMap(grads), out, Double.NaN);
     }
 
-    private static Tensor sized(Tensor t, int[] shape) {
-        return t != null && t.sameShape(shape) ? t : Tensor.zeros(shape);
-    }
 
     /** One optimizer step from zero states, without clipping or dropout. */
     public Step trainStep(Task task, Tensor input, int[] targets, Optimizer optimizer) {
