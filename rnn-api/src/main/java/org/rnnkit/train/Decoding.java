@@ -84,7 +84,7 @@ final class Decoding {
             List<Hyp> finished = new ArrayList<>();
             for (int t = 0; t < maxLength && !live.isEmpty(); t++) {
                 int k = live.size();
-                int[] feed = new int[k], parents = new int[k];
+                int[] feed = new int[k], parents = new int[Math.min(width, k * vocab)];
                 for (int i = 0; i < k; i++) {
                     int[] tok = live.get(i).tokens;
                     feed[i] = tok.length == 0 ? Seq2Seq.BOS : tok[tok.length - 1];
