@@ -22,7 +22,8 @@ import org.rnnkit.tck.Tolerance;
 /** {@code rnnkit verify}: golden cases on backends, one table row per case and backend. */
 final class VerifyCommand implements Main.Command {
     /** The bundled case sets, relative to the project root. */
-    static final List<String> BUNDLED = List.of("testdata/golden", "testdata/golden-trained", "testdata/golden-varlen");
+    static final List<String> BUNDLED = List.of("testdata/golden", "testdata/golden-trained", "testdata/golden-varlen",
+            "testdata/structures");
 
     @Override
     public String usage() {
@@ -30,8 +31,9 @@ final class VerifyCommand implements Main.Command {
                 usage: rnnkit verify [DIR ...] [--backend NAME|all] [--failures-only]
 
                 Runs every case in each DIR (a directory of cases in the golden format, or one case
-                directory; see testdata/golden/README.md) on the chosen backends and compares the results
-                with PyTorch's: |got - expected| <= atol*max(1, max|expected|) + rtol*|expected|, with
+                directory; see testdata/golden/README.md; structure cases, seq2seq and one-to-many models
+                with logits, loss, gradients and greedy tokens: testdata/structures/README.md) on the
+                chosen backends and compares the results with PyTorch's (greedy tokens exactly): |got - expected| <= atol*max(1, max|expected|) + rtol*|expected|, with
                 atol 1e-5 and rtol 1e-4 for output, h_n, c_n, and 2e-5 and 2e-4 for the gradients (grad_*).
                 The table shows, per case and backend, the largest fraction of that tolerance any element
                 used (1.0 = at the limit), forward and gradients.

@@ -163,4 +163,14 @@ class MainTest {
         assertEquals(2, bad.status);
         assertTrue(bad.err.contains("--threads"), bad.err);
     }
+
+    /** A structure case (seq2seq: logits, loss, every gradient, greedy tokens) runs through verify like a layer case. */
+    @Test
+    void verifyRunsAStructureCase() throws Exception {
+        Result r = run("verify", HOME.resolve("testdata/structures/004_seq2seq-every_lstm_l1_i1_h4_v5_b3").toString(),
+                "--backend", "scalar");
+        assertEquals(0, r.status, r.out + r.err);
+        assertTrue(r.out.contains("004_seq2seq-every_lstm_l1_i1_h4_v5_b3") && r.out.contains("PASS")
+                && r.out.contains("1 passed, 0 failed"), r.out);
+    }
 }

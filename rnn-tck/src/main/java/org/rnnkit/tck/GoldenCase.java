@@ -23,13 +23,14 @@ import org.rnnkit.tensor.Tensor;
 public final class GoldenCase {
     private final Path dir;
     private final String name;
-    private final boolean cell;
+    private final boolean cell, structure;
     private final boolean unbatched;
 
-    private GoldenCase(Path dir, String name, boolean cell, boolean unbatched) {
+    private GoldenCase(Path dir, String name, boolean cell, boolean structure, boolean unbatched) {
         this.dir = dir;
         this.name = name;
         this.cell = cell;
+        this.structure = structure;
         this.unbatched = unbatched;
     }
 
@@ -50,12 +51,13 @@ public final class GoldenCase {
                         + " layer and cell cases; training cases run in rnn-tests (GoldenTrainingTest, ./rnnkit test)");
             }
             String kind = Json.asString(c.get("kind"), "kind");
-            if (!kind.equals("layer") && !kind.equals("cell")) {
-                throw new ModelFormatException(json + ": kind: expected 'layer' or 'cell', got '" + kind + "'");
+            if (!kind.equals("layer") && !kind.equals("cell") && !kind.equals("structure")) {
+                throw new ModelFormatException(json + ": kind: expected 'layer', 'cell' or 'structure', got '" + kind + "'");
             }
             Object name = c.get("name");
             return new GoldenCase(dir, name == null ? dir.getFileName().toString() : Json.asString(name, "name"),
-                    kind.equals("cell"), c.get("unbatched") != null && Json.asBoolean(c.get("unbatched"), "unbatched"));
+                    kind.equals("cell"), kind.equals("structure"),
+                    c.get("unbatched") != null && Json.asBoolean(c.get("unbatched"), "unbatched"));
         } catch (JsonException e) {
             throw new ModelFormatException(json + ": " + e.getMessage(), e);
         }
@@ -89,6 +91,11 @@ public final class GoldenCase {
 
     public String name() {
         return name;
+    }
+
+    /** True for a structure case (seq2seq or one-to-many, run by {@link StructureVerifier}). */
+    public boolean isStructure() {
+        return structure;
     }
 
     /** True for a cell case ({@code nn.*Cell}), false for a layer. */

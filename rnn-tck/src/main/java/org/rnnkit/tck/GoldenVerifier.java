@@ -27,6 +27,9 @@ public final class GoldenVerifier {
 
     /** Runs one case; never throws for a failing backend or a malformed case (that is an ERROR result). */
     public static CaseResult verify(GoldenCase c, Backend backend) {
+        if (c.isStructure()) {
+            return StructureVerifier.verify(c.dir(), backend);
+        }
         try {
             List<Tolerance.Check> fwd = new ArrayList<>(), grad = new ArrayList<>();
             Tensor input = c.tensor("input.npy"), h0 = optional(c, "h0.npy"), c0 = optional(c, "c0.npy");
