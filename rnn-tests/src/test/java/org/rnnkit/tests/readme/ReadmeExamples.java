@@ -31,6 +31,9 @@ public final class ReadmeExamples {
         buildOne();
         train();
         classify();
+        tagEveryStep();
+        caption();
+        translate();
         variableLengths();
         stream();
         System.out.println("README examples ran on backend " + Backends.get().name());
@@ -107,6 +110,48 @@ public final class ReadmeExamples {
         m.save(Path.of("classifier.safetensors"), Map.of());             // loads in PyTorch, names rnn.*, head.*
         // readme:end
         check(SequenceModel.load(Path.of("classifier.safetensors")).classes() == 2, "saved classifier");
+    }
+
+    static void tagEveryStep() throws Exception {
+        Tensor x = Tensor.wrap(random(9 * 4 * 3, 12), 9, 4, 3);
+        int[] tags = new int[9 * 4];
+        // readme:begin
+        SequenceModel tagger = SequenceModel.create(RecurrentConfig.lstm(3, 16), /*classes*/ 5, 1, Backends.get());
+        tagger.trainStep(Task.PER_STEP, x, tags, new Adam(0.01));          // x: (T, B, 3), a class per (t, b)
+        Tensor logits = tagger.logits(Task.PER_STEP, x);                   // (T, B, 5)
+        // readme:end
+        check(logits.dim(2) == 5, "per-step logits");
+    }
+
+    static void caption() throws Exception {
+        Tensor image = Tensor.wrap(random(4 * 10, 13), 4, 10);
+        int[] words = new int[6 * 4];
+        // readme:begin
+        OneToMany captioner = OneToMany.create(OneToMany.Form.FIRST_STEP, CellType.GRU, /*I*/ 10, /*H*/ 32,
+                /*layers*/ 1, /*vocab*/ 20, /*seed*/ 1, Backends.get()); // x at step 0 only; EVERY_STEP: at each
+        captioner.trainStep(image, words, null, new Adam(0.01), Clipping.byNorm(1.0)); // image: (B, 10), words: T*B
+        int[][] caption = captioner.greedy(image, /*steps*/ 6);          // caption[b]: 6 tokens
+        // readme:end
+        check(caption.length == 4 && caption[0].length == 6, "caption shape");
+    }
+
+    static void translate() throws Exception {
+        Tensor source = Tensor.wrap(random(7 * 2 * 12, 14), 7, 2, 12);
+        int[] sourceLengths = {7, 4};
+        int[] targets = {5, 6, 7, 8, 2, 2};                              // (Tt=3, B=2), time-major
+        int[] targetLengths = {3, 2};
+        int end = 2;
+        // readme:begin
+        Seq2Seq model = Seq2Seq.create(Seq2Seq.Form.INIT_STATE, CellType.LSTM, /*I*/ 12, /*H*/ 64, /*layers*/ 2,
+                /*vocab*/ 30, /*seed*/ 1, Backends.get());                 // CONTEXT_EVERY_STEP: c joins each input
+        Adam adam = new Adam(0.005);                                       // token 0 is BOS, never a target
+        model.trainStep(source, sourceLengths, targets, targetLengths, adam, Clipping.byNorm(1.0)); // teacher forcing
+        int[][] greedy = model.greedy(source, sourceLengths, /*maxLength*/ 10, end);
+        int[][] best = model.beamSearch(source, sourceLengths, 10, end, /*width*/ 4, /*alpha*/ 1.0); // per token
+        model.save(Path.of("seq2seq.safetensors"), Map.of());           // encoder.*, decoder.*, head.*
+        // readme:end
+        check(greedy.length == 2 && best[1].length == 10, "decoded shapes");
+        check(Seq2Seq.load(Path.of("seq2seq.safetensors"), Backends.get()).vocab() == 30, "saved seq2seq");
     }
 
     static void variableLengths() throws Exception {
