@@ -38,8 +38,10 @@ public final class Main {
               backends   list every discovered backend, usable or not, and which one auto picks
               verify     run golden cases (PyTorch reference results) on one or all backends
               run        run a model file on .npy input and write the results as .npy
-              train      train a character-level LSTM language model (truncated BPTT, Adam, clipping)
+              train      train a character-level LSTM language model (truncated BPTT, Adam, clipping),
+                         or with --task seq2seq an encoder-decoder that writes dates as ISO 8601
               sample     generate text with a model written by 'train'
+              decode     decode texts greedily and by beam search with a model of 'train --task seq2seq'
 
             'rnnkit COMMAND --help' describes each command.
             Properties: -Drnnkit.backend=auto|NAME|NAME,NAME... selects the backend (default auto);
@@ -68,6 +70,7 @@ public final class Main {
             case "run" -> new RunCommand();
             case "train" -> new TrainCommand();
             case "sample" -> new SampleCommand();
+            case "decode" -> new DecodeCommand();
             default -> null;
         };
         if (cmd == null) {

@@ -16,6 +16,7 @@ import org.rnnkit.train.Adam;
 import org.rnnkit.train.Clipping;
 import org.rnnkit.train.SequenceModel;
 import org.rnnkit.tensor.Tensor;
+import org.rnnkit.io.Untrusted;
 import org.rnnkit.train.TruncatedBptt;
 
 /**
@@ -33,6 +34,7 @@ final class TrainCommand implements Main.Command {
                                     [--layers L] [--seq-len T] [--batch B] [--lr LR] [--clip NORM]
                                     [--dropout P] [--sample-every N] [--seed S] [--backend NAME]
                                     [--threads N]
+                       rnnkit train --task seq2seq ...  (an encoder-decoder on dates: 'rnnkit train --task seq2seq --help')
 
                 Trains a character-level LSTM language model: each step reads T characters from each of B
                 streams of the corpus (one-hot input), predicts every next character (softmax
@@ -58,6 +60,24 @@ final class TrainCommand implements Main.Command {
 
     @Override
     public int run(String[] argv, PrintStream out, PrintStream err) throws IOException {
+        for (int i = 0; i + 1 < argv.length; i++) {
+            if (argv[i].equals("--task")) {
+                switch (argv[i + 1]) {
+                    case "seq2seq":
+                        return new Seq2SeqTrainCommand().run(argv, out, err);
+                    case "char-lm":
+                        String[] rest = new String[argv.length - 2];
+                        System.arraycopy(argv, 0, rest, 0, i);
+                        System.arraycopy(argv, i + 2, rest, i, argv.length - i - 2);
+                        argv = rest;
+                        break;
+                    default:
+                        throw new Args.BadValueException("--task: expected char-lm or seq2seq, got "
+                                + Untrusted.quote(argv[i + 1]));
+                }
+                break;
+            }
+        }
         Args a = Args.parse(argv, 0, Set.of("--corpus", "--out", "--steps", "--hidden", "--layers", "--seq-len",
                 "--batch", "--lr", "--clip", "--dropout", "--sample-every", "--seed", "--backend", "--threads"), Set.of());
         if (a.help) {

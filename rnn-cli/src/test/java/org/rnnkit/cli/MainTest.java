@@ -96,7 +96,7 @@ class MainTest {
 
     @Test
     void everyCommandHasHelp() {
-        for (String cmd : new String[] {"backends", "verify", "run", "train", "sample"}) {
+        for (String cmd : new String[] {"backends", "verify", "run", "train", "sample", "decode"}) {
             Result r = run(cmd, "--help");
             assertEquals(0, r.status, cmd);
             assertTrue(r.out.startsWith("usage: rnnkit"), cmd + ": " + r.out);
@@ -172,5 +172,26 @@ class MainTest {
         assertEquals(0, r.status, r.out + r.err);
         assertTrue(r.out.contains("004_seq2seq-every_lstm_l1_i1_h4_v5_b3") && r.out.contains("PASS")
                 && r.out.contains("1 passed, 0 failed"), r.out);
+    }
+
+    /** The seq2seq demo end to end: a short training run writes a checkpoint that decode reads. */
+    @Test
+    void trainSeq2SeqWritesACheckpointThatDecodeReads(@TempDir Path tmp) throws Exception {
+        Path ckpt = tmp.resolve("s2s.safetensors");
+        Result r = run("train", "--task", "seq2seq", "--out", ckpt.toString(), "--steps", "20", "--hidden", "16",
+                "--batch", "8", "--eval-every", "10", "--backend", "scalar");
+        assertEquals(0, r.status, r.out + r.err);
+        assertTrue(r.err.contains("step 20/20") && r.err.contains("held-out exact"), r.err);
+        assertTrue(r.out.contains("held-out exact match") && Files.size(ckpt) > 0, r.out);
+        Result d = run("decode", "--model", ckpt.toString(), "--beam", "3", "--backend", "scalar", "March 7, 2021",
+                "07.03.2021");
+        assertEquals(0, d.status, d.out + d.err);
+        assertTrue(d.out.startsWith("March 7, 2021  ->  greedy ") && d.out.contains("beam(3) "), d.out);
+        Result bad = run("decode", "--model", ckpt.toString(), "--backend", "scalar", "7 März 2021");
+        assertEquals(2, bad.status);
+        assertTrue(bad.err.contains("is not in the model's vocabulary"), bad.err);
+        Result wrongTask = run("train", "--task", "poetry");
+        assertEquals(2, wrongTask.status);
+        assertTrue(wrongTask.err.contains("--task: expected char-lm or seq2seq"), wrongTask.err);
     }
 }
