@@ -34,7 +34,10 @@ import org.rnnkit.tensor.Tensor;
  * in one of the seeds' two forms ({@link Form}). Tokens are {@code 0..V-1}; token {@link #BOS} starts every
  * target and is never predicted. The decoder reads tokens as one-hot vectors: in PyTorch, {@code
  * one_hot(prev) @ weight_ih^T} is an {@code nn.Embedding} whose table is {@code weight_ih_l0[:, :V]^T}
- * (and rnnkit's kernels look such rows up rather than multiply them).
+ * (and rnnkit's kernels look such rows up rather than multiply them). Or, with an embedding size
+ * {@code E > 0}, through an embedding table {@code embedding.weight (V, E)}, PyTorch's
+ * {@code embedding = nn.Embedding(V, E)}: the decoder reads {@code embedding(prev)}, {@code E} wide, and
+ * the table is trained with the rest.
  *
  * <p>Training uses teacher forcing: the decoder's input at step {@code t} is the target token at
  * {@code t-1} ({@code BOS} at 0), and the loss is the mean cross-entropy over every counted (step, row),
@@ -87,21 +90,24 @@ public final class Seq2Seq {
 
     private final Form form;
     private final RecurrentConfig encoderConfig, decoderConfig;
-    private final int vocab;
+    private final int vocab, embedding; // embedding 0: one-hot tokens
     private final Backend backend;
     private final Map<String, Tensor> params; // live, state_dict order
     private final TrainableLayer encoder, decoder;
     private final Head head;
     private final Map<String, Tensor> grads = new LinkedHashMap<>();
-    private Tensor decoderInput, encoderHGrad;
+    private Tensor decoderInput, encoderHGrad, embeddingGrad;
     private RecurrentLayer encoderSnapshot, decoderSnapshot;
     private Linear headSnapshot;
 
-    private Seq2Seq(Form form, RecurrentConfig encoderConfig, int vocab, Map<String, Tensor> params, Backend backend) {
+    private Seq2Seq(Form form, RecurrentConfig encoderConfig, int vocab, int embedding, Map<String, Tensor> params,
+            Backend backend) {
         this.form = form;
         this.encoderConfig = encoderConfig;
-        this.decoderConfig = decoderConfigOf(form, encoderConfig, vocab);
+        this.decoderConfig = decoderConfigOf(form, encoderConfig, vocab, embedding);
         this.vocab = vocab;
+        this.embedding = embedding;
+        this.embeddingGrad = embedding > 0 ? Tensor.zeros(vocab, embedding) : null;
         this.params = params;
         this.backend = backend;
         this.encoder = TrainableLayer.of(encoderConfig, ModelParts.part(params, "encoder"), backend);
@@ -109,8 +115,9 @@ public final class Seq2Seq {
         this.head = new Head(backend, params.get("head.weight"), params.get("head.bias"));
     }
 
-    private static RecurrentConfig decoderConfigOf(Form form, RecurrentConfig enc, int vocab) {
-        int in = form == Form.INIT_STATE ? vocab : vocab + enc.hiddenSize();
+    private static RecurrentConfig decoderConfigOf(Form form, RecurrentConfig enc, int vocab, int embedding) {
+        int tokens = embedding > 0 ? embedding : vocab;
+        int in = form == Form.INIT_STATE ? tokens : tokens + enc.hiddenSize();
         return new RecurrentConfig(enc.type(), in, enc.hiddenSize(), enc.numLayers(), enc.bias(), false, false, 0);
     }
 
@@ -118,18 +125,36 @@ public final class Seq2Seq {
         return new RecurrentConfig(type, inputSize, hiddenSize, numLayers, true, false, false, 0);
     }
 
-    /** A new model with PyTorch's default initialisation drawn from {@code seed}. */
+    /** A new model with one-hot tokens and PyTorch's default initialisation drawn from {@code seed}. */
     public static Seq2Seq create(Form form, CellType type, int inputSize, int hiddenSize, int numLayers, int vocab,
             long seed, Backend backend) {
+        return create(form, type, inputSize, hiddenSize, numLayers, vocab, 0, seed, backend);
+    }
+
+    /**
+     * A new model with PyTorch's default initialisation drawn from {@code seed}; {@code embeddingSize > 0} adds
+     * an embedding table for the decoder's tokens ({@code nn.Embedding}'s initialisation: standard normal).
+     */
+    public static Seq2Seq create(Form form, CellType type, int inputSize, int hiddenSize, int numLayers, int vocab,
+            int embeddingSize, long seed, Backend backend) {
         Objects.requireNonNull(form, "form");
         RecurrentConfig enc = encoderConfigOf(type, inputSize, hiddenSize, numLayers);
         requireVocab(vocab);
+        requireEmbedding(embeddingSize);
         Map<String, Tensor> p = new LinkedHashMap<>();
+        if (embeddingSize > 0) {
+            Tensor table = Tensor.zeros(vocab, embeddingSize);
+            java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed + 3);
+            for (int i = 0; i < table.size(); i++) {
+                table.data()[i] = (float) rnd.nextGaussian();
+            }
+            p.put("embedding.weight", table);
+        }
         Initializer.uniform(ParameterLayout.of(enc), hiddenSize, seed).forEach((k, v) -> p.put("encoder." + k, v));
-        Initializer.uniform(ParameterLayout.of(decoderConfigOf(form, enc, vocab)), hiddenSize, seed + 1)
+        Initializer.uniform(ParameterLayout.of(decoderConfigOf(form, enc, vocab, embeddingSize)), hiddenSize, seed + 1)
                 .forEach((k, v) -> p.put("decoder." + k, v));
         Linear.initialParameters(hiddenSize, vocab, true, seed + 2).forEach((k, v) -> p.put("head." + k, v));
-        return of(form, type, inputSize, hiddenSize, numLayers, vocab, p, backend);
+        return of(form, type, inputSize, hiddenSize, numLayers, vocab, embeddingSize, p, backend);
     }
 
     /**
@@ -139,15 +164,41 @@ public final class Seq2Seq {
      */
     public static Seq2Seq of(Form form, CellType type, int inputSize, int hiddenSize, int numLayers, int vocab,
             Map<String, Tensor> parameters, Backend backend) {
+        return of(form, type, inputSize, hiddenSize, numLayers, vocab, 0, parameters, backend);
+    }
+
+    /**
+     * A model from parameters named {@code encoder.*}, {@code decoder.*}, {@code head.*} and, with
+     * {@code embeddingSize > 0}, {@code embedding.weight} (copied).
+     *
+     * @throws IllegalArgumentException naming a tensor that is missing, unexpected or mis-shaped
+     */
+    public static Seq2Seq of(Form form, CellType type, int inputSize, int hiddenSize, int numLayers, int vocab,
+            int embeddingSize, Map<String, Tensor> parameters, Backend backend) {
         Objects.requireNonNull(form, "form");
         Objects.requireNonNull(parameters, "parameters");
         Objects.requireNonNull(backend, "backend");
         requireVocab(vocab);
+        requireEmbedding(embeddingSize);
         RecurrentConfig enc = encoderConfigOf(type, inputSize, hiddenSize, numLayers);
         Map<String, RecurrentConfig> parts = new LinkedHashMap<>();
         parts.put("encoder", enc);
-        parts.put("decoder", decoderConfigOf(form, enc, vocab));
-        return new Seq2Seq(form, enc, vocab, ModelParts.checked(parameters, parts, hiddenSize, vocab), backend);
+        parts.put("decoder", decoderConfigOf(form, enc, vocab, embeddingSize));
+        Map<String, Tensor> rest = new LinkedHashMap<>(parameters);
+        Tensor table = rest.remove("embedding.weight");
+        Map<String, Tensor> checked = new LinkedHashMap<>();
+        if (embeddingSize > 0) {
+            if (table == null || !table.sameShape(vocab, embeddingSize)) {
+                throw new IllegalArgumentException("embedding.weight: expected shape " + Tensor.shapeString(vocab,
+                        embeddingSize) + ", got " + (table == null ? "none" : table.shapeString()));
+            }
+            checked.put("embedding.weight", table.copy());
+        } else if (table != null) {
+            throw new IllegalArgumentException("unexpected tensor 'embedding.weight': a model of one-hot tokens has"
+                    + " no embedding table (give an embedding size)");
+        }
+        checked.putAll(ModelParts.checked(rest, parts, hiddenSize, vocab));
+        return new Seq2Seq(form, enc, vocab, embeddingSize, checked, backend);
     }
 
     /** Loads a model written by {@link #save} (or by PyTorch with the same names and metadata). */
@@ -157,7 +208,8 @@ public final class Seq2Seq {
         try {
             return of(Form.of(String.valueOf(m.get("structure"))), CellType.valueOf(String.valueOf(m.get("mode"))),
                     ModelParts.intMeta(m, "input_size"), ModelParts.intMeta(m, "hidden_size"),
-                    ModelParts.intMeta(m, "num_layers"), ModelParts.intMeta(m, "vocab"), f.tensors(), backend);
+                    ModelParts.intMeta(m, "num_layers"), ModelParts.intMeta(m, "vocab"),
+                    m.containsKey("embedding_size") ? ModelParts.intMeta(m, "embedding_size") : 0, f.tensors(), backend);
         } catch (IllegalArgumentException e) {
             throw new ModelFormatException(file + ": " + e.getMessage());
         }
@@ -172,6 +224,9 @@ public final class Seq2Seq {
         meta.put("hidden_size", Integer.toString(encoderConfig.hiddenSize()));
         meta.put("input_size", Integer.toString(encoderConfig.inputSize()));
         meta.put("vocab", Integer.toString(vocab));
+        if (embedding > 0) {
+            meta.put("embedding_size", Integer.toString(embedding));
+        }
         meta.putAll(extra);
         SafeTensors.write(file, params, meta);
     }
@@ -190,6 +245,11 @@ public final class Seq2Seq {
 
     public int vocab() {
         return vocab;
+    }
+
+    /** The embedding table's width, or 0 when the decoder reads one-hot tokens. */
+    public int embeddingSize() {
+        return embedding;
     }
 
     /** The live parameters by name, in {@code state_dict} order (optimizers update these arrays). */
@@ -238,7 +298,23 @@ public final class Seq2Seq {
         }
         LayerOutput out = decoder.forward(decoderInput, dec);
         double loss = head.lossAndGradients(out.output(), targets, targetLengths, batch);
-        Gradients dg = decoder.backward(head.featureGrad(), null, null, form == Form.CONTEXT_EVERY_STEP);
+        Gradients dg = decoder.backward(head.featureGrad(), null, null,
+                form == Form.CONTEXT_EVERY_STEP || embedding > 0);
+        if (embedding > 0) { // dL/dtable: each step's token row of the input gradient, added to its token's row
+            float[] ge = embeddingGrad.data(), dx = dg.input().data();
+            Arrays.fill(ge, 0f);
+            int in = decoderConfig.inputSize();
+            for (int t = 0; t < steps; t++) {
+                for (int b = 0; b < batch; b++) {
+                    if (targetLengths == null || t < targetLengths[b]) {
+                        int prev = t == 0 ? BOS : targets[(t - 1) * batch + b], row = (t * batch + b) * in;
+                        for (int j = 0; j < embedding; j++) {
+                            ge[prev * embedding + j] += dx[row + j];
+                        }
+                    }
+                }
+            }
+        }
         Gradients eg;
         if (form == Form.INIT_STATE) {
             eg = encoder.backward(null, dg.h0(), dg.c0());
@@ -251,7 +327,7 @@ public final class Seq2Seq {
             int in = decoderConfig.inputSize(), top = (layers - 1) * batch * hidden;
             for (int t = 0; t < steps; t++) {
                 for (int b = 0; b < batch; b++) {
-                    int row = (t * batch + b) * in + vocab;
+                    int row = (t * batch + b) * in + tokenWidth();
                     for (int j = 0; j < hidden; j++) {
                         gh[top + b * hidden + j] += dx[row + j];
                     }
@@ -260,6 +336,9 @@ public final class Seq2Seq {
             eg = encoder.backward(null, encoderHGrad, null);
         }
         if (grads.isEmpty()) { // the same tensors every step
+            if (embedding > 0) {
+                grads.put("embedding.weight", embeddingGrad);
+            }
             eg.parameters().forEach((k, v) -> grads.put("encoder." + k, v));
             dg.parameters().forEach((k, v) -> grads.put("decoder." + k, v));
             grads.put("head.weight", head.weightGrad);
@@ -292,9 +371,9 @@ public final class Seq2Seq {
         for (int t = 0; t < steps; t++) {
             for (int b = 0; b < batch; b++) {
                 int row = (t * batch + b) * in, prev = t == 0 ? BOS : targets[(t - 1) * batch + b];
-                x[row + Math.max(0, Math.min(vocab - 1, prev))] = 1f; // a padded step's token is never read
+                putToken(x, row, Math.max(0, Math.min(vocab - 1, prev))); // a padded step's token is never read
                 if (form == Form.CONTEXT_EVERY_STEP) {
-                    System.arraycopy(encoderH.data(), top + b * hidden, x, row + vocab, hidden);
+                    System.arraycopy(encoderH.data(), top + b * hidden, x, row + tokenWidth(), hidden);
                 }
             }
         }
@@ -342,9 +421,9 @@ public final class Seq2Seq {
         int rows = tokens.length, in = decoderConfig.inputSize(), hidden = encoderConfig.hiddenSize();
         Tensor x = Tensor.zeros(1, rows, in);
         for (int i = 0; i < rows; i++) {
-            x.data()[i * in + tokens[i]] = 1f;
+            putToken(x.data(), i * in, tokens[i]);
             if (context != null) {
-                System.arraycopy(context.data(), i * hidden, x.data(), i * in + vocab, hidden);
+                System.arraycopy(context.data(), i * hidden, x.data(), i * in + tokenWidth(), hidden);
             }
         }
         ForwardOptions o = ForwardOptions.defaults();
@@ -354,6 +433,26 @@ public final class Seq2Seq {
         LayerOutput out = decoderSnapshot.forward(x, o);
         System.arraycopy(headSnapshot.forward(out.output()).data(), 0, logits, 0, rows * vocab);
         return out;
+    }
+
+    /** How wide a token is in the decoder's input: V one-hot, or E embedded. */
+    private int tokenWidth() {
+        return embedding > 0 ? embedding : vocab;
+    }
+
+    /** Writes a token's part of a decoder input row: its one-hot vector or its row of the embedding table. */
+    private void putToken(float[] x, int row, int token) {
+        if (embedding > 0) {
+            System.arraycopy(params.get("embedding.weight").data(), token * embedding, x, row, embedding);
+        } else {
+            x[row + token] = 1f;
+        }
+    }
+
+    private static void requireEmbedding(int embeddingSize) {
+        if (embeddingSize < 0) {
+            throw new IllegalArgumentException("embeddingSize: expected 0 (one-hot tokens) or more, got " + embeddingSize);
+        }
     }
 
     private static void requireVocab(int vocab) {

@@ -160,6 +160,75 @@ class Seq2SeqTest {
     }
 
     /**
+     * An embedding table is a factor of the decoder's input weights: the model with table {@code T (V, E)} and
+     * input weights {@code W'} computes what the one-hot model with {@code W[:, v] = W'[:, :E] T[v]} computes
+     * (the context columns unchanged), up to float summation order (1e-5 of the logits' scale).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("org.rnnkit.tests.BackendSource#all")
+    void anEmbeddingTableIsAFactorOfTheInputWeights(Backend backend) {
+        int vocab = 7, emb = 3, hidden = 5, gates = 4 * hidden;
+        for (Seq2Seq.Form form : Seq2Seq.Form.values()) {
+            Seq2Seq embedded = Seq2Seq.create(form, CellType.LSTM, 2, hidden, 1, vocab, emb, 8, backend);
+            Map<String, Tensor> p = new java.util.LinkedHashMap<>(embedded.parameters());
+            Tensor table = p.remove("embedding.weight"), w = p.get("decoder.weight_ih_l0");
+            int inE = w.dim(1), inV = inE - emb + vocab;
+            Tensor wv = Tensor.zeros(gates, inV);
+            for (int g = 0; g < gates; g++) {
+                for (int v = 0; v < vocab; v++) {
+                    double s = 0;
+                    for (int j = 0; j < emb; j++) {
+                        s += (double) w.data()[g * inE + j] * table.data()[v * emb + j];
+                    }
+                    wv.data()[g * inV + v] = (float) s;
+                }
+                for (int j = emb; j < inE; j++) {
+                    wv.data()[g * inV + vocab + j - emb] = w.data()[g * inE + j];
+                }
+            }
+            p.put("decoder.weight_ih_l0", wv);
+            Seq2Seq oneHot = Seq2Seq.of(form, CellType.LSTM, 2, hidden, 1, vocab, p, backend);
+            Tensor source = TestData.normal(new SplittableRandom(3), 4, 2, 2);
+            int[] targets = {1, 2, 3, 4, 5, 6};
+            float[] a = embedded.lossAndGradients(source, null, targets, null).logits().data().clone();
+            float[] b = oneHot.lossAndGradients(source, null, targets, null).logits().data();
+            for (int i = 0; i < a.length; i++) {
+                assertEquals(b[i], a[i], 1e-5 * Math.max(1, Math.abs(b[i])), form + ": logits[" + i + "]");
+            }
+            assertArrayEquals(oneHot.greedy(source, null, 5, -1)[1], embedded.greedy(source, null, 5, -1)[1], form + ": greedy");
+        }
+    }
+
+    /**
+     * The embedding table's gradient against central differences of the loss. Float32 losses, step 1e-2:
+     * truncation O(step^2) ~ 1e-4 relative, rounding ~1e-7/1e-2 = 1e-5 relative to the loss; 2e-3 relative
+     * plus 2e-4 absolute bounds both, while a gradient sent to the wrong row or step is off by its whole size.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("org.rnnkit.tests.BackendSource#all")
+    void theEmbeddingGradientMatchesDifferences(Backend backend) {
+        for (Seq2Seq.Form form : Seq2Seq.Form.values()) {
+            Seq2Seq m = Seq2Seq.create(form, CellType.GRU, 2, 6, 2, 5, 4, 12, backend);
+            Tensor source = TestData.normal(new SplittableRandom(7), 3, 2, 2);
+            int[] targets = {1, 2, 2, 3, 4, 1, 3, 3};
+            int[] lengths = {4, 2};
+            float[] grad = m.lossAndGradients(source, null, targets, lengths).gradients().get("embedding.weight").data().clone();
+            float[] table = m.parameters().get("embedding.weight").data();
+            for (int idx : new int[] {0, 5, 9, 14, 19}) { // BOS's row and target tokens' rows
+                float keep = table[idx];
+                double h = 1e-2;
+                table[idx] = (float) (keep + h);
+                double up = m.lossAndGradients(source, null, targets, lengths).loss();
+                table[idx] = (float) (keep - h);
+                double down = m.lossAndGradients(source, null, targets, lengths).loss();
+                table[idx] = keep;
+                double numeric = (up - down) / (2 * h);
+                assertEquals(numeric, grad[idx], 2e-3 * Math.abs(numeric) + 2e-4, form + ": embedding.weight[" + idx + "]");
+            }
+        }
+    }
+
+    /**
      * Learning: reversing a sequence of 4 digits (6 kinds), which the decoder can only do from what the encoder
      * handed it. Seeded; asserts the held-out exact-match accuracy of greedy decoding, not a time.
      */
