@@ -73,4 +73,19 @@ final class ModelParts {
             throw new IllegalArgumentException("metadata '" + key + "': expected an integer, got '" + v + "'");
         }
     }
+
+    /**
+     * The metadata every structure model writes ({@code structure}, {@code mode}, {@code num_layers},
+     * {@code hidden_size}, {@code input_size}, {@code vocab}), as PyTorch's side of the structure cases does.
+     */
+    static Map<String, String> metadata(String structure, RecurrentConfig cfg, int inputSize, int vocab) {
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("structure", structure);
+        meta.put("mode", cfg.type().name());
+        meta.put("num_layers", Integer.toString(cfg.numLayers()));
+        meta.put("hidden_size", Integer.toString(cfg.hiddenSize()));
+        meta.put("input_size", Integer.toString(inputSize));
+        meta.put("vocab", Integer.toString(vocab));
+        return meta;
+    }
 }

@@ -147,16 +147,10 @@ public final class OneToMany {
 
     /** Writes the parameters (PyTorch names) and the configuration; {@code extra} metadata is added. */
     public void save(Path file, Map<String, String> extra) throws IOException {
-        Map<String, String> meta = new LinkedHashMap<>();
-        meta.put("structure", form.structure());
-        meta.put("mode", config.type().name());
-        meta.put("num_layers", Integer.toString(config.numLayers()));
-        meta.put("hidden_size", Integer.toString(config.hiddenSize()));
-        meta.put("input_size", Integer.toString(xSize));
+        Map<String, String> meta = ModelParts.metadata(form.structure(), config, xSize, vocab);
         if (feedback) {
             meta.put("token_feedback", "true");
         }
-        meta.put("vocab", Integer.toString(vocab));
         meta.putAll(extra);
         SafeTensors.write(file, params, meta);
     }

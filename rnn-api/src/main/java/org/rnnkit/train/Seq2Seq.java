@@ -217,13 +217,7 @@ public final class Seq2Seq {
 
     /** Writes the parameters (PyTorch names) and the configuration; {@code extra} metadata is added. */
     public void save(Path file, Map<String, String> extra) throws IOException {
-        Map<String, String> meta = new LinkedHashMap<>();
-        meta.put("structure", form.structure());
-        meta.put("mode", encoderConfig.type().name());
-        meta.put("num_layers", Integer.toString(encoderConfig.numLayers()));
-        meta.put("hidden_size", Integer.toString(encoderConfig.hiddenSize()));
-        meta.put("input_size", Integer.toString(encoderConfig.inputSize()));
-        meta.put("vocab", Integer.toString(vocab));
+        Map<String, String> meta = ModelParts.metadata(form.structure(), encoderConfig, encoderConfig.inputSize(), vocab);
         if (embedding > 0) {
             meta.put("embedding_size", Integer.toString(embedding));
         }
