@@ -50,23 +50,14 @@ public final class DenseOps {
     }
 
     /**
-     * Softmax cross-entropy with mean reduction over {@code rows} rows of {@code classes} logits: returns the
-     * loss (summed in double) and writes {@code dL/dz} into {@code grad} (may be {@code z} itself), using
-     * {@code lse} ({@code rows} floats) as scratch. Targets are checked first, before anything is written.
+     * Softmax cross-entropy with mean reduction over the counted rows of {@code rows} rows of {@code classes}
+     * logits: returns the loss (summed in double) and writes {@code dL/dz} into {@code grad} (may be {@code z}
+     * itself), using {@code lse} ({@code rows} floats) as scratch. The rows form a time-major {@code (T, batch)}
+     * grid; row {@code t*batch + b} counts when {@code t < lengths[b]} (every row when {@code lengths} is null),
+     * as PyTorch's {@code ignore_index} does with padding: the other rows get a zero gradient and need no valid
+     * target. Targets are checked first, before anything is written.
      *
-     * @throws IllegalArgumentException naming the first target outside {@code 0..classes-1}
-     */
-    public static double crossEntropy(DenseKernel k, float[] z, int rows, int classes, int[] targets, float[] grad,
-            float[] lse) {
-        return crossEntropy(k, z, rows, classes, targets, grad, lse, null, 1);
-    }
-
-    /**
-     * {@link #crossEntropy(DenseKernel, float[], int, int, int[], float[], float[])} over the rows of a
-     * time-major {@code (T, batch)} grid that lie inside their column's length (row {@code t*batch + b}
-     * counts when {@code t < lengths[b]}; every row when {@code lengths} is null), as PyTorch's
-     * {@code ignore_index} does with padding: the mean is over the counted rows, and the other rows get a zero
-     * gradient and need no valid target.
+     * @throws IllegalArgumentException naming the first counted target outside {@code 0..classes-1}
      */
     public static double crossEntropy(DenseKernel k, float[] z, int rows, int classes, int[] targets, float[] grad,
             float[] lse, int[] lengths, int batch) {
