@@ -362,6 +362,21 @@ static int check_len(JNIEnv *env, jarray a, int64_t need, const char *name, char
     return 1;
 }
 
+/* the lengths of one direction's PyTorch-layout arrays for shape d (prepare and update read the same) */
+static void check_weights(JNIEnv *env, const rk_dims *d, jboolean bias, jfloatArray wih, jfloatArray whh,
+        jfloatArray bih, jfloatArray bhh, jfloatArray whr, char *bad, size_t badSize)
+{
+    check_len(env, wih, (int64_t)d->GH * d->I, "weight_ih", bad, badSize);
+    check_len(env, whh, (int64_t)d->GH * d->O, "weight_hh", bad, badSize);
+    if (bias) {
+        check_len(env, bih, d->GH, "bias_ih", bad, badSize);
+        check_len(env, bhh, d->GH, "bias_hh", bad, badSize);
+    }
+    if (d->P > 0) {
+        check_len(env, whr, (int64_t)d->P * d->H, "weight_hr", bad, badSize);
+    }
+}
+
 JNIEXPORT jlong JNICALL Java_org_rnnkit_nativebackend_NativeMethods_prepare(JNIEnv *env, jclass cls, jint type,
         jint inputSize, jint hiddenSize, jint projSize, jboolean bias, jfloatArray wih, jfloatArray whh,
         jfloatArray bih, jfloatArray bhh, jfloatArray whr)
@@ -373,15 +388,7 @@ JNIEXPORT jlong JNICALL Java_org_rnnkit_nativebackend_NativeMethods_prepare(JNIE
         throw_new(env, "java/lang/IllegalArgumentException", "invalid kernel shape");
         return 0;
     }
-    check_len(env, wih, (int64_t)d.GH * d.I, "weight_ih", bad, sizeof bad);
-    check_len(env, whh, (int64_t)d.GH * d.O, "weight_hh", bad, sizeof bad);
-    if (bias) {
-        check_len(env, bih, d.GH, "bias_ih", bad, sizeof bad);
-        check_len(env, bhh, d.GH, "bias_hh", bad, sizeof bad);
-    }
-    if (d.P > 0) {
-        check_len(env, whr, (int64_t)d.P * d.H, "weight_hr", bad, sizeof bad);
-    }
+    check_weights(env, &d, bias, wih, whh, bih, bhh, whr, bad, sizeof bad);
     if (bad[0] != 0) {
         throw_new(env, "java/lang/IllegalArgumentException", bad);
         return 0;
@@ -471,15 +478,7 @@ JNIEXPORT void JNICALL Java_org_rnnkit_nativebackend_NativeMethods_update(JNIEnv
         throw_new(env, "java/lang/IllegalArgumentException", "update: expected weights prepared for this shape");
         return;
     }
-    check_len(env, wih, (int64_t)d.GH * d.I, "weight_ih", bad, sizeof bad);
-    check_len(env, whh, (int64_t)d.GH * d.O, "weight_hh", bad, sizeof bad);
-    if (bias) {
-        check_len(env, bih, d.GH, "bias_ih", bad, sizeof bad);
-        check_len(env, bhh, d.GH, "bias_hh", bad, sizeof bad);
-    }
-    if (d.P > 0) {
-        check_len(env, whr, (int64_t)d.P * d.H, "weight_hr", bad, sizeof bad);
-    }
+    check_weights(env, &d, bias, wih, whh, bih, bhh, whr, bad, sizeof bad);
     if (bad[0] != 0) {
         throw_new(env, "java/lang/IllegalArgumentException", bad);
         return;
