@@ -8,6 +8,7 @@ module org.rnnkit.api {
     exports org.rnnkit.io;
     exports org.rnnkit.backend;
     exports org.rnnkit.train;
+    exports org.rnnkit.variant;
     // for backend authors only: what a user of layers never needs
     exports org.rnnkit.spi;
 

@@ -32,6 +32,25 @@ public enum CellType {
         return gates;
     }
 
+    /**
+     * Activation slots of the cell (see {@link org.rnnkit.variant.CellVariant}): 1 for an RNN, 2 for the GRU
+     * ({@code f} of the gates, {@code g} of the candidate), 3 for the LSTM ({@code f}, {@code g}, {@code h}).
+     */
+    public int activationSlots() {
+        return this == LSTM ? 3 : this == GRU ? 2 : 1;
+    }
+
+    /** The type's own activations, one per slot: tanh or relu; sigmoid, tanh; sigmoid, tanh, tanh. */
+    public java.util.List<org.rnnkit.variant.Activation> defaultActivations() {
+        org.rnnkit.variant.Activation s = org.rnnkit.variant.Activation.SIGMOID, t = org.rnnkit.variant.Activation.TANH;
+        return switch (this) {
+            case RNN_TANH -> java.util.List.of(t);
+            case RNN_RELU -> java.util.List.of(org.rnnkit.variant.Activation.RELU);
+            case GRU -> java.util.List.of(s, t);
+            case LSTM -> java.util.List.of(s, t, t);
+        };
+    }
+
     /** True for the LSTM, the only type with a cell state {@code c}. */
     public boolean hasCellState() {
         return this == LSTM;

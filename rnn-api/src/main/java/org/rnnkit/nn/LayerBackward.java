@@ -74,7 +74,7 @@ final class LayerBackward {
                     DirectionLayout.rows(args.out, dOut, 0, dOutBf, seqLen, batch, outW);
                     args.out.set(dOut, dir * hOut, args.out.timeStride(), args.out.batchStride());
                 }
-                lk.kernel.backward(lk.prepared[state], args.seq.set(seqLen, batch, call.lengths(), dir == 1),
+                lk.kernel.backward(lk.prepared[state], args.seq.set(seqLen, batch, call.lengths(), cfg.reversed(dir)),
                         DirectionLayout.rows(args.in, in, 0, inBf, seqLen, batch, inW).oneHot(k == 0 ? trace.classes : null),
                         dOut == null ? null : args.out,
                         args.state.set(dh.data(), DirectionLayout.stateOffset(cfg, k, dir, batch, hOut),

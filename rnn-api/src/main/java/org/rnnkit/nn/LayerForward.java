@@ -63,7 +63,7 @@ final class LayerForward {
                 int state = k * d + dir;
                 float[] tape = null;
                 if (trace != null) {
-                    tape = trace.tapes[state] = LayerTrace.reuse(trace.tapes[state], lk.tapeSize(k, seqLen, batch));
+                    tape = trace.tapes[state] = LayerTrace.reuse(trace.tapes[state], lk.tapeSize(k, dir, seqLen, batch));
                 }
                 if (merge) {
                     ws.out.set(both, dir * hOut, batch * 2 * hOut, 2 * hOut);
@@ -71,7 +71,7 @@ final class LayerForward {
                     DirectionLayout.rows(ws.out, out, outOff, outBf, seqLen, batch, outW);
                     ws.out.set(out, outOff + dir * hOut, ws.out.timeStride(), ws.out.batchStride());
                 }
-                lk.kernel.forward(lk.prepared[state], ws.seq.set(seqLen, batch, lengths, dir == 1),
+                lk.kernel.forward(lk.prepared[state], ws.seq.set(seqLen, batch, lengths, cfg.reversed(dir)),
                         DirectionLayout.rows(ws.in, in, inOff, inBf, seqLen, batch, inW).oneHot(k == 0 ? classes : null),
                         ws.out,
                         ws.state.set(h, DirectionLayout.stateOffset(cfg, k, dir, batch, hOut),

@@ -22,19 +22,20 @@ final class LayerKernels {
     final RecurrentConfig config;
     final RecurrentKernel<?> kernel;
     final PreparedWeights[] prepared; // index layer * D + direction
-    final KernelShape[] shapes; // per layer
+    final KernelShape[] shapes; // index layer * D + direction (directions differ in their activations only)
 
     LayerKernels(RecurrentConfig config, Map<String, Tensor> parameters, Backend backend) {
         this.config = config;
         this.kernel = KernelAccess.kernels(backend).kernel(config.type().recurrence());
         int d = config.directions();
         this.prepared = new PreparedWeights[config.numLayers() * d];
-        this.shapes = new KernelShape[config.numLayers()];
+        this.shapes = new KernelShape[config.numLayers() * d];
+        int slots = config.type().activationSlots();
         for (int k = 0; k < config.numLayers(); k++) {
-            shapes[k] = new KernelShape(config.type().recurrence(), config.layerInputSize(k), config.hiddenSize(),
-                    config.projSize(), config.bias());
             for (int dir = 0; dir < d; dir++) {
-                prepared[k * d + dir] = kernel.prepare(shapes[k], directionWeights(parameters, k, dir));
+                shapes[k * d + dir] = new KernelShape(config.type().recurrence(), config.layerInputSize(k),
+                        config.hiddenSize(), config.projSize(), config.bias(), config.variant().forDirection(dir, slots));
+                prepared[k * d + dir] = kernel.prepare(shapes[k * d + dir], directionWeights(parameters, k, dir));
             }
         }
     }
@@ -56,7 +57,8 @@ final class LayerKernels {
     static DirectionWeights directionWeights(Map<String, Tensor> tensors, int layer, int dir) {
         String s = ParameterLayout.suffix(layer, dir);
         return new DirectionWeights(data(tensors, "weight_ih" + s), data(tensors, "weight_hh" + s),
-                data(tensors, "bias_ih" + s), data(tensors, "bias_hh" + s), data(tensors, "weight_hr" + s));
+                data(tensors, "bias_ih" + s), data(tensors, "bias_hh" + s), data(tensors, "weight_hr" + s),
+                data(tensors, "weight_peephole" + s));
     }
 
     private static float[] data(Map<String, Tensor> map, String name) {
@@ -87,9 +89,9 @@ final class LayerKernels {
         return need.floats;
     }
 
-    /** Floats of tape one direction of layer {@code k} records. */
-    long tapeSize(int k, int seqLen, int batch) {
-        return kernel.tapeSize(shapes[k], seqLen, batch);
+    /** Floats of tape direction {@code dir} of layer {@code k} records. */
+    long tapeSize(int k, int dir, int seqLen, int batch) {
+        return kernel.tapeSize(shapes[k * config.directions() + dir], seqLen, batch);
     }
 
     /**
@@ -112,7 +114,7 @@ final class LayerKernels {
         }
         if (training) {
             for (int k = 0; k < layers; k++) {
-                floats += (double) tapeSize(k, seqLen, batch) * d + 2 * between + merged;
+                floats += (double) tapeSize(k, 0, seqLen, batch) * d + 2 * between + merged;
             }
         }
         double bytes = floats * Float.BYTES;

@@ -50,7 +50,7 @@ public final class ParameterLayout {
      *     parameters exceed the {@link MemoryBudget}
      */
     public static Map<String, Tensor> checked(RecurrentConfig cfg, Map<String, Tensor> tensors) {
-        long perDirection = 2 + (cfg.bias() ? 2 : 0) + (cfg.projSize() > 0 ? 1 : 0);
+        long perDirection = 2 + (cfg.bias() ? 2 : 0) + (cfg.projSize() > 0 ? 1 : 0) + (cfg.variant().peepholes() ? 1 : 0);
         long expected = perDirection * cfg.directions() * cfg.numLayers();
         if (expected > tensors.size() + LISTED_PROBLEMS) {
             throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "%s has %,d parameter tensors, "
@@ -64,11 +64,13 @@ public final class ParameterLayout {
     static String describe(RecurrentConfig cfg) {
         return "a " + cfg.type() + " layer with input_size=" + cfg.inputSize() + ", hidden_size=" + cfg.hiddenSize()
                 + ", num_layers=" + cfg.numLayers() + (cfg.bidirectional() ? ", bidirectional" : "")
-                + (cfg.bias() ? "" : ", bias=false") + (cfg.projSize() > 0 ? ", proj_size=" + cfg.projSize() : "");
+                + (cfg.bias() ? "" : ", bias=false") + (cfg.projSize() > 0 ? ", proj_size=" + cfg.projSize() : "")
+                + (cfg.variant().peepholes() ? ", peepholes" : "");
     }
 
     /**
-     * Keys of a layer: per layer {@code k}, forward then {@code _reverse}: ih, hh, [bias ih, bias hh], [hr].
+     * Keys of a layer: per layer {@code k}, forward then {@code _reverse}: ih, hh, [bias ih, bias hh], [hr],
+     * [{@code weight_peephole} of an LSTM with peepholes, {@code (3*H)}: {@code p_i, p_f, p_o}].
      *
      * @throws org.rnnkit.tensor.MemoryBudgetException if the parameters would exceed the {@link MemoryBudget}
      *     (checked first: a file's metadata may claim a billion layers)
@@ -78,7 +80,7 @@ public final class ParameterLayout {
         for (int k = 0; k < Math.min(cfg.numLayers(), 2); k++) { // layers above the second repeat the second
             double perDirection = (double) cfg.type().gates() * cfg.hiddenSize() * (cfg.layerInputSize(k) + cfg.hOut())
                     + (cfg.bias() ? 2.0 * cfg.type().gates() * cfg.hiddenSize() : 0)
-                    + (double) cfg.projSize() * cfg.hiddenSize();
+                    + (double) cfg.projSize() * cfg.hiddenSize() + (cfg.variant().peepholes() ? 3.0 * cfg.hiddenSize() : 0);
             floats += perDirection * cfg.directions() * (k == 0 ? 1 : cfg.numLayers() - 1);
         }
         requireParameters(floats, describe(cfg));
@@ -95,6 +97,9 @@ public final class ParameterLayout {
                 }
                 if (cfg.projSize() > 0) {
                     list.add(new Entry("weight_hr" + s, new int[] {cfg.projSize(), cfg.hiddenSize()}));
+                }
+                if (cfg.variant().peepholes()) {
+                    list.add(new Entry("weight_peephole" + s, new int[] {3 * cfg.hiddenSize()}));
                 }
             }
         }

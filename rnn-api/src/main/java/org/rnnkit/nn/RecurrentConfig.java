@@ -1,8 +1,11 @@
 package org.rnnkit.nn;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.rnnkit.variant.Activation;
+import org.rnnkit.variant.CellVariant;
 
 /**
  * The hyper-parameters of a recurrent layer, with the names and meaning of PyTorch's {@code nn.RNN},
@@ -18,16 +21,52 @@ import java.util.Map;
  * @param bidirectional run a reverse direction too and concatenate the outputs
  * @param projSize LSTM projection width P ({@code proj_size}), 0 for none; must be smaller than H
  * @param mergeMode how a bidirectional layer combines its directions ({@link MergeMode#CONCAT}, PyTorch's, by default)
+ * @param reverse the layer's one direction runs from the last step to the first (ONNX's
+ *     {@code direction=reverse}; Keras's {@code go_backwards}, whose outputs are then in input-step order,
+ *     not in processing order); only without {@code bidirectional}
+ * @param variant how the cell differs from PyTorch's form ({@link CellVariant#NONE} for not at all);
+ *     stored normalised: activations equal to the type's own are dropped, and an RNN whose one activation
+ *     is tanh or relu is {@link CellType#RNN_TANH} or {@link CellType#RNN_RELU} without activations (for an
+ *     RNN with other activations, the type is {@code RNN_TANH} and the activation replaces tanh)
  *
  * <p>Thread safety: immutable.
  */
 public record RecurrentConfig(CellType type, int inputSize, int hiddenSize, int numLayers, boolean bias,
-        boolean batchFirst, boolean bidirectional, int projSize, MergeMode mergeMode) {
+        boolean batchFirst, boolean bidirectional, int projSize, MergeMode mergeMode, boolean reverse,
+        CellVariant variant) {
 
     /** Metadata keys of the model file, as in the golden-case format. */
     public static final String KEY_MODE = "mode", KEY_INPUT = "input_size", KEY_HIDDEN = "hidden_size",
             KEY_LAYERS = "num_layers", KEY_BIDIRECTIONAL = "bidirectional", KEY_BATCH_FIRST = "batch_first",
-            KEY_BIAS = "bias", KEY_PROJ = "proj_size", KEY_CELL = "cell", KEY_MERGE = "merge_mode";
+            KEY_BIAS = "bias", KEY_PROJ = "proj_size", KEY_CELL = "cell", KEY_MERGE = "merge_mode",
+            KEY_REVERSE = "reverse";
+
+    /** A configuration of PyTorch's form, its directions combined by {@code mergeMode}. */
+    public RecurrentConfig(CellType type, int inputSize, int hiddenSize, int numLayers, boolean bias,
+            boolean batchFirst, boolean bidirectional, int projSize, MergeMode mergeMode) {
+        this(type, inputSize, hiddenSize, numLayers, bias, batchFirst, bidirectional, projSize, mergeMode, false,
+                CellVariant.NONE);
+    }
+
+    private static void checkVariant(CellType type, boolean bidirectional, CellVariant v) {
+        if (v.peepholes() && type != CellType.LSTM) {
+            throw new IllegalArgumentException("peepholes: only LSTM layers have peepholes; got them for " + type);
+        }
+        if (v.inputForget() && type != CellType.LSTM) {
+            throw new IllegalArgumentException("input_forget: only LSTM layers couple the input and forget gates;"
+                    + " got it for " + type);
+        }
+        if (v.resetBeforeProduct() && type != CellType.GRU) {
+            throw new IllegalArgumentException("reset_before_product: only GRU layers have a reset gate; got it for "
+                    + type);
+        }
+        int n = v.activations().size(), slots = type.activationSlots();
+        if (n != 0 && n != slots && !(n == 2 * slots && bidirectional)) {
+            throw new IllegalArgumentException("activations: a " + type + " layer takes " + slots + " activation"
+                    + (slots == 1 ? "" : "s") + (bidirectional ? " (or " + 2 * slots + ", per direction)" : "")
+                    + ", got " + n + ": " + v.activations());
+        }
+    }
 
     /** A configuration with PyTorch's concatenation of directions. */
     public RecurrentConfig(CellType type, int inputSize, int hiddenSize, int numLayers, boolean bias,
@@ -45,6 +84,33 @@ public record RecurrentConfig(CellType type, int inputSize, int hiddenSize, int 
         }
         if (type == null) {
             throw new IllegalArgumentException("mode: expected RNN_TANH, RNN_RELU, LSTM or GRU, got null");
+        }
+        if (reverse && bidirectional) {
+            throw new IllegalArgumentException("reverse: a bidirectional layer already runs both directions;"
+                    + " reverse=true needs bidirectional=false");
+        }
+        if (variant == null) {
+            variant = CellVariant.NONE;
+        }
+        checkVariant(type, bidirectional, variant);
+        // Normal form: an RNN's tanh or relu is its type; activations equal to the type's own are dropped.
+        List<Activation> acts = variant.activations();
+        int slots = type.activationSlots();
+        if (!acts.isEmpty() && (acts.size() == slots || acts.subList(0, slots).equals(acts.subList(slots, 2 * slots)))) {
+            acts = acts.subList(0, slots);
+            if (slots == 1 && acts.get(0).equals(Activation.TANH)) {
+                type = CellType.RNN_TANH;
+                acts = List.of();
+            } else if (slots == 1 && acts.get(0).equals(Activation.RELU)) {
+                type = CellType.RNN_RELU;
+                acts = List.of();
+            } else if (acts.equals(type.defaultActivations())) {
+                acts = List.of();
+            }
+            variant = variant.withActivations(acts);
+        }
+        if (type.activationSlots() == 1 && !variant.activations().isEmpty()) {
+            type = CellType.RNN_TANH; // its activations replace the nonlinearity
         }
         requirePositive("input_size", inputSize);
         requirePositive("hidden_size", hiddenSize);
@@ -89,37 +155,54 @@ public record RecurrentConfig(CellType type, int inputSize, int hiddenSize, int 
     /** This configuration with {@code num_layers} stacked layers. */
     public RecurrentConfig withNumLayers(int numLayers) {
         return new RecurrentConfig(type, inputSize, hiddenSize, numLayers, bias, batchFirst, bidirectional, projSize,
-                mergeMode);
+                mergeMode, reverse, variant);
     }
 
     /** This configuration with or without {@code bias_ih}/{@code bias_hh}. */
     public RecurrentConfig withBias(boolean bias) {
         return new RecurrentConfig(type, inputSize, hiddenSize, numLayers, bias, batchFirst, bidirectional, projSize,
-                mergeMode);
+                mergeMode, reverse, variant);
     }
 
     /** This configuration with {@code (B, T, F)} input and output. */
     public RecurrentConfig withBatchFirst(boolean batchFirst) {
         return new RecurrentConfig(type, inputSize, hiddenSize, numLayers, bias, batchFirst, bidirectional, projSize,
-                mergeMode);
+                mergeMode, reverse, variant);
     }
 
     /** This configuration with a reverse direction too, its outputs concatenated (PyTorch's). */
     public RecurrentConfig withBidirectional(boolean bidirectional) {
         return new RecurrentConfig(type, inputSize, hiddenSize, numLayers, bias, batchFirst, bidirectional, projSize,
-                bidirectional ? mergeMode : MergeMode.CONCAT);
+                bidirectional ? mergeMode : MergeMode.CONCAT, reverse && !bidirectional, variant);
     }
 
     /** This configuration with an LSTM projection of width {@code projSize} (0: none). */
     public RecurrentConfig withProjSize(int projSize) {
         return new RecurrentConfig(type, inputSize, hiddenSize, numLayers, bias, batchFirst, bidirectional, projSize,
-                mergeMode);
+                mergeMode, reverse, variant);
     }
 
     /** This configuration combining its two directions by {@code mode} (needs bidirectional). */
     public RecurrentConfig withMergeMode(MergeMode mode) {
         return new RecurrentConfig(type, inputSize, hiddenSize, numLayers, bias, batchFirst, bidirectional, projSize,
-                mode);
+                mode, reverse, variant);
+    }
+
+    /** This configuration running its one direction from the last step to the first (needs bidirectional=false). */
+    public RecurrentConfig withReverse(boolean reverse) {
+        return new RecurrentConfig(type, inputSize, hiddenSize, numLayers, bias, batchFirst, bidirectional, projSize,
+                mergeMode, reverse, variant);
+    }
+
+    /** This configuration with the cell variant {@code variant} ({@link CellVariant#NONE}: PyTorch's form). */
+    public RecurrentConfig withVariant(CellVariant variant) {
+        return new RecurrentConfig(type, inputSize, hiddenSize, numLayers, bias, batchFirst, bidirectional, projSize,
+                mergeMode, reverse, variant);
+    }
+
+    /** Whether direction {@code dir} of each layer runs from the last step to the first. */
+    public boolean reversed(int dir) {
+        return dir == 1 || reverse;
     }
 
     static void requirePositive(String name, int v) {
@@ -168,6 +251,10 @@ public record RecurrentConfig(CellType type, int inputSize, int hiddenSize, int 
         if (mergeMode != MergeMode.CONCAT) {
             m.put(KEY_MERGE, mergeMode.key()); // absent for PyTorch's layout, so PyTorch files stay unchanged
         }
+        if (reverse) {
+            m.put(KEY_REVERSE, "true");
+        }
+        variant.putMetadata(m); // only what differs from PyTorch's form
         return m;
     }
 
@@ -175,7 +262,7 @@ public record RecurrentConfig(CellType type, int inputSize, int hiddenSize, int 
      * Reads a configuration from model-file metadata. Required: {@code mode}, {@code input_size},
      * {@code hidden_size}; the rest default as in PyTorch ({@code num_layers=1}, {@code bias=true},
      * {@code batch_first=false}, {@code bidirectional=false}, {@code proj_size=0}, and rnnkit's
-     * {@code merge_mode=concat}).
+     * {@code merge_mode=concat}, {@code reverse=false} and PyTorch's cell: see {@link CellVariant#fromMetadata}).
      *
      * @throws IllegalArgumentException naming the key when one is missing or malformed, or when the
      *     metadata describes a cell ({@code cell=true})
@@ -188,7 +275,8 @@ public record RecurrentConfig(CellType type, int inputSize, int hiddenSize, int 
                 parseInt(meta, KEY_HIDDEN, null), parseInt(meta, KEY_LAYERS, 1), parseBool(meta, KEY_BIAS, true),
                 parseBool(meta, KEY_BATCH_FIRST, false), parseBool(meta, KEY_BIDIRECTIONAL, false),
                 parseInt(meta, KEY_PROJ, 0),
-                meta.containsKey(KEY_MERGE) ? MergeMode.parse(meta.get(KEY_MERGE)) : MergeMode.CONCAT);
+                meta.containsKey(KEY_MERGE) ? MergeMode.parse(meta.get(KEY_MERGE)) : MergeMode.CONCAT,
+                parseBool(meta, KEY_REVERSE, false), CellVariant.fromMetadata(meta));
     }
 
     static String required(Map<String, String> meta, String key) {

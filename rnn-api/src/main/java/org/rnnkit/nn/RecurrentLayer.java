@@ -12,6 +12,7 @@ import org.rnnkit.backend.Backends;
 import org.rnnkit.io.ModelFormatException;
 import org.rnnkit.tensor.MemoryBudget;
 import org.rnnkit.tensor.Tensor;
+import org.rnnkit.variant.CellVariant;
 
 /**
  * A multi-layer, optionally bidirectional recurrent layer with the semantics of PyTorch's {@code nn.RNN},
@@ -272,12 +273,14 @@ public final class RecurrentLayer {
     /**
      * A fresh state (zeros) for {@code batch} streams through this layer.
      *
-     * @throws IllegalStateException for a bidirectional layer: its reverse direction needs the whole sequence
+     * @throws IllegalStateException for a bidirectional or reverse layer: its reverse direction needs the
+     *     whole sequence
      */
     public StreamState newStream(int batch) {
-        if (config.bidirectional()) {
-            throw new IllegalStateException("a bidirectional layer cannot stream: its reverse direction starts at"
-                    + " the end of the sequence; run whole sequences with forward()");
+        if (config.bidirectional() || config.reverse()) {
+            throw new IllegalStateException("a " + (config.reverse() ? "reverse" : "bidirectional") + " layer cannot"
+                    + " stream: its reverse direction starts at the end of the sequence; run whole sequences with"
+                    + " forward()");
         }
         if (batch < 1) {
             throw new IllegalArgumentException("batch: expected >= 1, got " + batch);
@@ -388,6 +391,8 @@ public final class RecurrentLayer {
         private int inputSize, hiddenSize, numLayers = 1, projSize;
         private boolean bias = true, batchFirst, bidirectional;
         private MergeMode mergeMode = MergeMode.CONCAT;
+        private boolean reverse;
+        private CellVariant variant = CellVariant.NONE;
         private long seed;
         private Map<String, Tensor> weights;
         private Backend backend;
@@ -405,6 +410,10 @@ public final class RecurrentLayer {
         public Builder projSize(int v) { projSize = v; return this; }
         /** How a bidirectional layer combines its directions (default {@link MergeMode#CONCAT}, PyTorch's). */
         public Builder mergeMode(MergeMode v) { mergeMode = v; return this; }
+        /** Run the one direction from the last step to the first (ONNX's {@code direction=reverse}). */
+        public Builder reverse(boolean v) { reverse = v; return this; }
+        /** How the cell differs from PyTorch's form (default {@link CellVariant#NONE}). */
+        public Builder variant(CellVariant v) { variant = v; return this; }
         /** Seed of the default initialisation (ignored when {@link #weights} is given). */
         public Builder seed(long v) { seed = v; return this; }
         /** Parameters by {@code state_dict} name; checked strictly and copied by {@link #build}. */
@@ -414,7 +423,7 @@ public final class RecurrentLayer {
         /** The configuration so far. */
         public RecurrentConfig config() {
             return new RecurrentConfig(type, inputSize, hiddenSize, numLayers, bias, batchFirst, bidirectional,
-                    projSize, mergeMode);
+                    projSize, mergeMode, reverse, variant);
         }
 
         public RecurrentLayer build() {

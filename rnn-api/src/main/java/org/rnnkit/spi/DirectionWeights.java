@@ -8,6 +8,7 @@ package org.rnnkit.spi;
  * @param biasIh {@code (G*H)}, or null without bias
  * @param biasHh {@code (G*H)}, or null without bias
  * @param weightHr {@code (P, H)}, or null without projection
+ * @param peephole {@code (3*H)}: {@code p_i, p_f, p_o} of an LSTM with peepholes, or null without
  *
  * <p>The same record carries gradient accumulators (same shapes) into
  * {@link RecurrentKernel#backward}, which adds to them.
@@ -16,4 +17,11 @@ package org.rnnkit.spi;
  * built, so sharing across threads is safe; backends must not write them. Gradient records belong to one
  * backward call.
  */
-public record DirectionWeights(float[] weightIh, float[] weightHh, float[] biasIh, float[] biasHh, float[] weightHr) {}
+public record DirectionWeights(float[] weightIh, float[] weightHh, float[] biasIh, float[] biasHh, float[] weightHr,
+        float[] peephole) {
+
+    /** Weights without peepholes. */
+    public DirectionWeights(float[] weightIh, float[] weightHh, float[] biasIh, float[] biasHh, float[] weightHr) {
+        this(weightIh, weightHh, biasIh, biasHh, weightHr, null);
+    }
+}

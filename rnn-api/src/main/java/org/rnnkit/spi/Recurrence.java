@@ -24,6 +24,11 @@ public enum Recurrence {
         return gates;
     }
 
+    /** Activation slots of a {@link org.rnnkit.variant.CellVariant}: 1 (RNN), 2 (GRU: f, g) or 3 (LSTM: f, g, h). */
+    public int activationSlots() {
+        return this == LSTM ? 3 : this == GRU ? 2 : 1;
+    }
+
     /** Whether the state has a cell part {@code c} besides {@code h} (LSTM only). */
     public boolean hasCellState() {
         return this == LSTM;

@@ -60,6 +60,10 @@ public abstract class RecurrentKernel<W extends PreparedWeights> {
      */
     public final W prepare(KernelShape shape, DirectionWeights weights) {
         checkShape(shape);
+        if (!supports(shape.variant())) {
+            throw new UnsupportedOperationException("shape.variant: this " + type + " kernel (" + getClass().getName()
+                    + ") runs PyTorch's form only, not " + shape.variant());
+        }
         Objects.requireNonNull(weights, "weights: expected DirectionWeights, got null");
         requireDirection("", weights, shape);
         return pack(shape, weights);
@@ -138,6 +142,15 @@ public abstract class RecurrentKernel<W extends PreparedWeights> {
     // ---- what a backend implements -----------------------------------------------------------------------
 
     /**
+     * Whether this kernel runs directions of {@code variant}. The default runs PyTorch's form only
+     * ({@link org.rnnkit.variant.CellVariant#isDefault()}), so that a backend may implement just that and
+     * have every other variant refused with a clear message.
+     */
+    protected boolean supports(org.rnnkit.variant.CellVariant variant) {
+        return variant.isDefault();
+    }
+
+    /**
      * {@link #update} on checked arguments: re-packs {@code changed} into {@code weights}' own memory and
      * returns true, or returns false (the default) to have new weights prepared instead.
      */
@@ -203,6 +216,9 @@ public abstract class RecurrentKernel<W extends PreparedWeights> {
         }
         if (s.projSize() > 0) {
             requireLength(prefix, "weight_hr", w.weightHr(), (long) s.projSize() * s.hiddenSize());
+        }
+        if (s.variant().peepholes()) {
+            requireLength(prefix, "weight_peephole", w.peephole(), 3L * s.hiddenSize());
         }
     }
 
