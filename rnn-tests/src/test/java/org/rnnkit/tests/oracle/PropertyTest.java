@@ -404,12 +404,7 @@ class PropertyTest {
         return c.withVariant(reverse, v);
     }
 
-    /**
-     * Backends whose kernels do not run cell variants yet (issue 24 in progress): their variant tries are
-     * refused by the kernel (UnsupportedOperationException) and counted as pending, not run. Must become
-     * empty when the vector and native kernels run variants.
-     */
-    static final java.util.Set<String> VARIANTS_PENDING = java.util.Set.of("vector", "native");
+static final java.util.Set<String> VARIANTS_PENDING = BackendSource.VARIANTS_PENDING;
 
     static CellConfig cellConfig(Case c) {
         return new CellConfig(c.type, c.input, c.hidden, c.bias);
