@@ -28,12 +28,25 @@ abstract class ScalarKernel extends RecurrentKernel<ScalarKernel.Weights> {
         super(type, Weights.class);
     }
 
-    /** Weights kept in PyTorch's own layout: the reference reads them as the equations are written. */
-    record Weights(KernelShape shape, DirectionWeights w) implements PreparedWeights {}
+    /**
+     * Weights kept in PyTorch's own layout: the reference reads them as the equations are written.
+     * {@code gates}: the activation slots of a cell variant, or null for PyTorch's form.
+     */
+    record Weights(KernelShape shape, DirectionWeights w, ScalarGate[] gates) implements PreparedWeights {
+        boolean variant() {
+            return gates != null;
+        }
+    }
 
     @Override
     protected Weights pack(KernelShape shape, DirectionWeights weights) {
-        return new Weights(shape, weights);
+        return new Weights(shape, weights, shape.variant().isDefault() ? null : ScalarGate.of(shape));
+    }
+
+    /** The reference runs every variant: PyTorch's form on the paths PyTorch's rounding fixed, the rest beside them. */
+    @Override
+    protected boolean supports(org.rnnkit.variant.CellVariant variant) {
+        return true;
     }
 
     /** Floats of per-step forward scratch this cell type needs. */

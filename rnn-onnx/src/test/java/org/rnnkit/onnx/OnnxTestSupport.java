@@ -29,7 +29,7 @@ final class OnnxTestSupport {
      * this set must become empty when they land, and then every case must pass everywhere. A backend not
      * in the set that throws fails the test.
      */
-    static final Set<String> VARIANTS_PENDING = Set.of("vector", "native", "scalar");
+    static final Set<String> VARIANTS_PENDING = Set.of("native");
 
     /** testdata/onnx: from -Drnnkit.testdata (the pom sets it), else found above the working folder. */
     static Path data() {

@@ -5,6 +5,8 @@ import java.util.Map;
 import org.rnnkit.nn.CellType;
 import org.rnnkit.nn.MergeMode;
 import org.rnnkit.tensor.Tensor;
+import org.rnnkit.variant.Activation;
+import org.rnnkit.variant.CellVariant;
 
 /**
  * An independent double-precision implementation of PyTorch's {@code nn.RNN} (tanh, relu),
@@ -27,6 +29,18 @@ import org.rnnkit.tensor.Tensor;
  * {@code output} is 0 at {@code t >= n}, {@code h_n}/{@code c_n} are each direction's state after its own
  * last step, and upper layers read only valid steps.
  *
+ * <p>Cell variants (ONNX's operators, in PyTorch's gate order), from the ONNX operator specification:
+ *
+ * <pre>
+ * RNN:  h' = f(clip(W_ih x + b_ih + W_hh h + b_hh))
+ * GRU:  r = f(clip(..r..))   z = f(clip(..z..))   n = g(clip(W_in x + b_in + r*(W_hn h + b_hn)))
+ *       or, reset before the product,             n = g(clip(W_in x + b_in + W_hn (r*h) + b_hn))
+ * LSTM: i = f(clip(..i.. + p_i*c))   f = 1 - i (input_forget) or f(clip(..f.. + p_f*c))   g = g(clip(..g..))
+ *       c' = f*c + i*g   o = f(clip(..o.. + p_o*c'))   h' = o*h(c')
+ * </pre>
+ * with the activation functions of ONNX's table ({@link #activation}), clip(v) = min(max(v, -clip), clip).
+ * A reverse-only layer runs its one direction as a bidirectional layer runs its second.
+ *
  * <p>Every value is a double; nothing here calls rnnkit's compute path (it reads configurations and plain
  * arrays only). A {@link Flaw} can be switched on to model a typical implementation error: the property
  * test uses that to show that its tolerance catches such errors (that it is not loose).
@@ -46,12 +60,23 @@ public final class Oracle {
         /** LSTM: the {@code g} and {@code o} row blocks swapped (gate order i, f, o, g). */
         LSTM_GATES_IFOG,
         /** Per-row lengths: the reverse direction starts at step {@code T-1} instead of the row's own last step. */
-        REVERSE_STARTS_AT_T
+        REVERSE_STARTS_AT_T,
+        /** LSTM peepholes: the output gate sees the incoming cell state instead of the new one. */
+        PEEPHOLE_O_SEES_OLD_C,
+        /** Clip: the cell output's {@code h(c')} clipped too. */
+        CLIP_CELL_OUTPUT,
+        /** GRU with the reset gate before the product computed as PyTorch's form, {@code r*(W_hn h + b_hn)}. */
+        RESET_AFTER_FOR_BEFORE
     }
 
     /** A layer's (or, with one layer, a cell's) description for the oracle: the fields of {@code RecurrentConfig}. */
     public record Spec(CellType type, int input, int hidden, int layers, boolean bias, boolean batchFirst,
-            boolean bidirectional, int proj, MergeMode merge) {
+            boolean bidirectional, int proj, MergeMode merge, boolean reverse, CellVariant variant) {
+        public Spec(CellType type, int input, int hidden, int layers, boolean bias, boolean batchFirst,
+                boolean bidirectional, int proj, MergeMode merge) {
+            this(type, input, hidden, layers, bias, batchFirst, bidirectional, proj, merge, false, CellVariant.NONE);
+        }
+
         int dirs() {
             return bidirectional ? 2 : 1;
         }
@@ -124,6 +149,7 @@ public final class Oracle {
                 for (int b = 0; b < batch; b++) {
                     int len = lengths == null ? seqLen : lengths[b];
                     int last = flaw == Flaw.REVERSE_STARTS_AT_T ? seqLen - 1 : len - 1;
+                    boolean backwards = dir == 1 || s.reverse;
                     double[] h = new double[hOut], c = new double[hid];
                     if (h0 != null) {
                         System.arraycopy(h0, (st * batch + b) * hOut, h, 0, hOut);
@@ -132,7 +158,7 @@ public final class Oracle {
                         System.arraycopy(c0, (st * batch + b) * hid, c, 0, hid);
                     }
                     for (int step = 0; step < len; step++) {
-                        int t = dir == 1 ? last - step : step;
+                        int t = backwards ? last - step : step;
                         double[] xt = new double[inW];
                         System.arraycopy(in, (t * batch + b) * inW, xt, 0, inW);
                         double[][] hc = step(s, p, sfx, xt, h, c, flaw);
@@ -219,6 +245,9 @@ public final class Oracle {
             gh[r] = bb;
         }
         double[] hNew = new double[hOut], cNew = c.clone();
+        if (!s.variant.isDefault()) {
+            return variantStep(s, p, sfx, h, c, gi, gh, flaw);
+        }
         switch (s.type) {
             case RNN_TANH -> {
                 for (int j = 0; j < hid; j++) {
@@ -295,5 +324,115 @@ public final class Oracle {
             case AVERAGE -> (a + b) / 2;
             case CONCAT -> throw new IllegalArgumentException("concat is not a merge");
         };
+    }
+
+    /** Closest distance of a ThresholdedRelu input to its threshold since the last reset (per thread). */
+    private static final ThreadLocal<double[]> NEAREST_JUMP = ThreadLocal.withInitial(() -> new double[] {Double.MAX_VALUE});
+
+    /**
+     * Resets and returns the closest approach of any ThresholdedRelu input to its threshold, where the
+     * function jumps by alpha: a case that comes within float32 resolution of it has no stable value.
+     */
+    public static double nearestJump(boolean reset) {
+        double[] v = NEAREST_JUMP.get();
+        double d = v[0];
+        if (reset) {
+            v[0] = Double.MAX_VALUE;
+        }
+        return d;
+    }
+
+    /** ONNX's activation functions (the operator specification's table), in double. */
+    static double activation(Activation a, double x) {
+        double al = a.alpha(), be = a.beta();
+        return switch (a.function()) {
+            case SIGMOID -> 1 / (1 + Math.exp(-x));
+            case TANH -> Math.tanh(x);
+            case RELU -> Math.max(0, x);
+            case HARD_SIGMOID -> Math.min(1, Math.max(0, al * x + be));
+            case AFFINE -> al * x + be;
+            case LEAKY_RELU -> x >= 0 ? x : al * x;
+            case THRESHOLDED_RELU -> {
+                double[] near = NEAREST_JUMP.get();
+                near[0] = Math.min(near[0], Math.abs(x - al));
+                yield x > al ? x : 0;
+            }
+            case SCALED_TANH -> al * Math.tanh(be * x);
+            case ELU -> x >= 0 ? x : al * (Math.exp(x) - 1);
+            case SOFTSIGN -> x / (1 + Math.abs(x));
+            case SOFTPLUS -> Math.log(1 + Math.exp(x));
+        };
+    }
+
+    private static double clip(CellVariant v, double x) {
+        return v.hasClip() ? Math.min(Math.max(x, -v.clip()), v.clip()) : x;
+    }
+
+    /** One step of a cell variant from the input and recurrent pre-activations {@code gi}, {@code gh}. */
+    private static double[][] variantStep(Spec s, Map<String, double[]> p, String sfx, double[] h, double[] c,
+            double[] gi, double[] gh, Flaw flaw) {
+        CellVariant v = s.variant;
+        int hid = s.hidden;
+        java.util.List<Activation> acts = v.activationsOf(sfx.endsWith("_reverse") ? 1 : 0, s.type.activationSlots());
+        if (acts.isEmpty()) {
+            acts = s.type.defaultActivations();
+        }
+        Activation f = acts.get(0), g = acts.size() > 1 ? acts.get(1) : null, hAct = acts.size() > 2 ? acts.get(2) : null;
+        double[] hNew = new double[s.hOut()], cNew = c.clone();
+        switch (s.type) {
+            case RNN_TANH, RNN_RELU -> {
+                for (int j = 0; j < hid; j++) {
+                    hNew[j] = activation(f, clip(v, gi[j] + gh[j]));
+                }
+            }
+            case GRU -> {
+                double[] r = new double[hid], z = new double[hid];
+                for (int j = 0; j < hid; j++) {
+                    r[j] = activation(f, clip(v, gi[j] + gh[j]));
+                    z[j] = activation(f, clip(v, gi[hid + j] + gh[hid + j]));
+                }
+                double[] wHh = p.get("weight_hh" + sfx), bHh = p.get("bias_hh" + sfx);
+                for (int j = 0; j < hid; j++) {
+                    double pre;
+                    if (v.resetBeforeProduct() && flaw != Flaw.RESET_AFTER_FOR_BEFORE) {
+                        double rh = bHh == null ? 0 : bHh[2 * hid + j];
+                        for (int k = 0; k < hid; k++) {
+                            rh += wHh[(2 * hid + j) * hid + k] * (r[k] * h[k]);
+                        }
+                        pre = gi[2 * hid + j] + rh;
+                    } else {
+                        pre = gi[2 * hid + j] + r[j] * gh[2 * hid + j];
+                    }
+                    double n = activation(g, clip(v, pre));
+                    hNew[j] = (1 - z[j]) * n + z[j] * h[j];
+                }
+            }
+            case LSTM -> {
+                double[] peep = v.peepholes() ? p.get("weight_peephole" + sfx) : new double[3 * hid];
+                double[] full = new double[hid];
+                for (int j = 0; j < hid; j++) {
+                    double i = activation(f, clip(v, gi[j] + gh[j] + peep[j] * c[j]));
+                    double fg = v.inputForget() ? 1 - i : activation(f, clip(v, gi[hid + j] + gh[hid + j] + peep[hid + j] * c[j]));
+                    double cand = activation(g, clip(v, gi[2 * hid + j] + gh[2 * hid + j]));
+                    cNew[j] = fg * c[j] + i * cand;
+                    double seen = flaw == Flaw.PEEPHOLE_O_SEES_OLD_C ? c[j] : cNew[j];
+                    double o = activation(f, clip(v, gi[3 * hid + j] + gh[3 * hid + j] + peep[2 * hid + j] * seen));
+                    full[j] = o * activation(hAct, flaw == Flaw.CLIP_CELL_OUTPUT ? clip(v, cNew[j]) : cNew[j]);
+                }
+                if (s.proj > 0) {
+                    double[] whr = p.get("weight_hr" + sfx);
+                    for (int q = 0; q < s.proj; q++) {
+                        double val = 0;
+                        for (int j = 0; j < hid; j++) {
+                            val += whr[q * hid + j] * full[j];
+                        }
+                        hNew[q] = val;
+                    }
+                } else {
+                    hNew = full;
+                }
+            }
+        }
+        return new double[][] {hNew, cNew};
     }
 }
