@@ -60,12 +60,16 @@ final class Recognizer {
         }
         if (!n.lengths().isEmpty()) {
             requireData(g, n, n.lengths(), "sequence_lens", false, false);
+            checkDataType(g, n, n.lengths(), "sequence_lens", true, 1);
         }
         for (String s : new String[] {n.h0(), n.c0()}) {
             if (!s.isEmpty()) {
                 requireData(g, n, s, "initial state", false, false);
+                checkDataType(g, n, s, "initial state", false, 3);
+                checkState(g, n, s);
             }
         }
+        checkDataType(g, n, n.x(), "X", false, 3);
         Weights.checkDeclared(g, n, -1);
         List<Plan.Output> outputs = new ArrayList<>();
         for (Graph.Value v : g.outputs) {
@@ -93,6 +97,41 @@ final class Recognizer {
         if (v != null && weight && v.elemType() != 0 && v.elemType() != OnnxTensor.DataType.FLOAT.code()) {
             throw new OnnxFormatException(n.node().where + ": " + role + " " + Untrusted.quote(name)
                     + ": expected FLOAT, got " + Protos.typeName(v.elemType()));
+        }
+    }
+
+    /**
+     * A data input's type and rank, as declared by a graph input or held by an initializer (a constant):
+     * integers for {@code sequence_lens}, FLOAT for X and the states.
+     */
+    private static void checkDataType(Graph g, RecurrentNode n, String name, String role, boolean integer, int rank)
+            throws OnnxFormatException {
+        OnnxTensor init = g.initializers.get(name);
+        Graph.Value v = g.input(name);
+        int type = init != null ? init.dataType().code() : v == null ? 0 : v.elemType();
+        int actualRank = init != null ? init.rank() : v == null || v.dims() == null ? rank : v.dims().length;
+        boolean typeOk = type == 0 || (integer ? type != OnnxTensor.DataType.FLOAT.code()
+                : type == OnnxTensor.DataType.FLOAT.code());
+        if (!typeOk || actualRank != rank) {
+            throw new OnnxFormatException(n.node().where + ": " + role + " " + Untrusted.quote(name) + ": expected "
+                    + (integer ? "INT32 or INT64" : "FLOAT") + " of rank " + rank + ", got " + Protos.typeName(type)
+                    + " of rank " + actualRank);
+        }
+    }
+
+    /** A state's directions and width: (D, batch, H), with layout=1 (batch, D, H). */
+    private static void checkState(Graph g, RecurrentNode n, String name) throws OnnxFormatException {
+        OnnxTensor init = g.initializers.get(name);
+        Graph.Value v = g.input(name);
+        long[] dims = new long[3];
+        for (int i = 0; i < 3; i++) {
+            dims[i] = init != null ? init.shape()[i] : v != null && v.dims() != null ? v.dims()[i].value() : -1;
+        }
+        long d = dims[n.batchFirst() ? 1 : 0], h = dims[2];
+        if (d >= 0 && d != n.directions() || h >= 0 && h != n.hiddenSize()) {
+            throw new OnnxFormatException(n.node().where + ": initial state " + Untrusted.quote(name) + ": expected "
+                    + (n.batchFirst() ? "(batch, " + n.directions() : "(" + n.directions() + ", batch") + ", "
+                    + n.hiddenSize() + "), got " + java.util.Arrays.toString(dims).replace("-1", "?"));
         }
     }
 
