@@ -42,13 +42,7 @@ public enum CellType {
 
     /** The type's own activations, one per slot: tanh or relu; sigmoid, tanh; sigmoid, tanh, tanh. */
     public java.util.List<org.rnnkit.variant.Activation> defaultActivations() {
-        org.rnnkit.variant.Activation s = org.rnnkit.variant.Activation.SIGMOID, t = org.rnnkit.variant.Activation.TANH;
-        return switch (this) {
-            case RNN_TANH -> java.util.List.of(t);
-            case RNN_RELU -> java.util.List.of(org.rnnkit.variant.Activation.RELU);
-            case GRU -> java.util.List.of(s, t);
-            case LSTM -> java.util.List.of(s, t, t);
-        };
+        return recurrence().defaultActivations();
     }
 
     /** True for the LSTM, the only type with a cell state {@code c}. */

@@ -87,6 +87,12 @@ public final class RecurrentLayer {
         return new RecurrentLayer(config, Collections.unmodifiableMap(copies), backend);
     }
 
+    /** A layer of {@code config} with PyTorch's default initialisation from {@code seed}, on {@code backend}. */
+    public static RecurrentLayer initialized(RecurrentConfig config, long seed, Backend backend) {
+        Objects.requireNonNull(config, "config");
+        return of(config, Initializer.uniform(ParameterLayout.of(config), config.hiddenSize(), seed), backend);
+    }
+
     /** Loads a layer saved by {@link #save} or exported from PyTorch, on the backend {@link Backends#get()} selects. */
     public static RecurrentLayer load(Path file) throws IOException {
         return load(file, Backends.get());

@@ -29,6 +29,17 @@ public enum Recurrence {
         return this == LSTM ? 3 : this == GRU ? 2 : 1;
     }
 
+    /** The recurrence's own activations, one per slot: tanh or relu; sigmoid, tanh; sigmoid, tanh, tanh. */
+    public java.util.List<org.rnnkit.variant.Activation> defaultActivations() {
+        org.rnnkit.variant.Activation s = org.rnnkit.variant.Activation.SIGMOID, t = org.rnnkit.variant.Activation.TANH;
+        return switch (this) {
+            case RNN_TANH -> java.util.List.of(t);
+            case RNN_RELU -> java.util.List.of(org.rnnkit.variant.Activation.RELU);
+            case GRU -> java.util.List.of(s, t);
+            case LSTM -> java.util.List.of(s, t, t);
+        };
+    }
+
     /** Whether the state has a cell part {@code c} besides {@code h} (LSTM only). */
     public boolean hasCellState() {
         return this == LSTM;

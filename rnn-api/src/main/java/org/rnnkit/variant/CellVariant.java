@@ -126,6 +126,31 @@ public record CellVariant(List<Activation> activations, float clip, boolean peep
         return own == activations ? this : new CellVariant(own, clip, peepholes, inputForget, resetBeforeProduct);
     }
 
+    /** The options that differ from PyTorch's form, e.g. {@code CellVariant[activations=[HardSigmoid(0.2,0.5), Tanh, Tanh], peepholes]}. */
+    @Override
+    public String toString() {
+        if (isDefault()) {
+            return "CellVariant[PyTorch's form]";
+        }
+        List<String> parts = new ArrayList<>();
+        if (!activations.isEmpty()) {
+            parts.add("activations=" + activations);
+        }
+        if (hasClip()) {
+            parts.add("clip=" + clip);
+        }
+        if (peepholes) {
+            parts.add("peepholes");
+        }
+        if (inputForget) {
+            parts.add("inputForget");
+        }
+        if (resetBeforeProduct) {
+            parts.add("resetBeforeProduct");
+        }
+        return "CellVariant[" + String.join(", ", parts) + "]";
+    }
+
     /** Adds the metadata of the options that differ from PyTorch's form to {@code meta}. */
     public void putMetadata(Map<String, String> meta) {
         if (!activations.isEmpty()) {

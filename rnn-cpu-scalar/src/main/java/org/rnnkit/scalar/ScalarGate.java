@@ -20,12 +20,7 @@ record ScalarGate(Activation activation, float clip) {
     static ScalarGate[] of(KernelShape s) {
         List<Activation> acts = s.variant().activations();
         if (acts.isEmpty()) {
-            acts = switch (s.type()) {
-                case RNN_TANH -> List.of(Activation.TANH);
-                case RNN_RELU -> List.of(Activation.RELU);
-                case GRU -> List.of(Activation.SIGMOID, Activation.TANH);
-                case LSTM -> List.of(Activation.SIGMOID, Activation.TANH, Activation.TANH);
-            };
+            acts = s.type().defaultActivations();
         }
         ScalarGate[] gates = new ScalarGate[acts.size()];
         for (int i = 0; i < gates.length; i++) {

@@ -38,12 +38,7 @@ record VectorActivations(Activation function, float clip) {
         }
         List<Activation> acts = s.variant().activations();
         if (acts.isEmpty()) {
-            acts = switch (s.type()) {
-                case RNN_TANH -> List.of(Activation.TANH);
-                case RNN_RELU -> List.of(Activation.RELU);
-                case GRU -> List.of(Activation.SIGMOID, Activation.TANH);
-                case LSTM -> List.of(Activation.SIGMOID, Activation.TANH, Activation.TANH);
-            };
+            acts = s.type().defaultActivations();
         }
         VectorActivations[] slots = new VectorActivations[acts.size()];
         for (int i = 0; i < slots.length; i++) {

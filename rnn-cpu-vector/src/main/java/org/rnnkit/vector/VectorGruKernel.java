@@ -71,23 +71,8 @@ final class VectorGruKernel extends VectorKernel {
             variantStep(w, lengths, seqLen, batch, reverse, s, b0, b1, u0, u1, ws, gx, hIn, hOut, ex, tape, tapeOff);
             return;
         }
-        if (u0 == 0 && u1 == hp) {
-            VectorMath.gemm(w.hh, 0, 2 * hp, lengths, seqLen, reverse, s, 0, 0, b0, b1,
-                    ws, hIn, 0, hp,
-                    ws, gx, batch * gp, gp,
-                    ws, gx, batch * gp, gp);
-        } else {
-            for (int q = 0; q < 2; q++) { // this part's units of r and z
-                VectorMath.gemm(w.hh, q * hp + u0, q * hp + u1, lengths, seqLen, reverse, s, 0, 0, b0, b1,
-                        ws, hIn, 0, hp,
-                        ws, gx, batch * gp, gp,
-                        ws, gx, batch * gp, gp);
-            }
-        }
-        VectorMath.gemm(w.hhN, u0, u1, lengths, seqLen, reverse, s, 0, 0, b0, b1,
-                ws, hIn, 0, hp,
-                ws, ex, 0, hp,
-                w.biasHn, 0, 0, 0);
+        gateProducts(w, lengths, seqLen, batch, reverse, s, b0, b1, u0, u1, ws, gx, hIn);
+        hnProduct(w, lengths, seqLen, batch, reverse, s, b0, b1, u0, u1, ws, hIn, ex);
         for (int b = b0; b < b1; b++) {
             int t = time(lengths, seqLen, reverse, b, s);
             if (t < 0) {
@@ -153,24 +138,45 @@ final class VectorGruKernel extends VectorKernel {
         }
     }
 
+    /**
+     * {@code W_hr h} and {@code W_hz h} added into the running rows' gx rows, for the units {@code [u0, u1)}
+     * of each gate (one product over both gates when the step is not split).
+     */
+    private static void gateProducts(Weights w, int[] lengths, int seqLen, int batch, boolean reverse, int s, int b0,
+            int b1, int u0, int u1, float[] ws, int gx, int hIn) {
+        int gp = w.gp, hp = w.hp;
+        if (u0 == 0 && u1 == hp) {
+            VectorMath.gemm(w.hh, 0, 2 * hp, lengths, seqLen, reverse, s, 0, 0, b0, b1,
+                    ws, hIn, 0, hp,
+                    ws, gx, batch * gp, gp,
+                    ws, gx, batch * gp, gp);
+        } else {
+            for (int q = 0; q < 2; q++) { // this part's units of r and z
+                VectorMath.gemm(w.hh, q * hp + u0, q * hp + u1, lengths, seqLen, reverse, s, 0, 0, b0, b1,
+                        ws, hIn, 0, hp,
+                        ws, gx, batch * gp, gp,
+                        ws, gx, batch * gp, gp);
+            }
+        }
+    }
+
+    /** {@code W_hn h + b_hn} of the running rows into their row scratch, units {@code [u0, u1)}. */
+    private static void hnProduct(Weights w, int[] lengths, int seqLen, int batch, boolean reverse, int s, int b0,
+            int b1, int u0, int u1, float[] ws, int hIn, int ex) {
+        VectorMath.gemm(w.hhN, u0, u1, lengths, seqLen, reverse, s, 0, 0, b0, b1,
+                ws, hIn, 0, w.hp,
+                ws, ex, 0, w.hp,
+                w.biasHn, 0, 0, 0);
+    }
+
     private void variantStep(Weights w, int[] lengths, int seqLen, int batch, boolean reverse, int s, int b0, int b1,
             int u0, int u1, float[] ws, int gx, int hIn, int hOut, int ex, float[] tape, int tapeOff) {
         int gp = w.gp, hp = w.hp, stride = tapeStride(w), n = u1 - u0;
         VectorActivations fs = w.acts[0], gs = w.acts[1];
         boolean before = w.resetBefore; // never split by units (unitParts)
-        // r and z: W_hr h, W_hz h into their gx rows (a part's units of each: whole panels, as split)
-        for (int q = 0, whole = u0 == 0 && u1 == hp ? 1 : 2; q < whole; q++) {
-            VectorMath.gemm(w.hh, q * hp + u0, whole == 1 ? 2 * hp : q * hp + u1, lengths, seqLen, reverse, s, 0, 0,
-                    b0, b1,
-                    ws, hIn, 0, hp,
-                    ws, gx, batch * gp, gp,
-                    ws, gx, batch * gp, gp);
-        }
+        gateProducts(w, lengths, seqLen, batch, reverse, s, b0, b1, u0, u1, ws, gx, hIn);
         if (!before) {
-            VectorMath.gemm(w.hhN, u0, u1, lengths, seqLen, reverse, s, 0, 0, b0, b1,
-                    ws, hIn, 0, hp,
-                    ws, ex, 0, hp,
-                    w.biasHn, 0, 0, 0);
+            hnProduct(w, lengths, seqLen, batch, reverse, s, b0, b1, u0, u1, ws, hIn, ex);
         }
         for (int b = b0; b < b1; b++) {
             int t = time(lengths, seqLen, reverse, b, s);

@@ -96,11 +96,7 @@ final class VectorLstmKernel extends VectorKernel {
                 }
                 System.arraycopy(ws, cRow, tape, tp + 4 * hp, n);
             }
-            for (int j = 0; j < n; j += L) { // c' = f*c + i*g, the reference's rounding (no FMA)
-                FloatVector i = FloatVector.fromArray(S, ws, g + j), f = FloatVector.fromArray(S, ws, g + hp + j),
-                        gg = FloatVector.fromArray(S, ws, g + 2 * hp + j);
-                f.mul(FloatVector.fromArray(S, ws, cRow + j)).add(i.mul(gg)).intoArray(ws, cRow + j);
-            }
+            cellUpdate(ws, g, hp, cRow, n);
             VectorMath.tanh(ws, cRow, ws, tc, n);
             for (int j = 0; j < n; j += L) { // h' = o * tanh(c')
                 FloatVector.fromArray(S, ws, g + 3 * hp + j).mul(FloatVector.fromArray(S, ws, tc + j))
@@ -208,11 +204,7 @@ final class VectorLstmKernel extends VectorKernel {
             }
             System.arraycopy(ws, cRow, tape, tp + 4 * hp, n);
         }
-        for (int j = 0; j < n; j += L) { // c' = f*c + i*g, the reference's rounding (no FMA)
-            FloatVector i = FloatVector.fromArray(S, ws, g + j), f = FloatVector.fromArray(S, ws, g + hp + j),
-                    gg = FloatVector.fromArray(S, ws, g + 2 * hp + j);
-            f.mul(FloatVector.fromArray(S, ws, cRow + j)).add(i.mul(gg)).intoArray(ws, cRow + j);
-        }
+        cellUpdate(ws, g, hp, cRow, n);
         if (p != null) { // o sees the new cell state
             for (int j = 0; j < n; j += L) {
                 FloatVector.fromArray(S, p, 2 * hp + u0 + j).fma(FloatVector.fromArray(S, ws, cRow + j),
@@ -325,6 +317,15 @@ final class VectorLstmKernel extends VectorKernel {
             for (int j = c0; j < Math.min(c1, w.hid); j++) {
                 gpp[q * w.hid + j] += ws[sp + q * hp + j];
             }
+        }
+    }
+
+    /** {@code c' = f*c + i*g} in place, for the gates i, f, g at {@code g}, {@code hp} apart: the reference's rounding (no FMA). */
+    private static void cellUpdate(float[] ws, int g, int hp, int cRow, int n) {
+        for (int j = 0; j < n; j += L) {
+            FloatVector i = FloatVector.fromArray(S, ws, g + j), f = FloatVector.fromArray(S, ws, g + hp + j),
+                    gg = FloatVector.fromArray(S, ws, g + 2 * hp + j);
+            f.mul(FloatVector.fromArray(S, ws, cRow + j)).add(i.mul(gg)).intoArray(ws, cRow + j);
         }
     }
 }

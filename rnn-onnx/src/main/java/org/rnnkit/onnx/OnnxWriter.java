@@ -297,12 +297,7 @@ public final class OnnxWriter {
             for (float f : values) {
                 raw.putFloat(f);
             }
-            Onnx.TensorProto.Builder t = Onnx.TensorProto.newBuilder().setName(name)
-                    .setDataType(Onnx.TensorProto.DataType.FLOAT_VALUE).setRawData(ByteString.copyFrom(raw.array()));
-            for (long dim : dims) {
-                t.addDims(dim);
-            }
-            graph.addInitializer(t);
+            tensor(name, dims, Onnx.TensorProto.DataType.FLOAT_VALUE, raw);
         }
 
         void constant(String name, long[] dims, long[] values) {
@@ -310,8 +305,13 @@ public final class OnnxWriter {
             for (long v : values) {
                 raw.putLong(v);
             }
-            Onnx.TensorProto.Builder t = Onnx.TensorProto.newBuilder().setName(name)
-                    .setDataType(Onnx.TensorProto.DataType.INT64_VALUE).setRawData(ByteString.copyFrom(raw.array()));
+            tensor(name, dims, Onnx.TensorProto.DataType.INT64_VALUE, raw);
+        }
+
+        /** An initializer, its values little-endian in {@code raw_data}, as ONNX's own tools write them. */
+        private void tensor(String name, long[] dims, int type, ByteBuffer raw) {
+            Onnx.TensorProto.Builder t = Onnx.TensorProto.newBuilder().setName(name).setDataType(type)
+                    .setRawData(ByteString.copyFrom(raw.array()));
             for (long dim : dims) {
                 t.addDims(dim);
             }

@@ -98,20 +98,7 @@ public final class OnnxFiles {
             session.close();
             throw e;
         }
-        return new Contender() {
-            @Override
-            public Object call() throws OrtException {
-                try (OrtSession.Result r = session.run(inputs)) {
-                    return r.size();
-                }
-            }
-
-            @Override
-            public void close() throws OrtException {
-                in.close();
-                session.close();
-            }
-        };
+        return Ort.contender(session, in);
     }
 
     private static float[] reference(RecurrentLayer layer, Tensor x) {

@@ -71,7 +71,12 @@ public final class Ort {
                 throw new IllegalStateException("ONNX Runtime's " + scenario + " differs from rnnkit's: " + c);
             }
         }
-        Map<String, OnnxTensor> inputs = Map.of("input", x);
+        return contender(session, x);
+    }
+
+    /** A contender whose call is {@code session.run} on the one input {@code input} (both closed with it). */
+    static Contender contender(OrtSession session, OnnxTensor input) {
+        Map<String, OnnxTensor> inputs = Map.of("input", input);
         return new Contender() {
             @Override
             public Object call() throws OrtException {
@@ -82,7 +87,7 @@ public final class Ort {
 
             @Override
             public void close() throws OrtException {
-                x.close();
+                input.close();
                 session.close();
             }
         };

@@ -51,18 +51,9 @@ class VariantLayerTest {
                         .withActivations(Activation.of(Activation.Function.LEAKY_RELU, 0.1f))));
     }
 
+    /** PyTorch's default initialisation from {@code seed}. */
     static Map<String, Tensor> weights(RecurrentConfig cfg, long seed) {
-        SplittableRandom r = new SplittableRandom(seed);
-        Map<String, Tensor> m = new LinkedHashMap<>();
-        double k = 1 / Math.sqrt(cfg.hiddenSize());
-        for (ParameterLayout.Entry e : ParameterLayout.of(cfg).entries()) {
-            Tensor t = Tensor.zeros(e.shape());
-            for (int i = 0; i < t.size(); i++) {
-                t.data()[i] = (float) r.nextDouble(-k, k);
-            }
-            m.put(e.name(), t);
-        }
-        return m;
+        return org.rnnkit.nn.Initializer.uniform(ParameterLayout.of(cfg), cfg.hiddenSize(), seed);
     }
 
     /** The layer, or a skipped test when {@code backend} is listed as not running variants yet. */
