@@ -32,6 +32,31 @@ import org.rnnkit.variant.CellVariant;
  *       relu is {@code max(x, 0)} with NaN kept. Tape slot: incoming h, new h ({@code H} each).
  * </ul>
  *
+ * <h2>Cell variants</h2>
+ * A shape's {@link CellVariant} other than {@link CellVariant#NONE} (ONNX's options: a function per slot,
+ * clip, LSTM peepholes and coupled input-forget gate, the GRU's reset before the recurrent product) reaches
+ * C once, at {@link #pack}: flags, a function code with alpha and beta per slot and the clip, checked there
+ * ({@code rk_variant_check}) and kept in the weights block with the peepholes. PyTorch's form keeps its
+ * paths unchanged; a variant branches once per row to row functions of its own, whose slots are vector
+ * array functions chosen once per call. Semantics are the scalar reference's: every pre-activation is
+ * clamped before its function except the LSTM's cell output; peepholes add {@code p_i*c}, {@code p_f*c} of
+ * the incoming {@code c} and {@code p_o*c'} of the new one; coupled gates take {@code f = 1 - i}; the
+ * reset-before GRU computes {@code n = g(gx_n + W_hn (r*h) + b_hn)}. The clip's gradient is zero where
+ * {@code |pre| > clip}. Variant tapes keep the slot above (the LSTM's {@code tanh(c')} place holding
+ * {@code h(c')}) and append:
+ * <ul>
+ *   <li>LSTM: {@code a_i a_f a_g a_o} (the pre-activations with peepholes, before the clip) and {@code c'}
+ *       ({@code H} each);
+ *   <li>GRU: {@code a_r a_z a_n}, and for the reset before the product {@code r*h} ({@code H} each; the
+ *       slot's {@code W_hn h + b_hn} is then {@code W_hn (r*h) + b_hn});
+ *   <li>RNN: the pre-activation {@code a} ({@code H}).
+ * </ul>
+ * Backward: per row the slopes of the slots from the pre-activations and the recorded values, then as
+ * above; the reset-before GRU takes {@code dL/d(r*h) = dn W_hn} per step (a packed {@code W_hn^T}) before
+ * {@code dr}, and its {@code dW_hn} multiplies {@code r*h} from the tape. Peephole gradients are column sums
+ * over the valid rows in a fixed order after the recurrence. Steps split by hidden units run variants
+ * too, except the reset-before GRU, whose product reads every unit's {@code r} (it splits by rows only).
+ *
  *
  * <h2>Forward</h2>
  * (1) {@code gx = X W_ih^T + b} for every valid {@code (t, b)}: one product over all of them with our packed
