@@ -330,6 +330,47 @@ JNIEXPORT jstring JNICALL Java_org_rnnkit_nativebackend_NativeMethods_activation
     return d == NULL ? ascii_string(env, "activation: could not pin the arrays") : NULL;
 }
 
+/*
+ * dst = fn(clip(src)) of one variant slot (function code, alpha, beta, clip) with the kernels named `name`:
+ * the very code the variants' rows run, for the tests. NULL or the reason.
+ */
+JNIEXPORT jstring JNICALL Java_org_rnnkit_nativebackend_NativeMethods_variantActivation(JNIEnv *env, jclass cls,
+        jstring name, jint function, jfloat alpha, jfloat beta, jfloat clip, jfloatArray src, jfloatArray dst)
+{
+    (void)cls;
+    if (name == NULL || src == NULL || dst == NULL) {
+        return ascii_string(env, "variantActivation: name, src and dst must not be null");
+    }
+    jsize n = (*env)->GetArrayLength(env, src);
+    if ((*env)->GetArrayLength(env, dst) != n) {
+        return ascii_string(env, "variantActivation: dst must have the length of src");
+    }
+    rk_variant v = {RK_V_ON, {{function, alpha, beta, clip}}};
+    char bad[200] = {0};
+    if (!rk_variant_check(RK_RNN_TANH, &v, bad, sizeof bad)) {
+        return ascii_string(env, bad);
+    }
+    const char *nm = (*env)->GetStringUTFChars(env, name, NULL);
+    if (nm == NULL) {
+        return NULL; /* OutOfMemoryError pending */
+    }
+    const rk_ops *k = kernels_named(nm);
+    (*env)->ReleaseStringUTFChars(env, name, nm);
+    if (k == NULL) {
+        return ascii_string(env, "variantActivation: these kernels do not run on this CPU");
+    }
+    float *s = (*env)->GetPrimitiveArrayCritical(env, src, NULL);
+    float *d = s == NULL ? NULL : (*env)->GetPrimitiveArrayCritical(env, dst, NULL);
+    if (d != NULL) {
+        k->act(&v.act[0], s, d, n);
+        (*env)->ReleasePrimitiveArrayCritical(env, dst, d, 0);
+    }
+    if (s != NULL) {
+        (*env)->ReleasePrimitiveArrayCritical(env, src, s, JNI_ABORT);
+    }
+    return d == NULL ? ascii_string(env, "variantActivation: could not pin the arrays") : NULL;
+}
+
 /* ---- sizes and weights ------------------------------------------------------------------------------ */
 
 JNIEXPORT jlong JNICALL Java_org_rnnkit_nativebackend_NativeMethods_size(JNIEnv *env, jclass cls, jint type,

@@ -59,6 +59,17 @@ final class NativeMethods {
     static native String activation(String kernels, boolean tanh, float[] src, float[] dst);
 
     /**
+     * {@code dst = f(clamp(src, -clip, clip))} for the variant slot of function code {@code function} (see
+     * {@link #prepare}) with {@code alpha} and {@code beta}, by the kernels named {@code kernels}: how the tests
+     * reach the code the variants' rows run.
+     *
+     * @return null, or why it could not run (kernels this CPU lacks, a bad code or parameter, arrays of
+     *     different lengths)
+     */
+    static native String variantActivation(String kernels, int function, float alpha, float beta, float clip,
+            float[] src, float[] dst);
+
+    /**
      * Floats of workspace ({@code tape == false}) or tape; -1 for an invalid shape. {@code variantFlags}: 0
      * for PyTorch's form, else a variant's flags (see {@link #prepare}), which add to both.
      */
