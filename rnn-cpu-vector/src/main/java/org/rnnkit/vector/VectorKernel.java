@@ -66,8 +66,13 @@ abstract class VectorKernel extends RecurrentKernel<VectorKernel.Weights> {
     static class Dims {
         final KernelShape shape;
         final int in, hid, hp, hOut, hOutP, proj, projP, gates, gp;
+        /**
+         * A cell variant (not PyTorch's form); LSTM peepholes; a GRU with the reset gate before the
+         * recurrent product.
+         */
+        final boolean variant, peepholes, resetBefore;
         /** Backward staging of the weight gradients, one region per product: offsets and total size. */
-        final int stIh, stHh, stBias, stHr, stSize;
+        final int stIh, stHh, stBias, stHr, stPeep, stSize;
 
         Dims(KernelShape s) {
             shape = s;
@@ -80,11 +85,15 @@ abstract class VectorKernel extends RecurrentKernel<VectorKernel.Weights> {
             projP = proj > 0 ? pad(proj) : 0;
             gates = s.type().gates();
             gp = gates * hp;
+            variant = !s.variant().isDefault();
+            peepholes = s.variant().peepholes();
+            resetBefore = s.variant().resetBeforeProduct();
             stIh = 0;
             stHh = stIh + in * gp;
             stBias = stHh + hOut * gp;
             stHr = stBias + 2 * gp;
-            stSize = stHr + hid * projP;
+            stPeep = stHr + hid * projP;
+            stSize = stPeep + (peepholes ? 3 * hp : 0);
         }
 
         /** PyTorch's row of padded gate row {@code o}, or -1 for padding. */
@@ -111,6 +120,12 @@ abstract class VectorKernel extends RecurrentKernel<VectorKernel.Weights> {
         final Packed hr, hrT;
         /** Backward: {@code W_ih^T} ({@code in x gp}) and {@code W_hh^T} ({@code hOut x gp}). */
         final Packed ihT, hhT;
+        /** A GRU with the reset gate before the product, backward: {@code W_hn^T} ({@code H x Hp}); else null. */
+        final Packed hhNT;
+        /** LSTM peepholes {@code p_i, p_f, p_o} ({@code Hp} each), or null. */
+        final float[] peephole;
+        /** A variant's activation slots, or null for PyTorch's form. */
+        final VectorActivations[] acts;
 
         Weights(KernelShape s, DirectionWeights w) {
             super(s);
@@ -125,6 +140,9 @@ abstract class VectorKernel extends RecurrentKernel<VectorKernel.Weights> {
             biasHn = s.bias() && gru ? new float[hp] : null;
             hr = proj > 0 ? VectorMath.zeros(proj, projP, hid) : null;
             hrT = proj > 0 ? VectorMath.zeros(hid, hp, proj) : null;
+            hhNT = resetBefore ? VectorMath.zeros(hid, hp, hp) : null;
+            peephole = peepholes ? new float[3 * hp] : null;
+            acts = VectorActivations.of(s);
             repack(w);
         }
 
@@ -154,15 +172,24 @@ abstract class VectorKernel extends RecurrentKernel<VectorKernel.Weights> {
             if (gru) {
                 VectorMath.repack(hhN, (o, k) -> o < hid ? wHh[(2 * hid + o) * hOut + k] : 0f);
             }
+            if (hhNT != null) {
+                VectorMath.repack(hhNT, (o, k) -> o < hid && k < hid ? wHh[(2 * hid + k) * hid + o] : 0f);
+            }
             if (bias != null) {
                 float[] bi = w.biasIh(), bh = w.biasHh();
                 for (int o = 0; o < gp; o++) {
                     int r = realRow(o);
-                    // b_hh joins b_ih except inside GRU's r * (W_hn h + b_hn)
-                    bias[o] = r < 0 ? 0f : gru && r >= 2 * hid ? bi[r] : bi[r] + bh[r];
+                    // b_hh joins b_ih except inside PyTorch's GRU r * (W_hn h + b_hn)
+                    bias[o] = r < 0 ? 0f : gru && r >= 2 * hid && !resetBefore ? bi[r] : bi[r] + bh[r];
                 }
                 if (gru) {
                     System.arraycopy(bh, 2 * hid, biasHn, 0, hid);
+                }
+            }
+            if (peephole != null) {
+                float[] p = w.peephole();
+                for (int q = 0; q < 3; q++) {
+                    System.arraycopy(p, q * hid, peephole, q * hp, hid);
                 }
             }
             if (proj > 0) {
@@ -197,6 +224,12 @@ abstract class VectorKernel extends RecurrentKernel<VectorKernel.Weights> {
         return new Weights(shape, weights);
     }
 
+    /** Every cell variant runs here: PyTorch's form on its own paths, the variants beside them. */
+    @Override
+    protected boolean supports(org.rnnkit.variant.CellVariant variant) {
+        return true;
+    }
+
     /** Re-fills the weights' own arrays: a training step's update allocates no new weights. */
     @Override
     protected boolean repack(Weights weights, DirectionWeights changed) {
@@ -228,6 +261,16 @@ abstract class VectorKernel extends RecurrentKernel<VectorKernel.Weights> {
     /** Whether {@code dh_prev} has a part outside {@code W_hh} (GRU: {@code dh * z}). */
     boolean hasDirectPath() {
         return false;
+    }
+
+    /**
+     * Part {@code p} of {@code n} of a variant's own weight gradients, after the shared ones of
+     * {@link #weightGradients} (LSTM: peepholes; GRU with the reset gate before the product: {@code W_hn},
+     * whose input is {@code r*h}). Staging from {@code ws[st..]} as {@link Dims} lays it out; each part
+     * touches its own elements only.
+     */
+    void variantGradients(Weights w, int seqLen, int batch, int[] lengths, DirectionWeights grads, float[] tape,
+            int tapeOff, float[] ws, int dg, int st, int p, int n) {
     }
 
     /** LSTM with projection: offset in the tape slot of the unprojected {@code o*tanh(c')}. */
@@ -455,13 +498,14 @@ abstract class VectorKernel extends RecurrentKernel<VectorKernel.Weights> {
     /**
      * Parts for splitting each step by hidden units: only with threads (at most one per core), for a few rows (fewer than the
      * batch split needs) that all run every step or a single row (the two {@code h} buffers alternate, so
-     * a finished row's state would be left behind in the other one), no projection, whole panels per part,
+     * a finished row's state would be left behind in the other one), no projection, no GRU whose reset gate
+     * precedes its product (the product of a unit needs the reset gates of all units), whole panels per part,
      * and enough work per step and per call to pay for the hand-off and one barrier per step.
      */
     int unitParts(Dims d, int seqLen, int batch, int[] lengths) {
         int panels = d.hp / VectorMath.PANEL;
         long perStep = (long) batch * d.gp * d.hOut;
-        if (par.threads() < 2 || batch >= 8 || (lengths != null && batch > 1) || d.proj > 0
+        if (par.threads() < 2 || batch >= 8 || (lengths != null && batch > 1) || d.proj > 0 || d.resetBefore
                 || d.hp % VectorMath.PANEL != 0 || panels < 2 || perStep < UNIT_SPLIT_MIN_FMAS_PER_STEP
                 || perStep * seqLen < UNIT_SPLIT_MIN_FMAS) {
             return 1;
@@ -694,9 +738,17 @@ abstract class VectorKernel extends RecurrentKernel<VectorKernel.Weights> {
                 VectorMath.columnSums(ws, sb + c0, c1 - c0, lengths, batch, 0, seqLen, ws, dg + c0, batch * slots, slots);
                 VectorMath.columnSums(ws, sb + gp + c0, c1 - c0, lengths, batch, 0, seqLen, ws, dg + hidden + c0,
                         batch * slots, slots);
+                if (w.resetBefore) { // b_hn sits outside the product: its gradient is the input side's dn
+                    for (int o = Math.max(c0, 2 * w.hp); o < c1; o++) {
+                        ws[sb + gp + o] += ws[sb + o];
+                    }
+                }
                 scatterBias(w, ws, sb, c0, c1, grads.biasIh());
                 scatterBias(w, ws, sb + gp, c0, c1, grads.biasHh());
             }
+        }
+        if (w.variant) {
+            variantGradients(w, seqLen, batch, lengths, grads, tape, tapeOff, ws, dg, st, p, n);
         }
         if (w.proj > 0) {
             int pp = w.projP;

@@ -10,7 +10,8 @@ import jdk.incubator.vector.VectorOperators;
 
 /**
  * Elman RNN: {@code h' = act(gx + W_hh h + b_hh)}, act = tanh or relu (PyTorch's {@code nn.RNN}); relu is
- * {@code max(x, 0)} with NaN kept, as PyTorch's. Tape slot: incoming h, new h ({@code Hp} each).
+ * {@code max(x, 0)} with NaN kept, as PyTorch's; or a variant's activation of the clipped pre-activation.
+ * Tape slot: incoming h, new h ({@code Hp} each), and for a variant the pre-activation ({@code Hp}).
  */
 final class VectorRnnKernel extends VectorKernel {
     private final boolean relu;
@@ -22,7 +23,7 @@ final class VectorRnnKernel extends VectorKernel {
 
     @Override
     int tapeStride(Dims d) {
-        return d.hOutP + d.hp;
+        return d.hOutP + (d.variant ? 2 : 1) * d.hp;
     }
 
     @Override
@@ -49,7 +50,12 @@ final class VectorRnnKernel extends VectorKernel {
                 continue;
             }
             int g = gx + (t * batch + b) * hp + u0, hRow = hOut + b * hp + u0;
-            if (relu) {
+            if (w.acts != null) {
+                if (tape != null) {
+                    System.arraycopy(ws, g, tape, tapeOff + (t * batch + b) * stride + 2 * hp + u0, n);
+                }
+                w.acts[0].apply(ws, g, ws, hRow, n);
+            } else if (relu) {
                 for (int j = 0; j < n; j += L) {
                     FloatVector.fromArray(S, ws, g + j).max(0f).intoArray(ws, hRow + j);
                 }
@@ -73,6 +79,11 @@ final class VectorRnnKernel extends VectorKernel {
                 continue;
             }
             int hNew = tapeOff + (t * batch + b) * stride + hp, dRow = dhs + b * hp, g = dg + (t * batch + b) * hp;
+            if (w.acts != null) {
+                System.arraycopy(ws, dRow, ws, g, hp);
+                w.acts[0].scaleBySlope(tape, hNew + hp, tape, hNew, ws, g, hp);
+                continue;
+            }
             for (int j = 0; j < hp; j += L) {
                 FloatVector y = FloatVector.fromArray(S, tape, hNew + j), d = FloatVector.fromArray(S, ws, dRow + j);
                 // relu'(x) = 1 where the output is positive; tanh'(x) = 1 - tanh(x)^2

@@ -60,7 +60,13 @@ public final class Oracle {
         /** LSTM: the {@code g} and {@code o} row blocks swapped (gate order i, f, o, g). */
         LSTM_GATES_IFOG,
         /** Per-row lengths: the reverse direction starts at step {@code T-1} instead of the row's own last step. */
-        REVERSE_STARTS_AT_T
+        REVERSE_STARTS_AT_T,
+        /** LSTM peepholes: the output gate sees the incoming cell state instead of the new one. */
+        PEEPHOLE_O_SEES_OLD_C,
+        /** Clip: the cell output's {@code h(c')} clipped too. */
+        CLIP_CELL_OUTPUT,
+        /** GRU with the reset gate before the product computed as PyTorch's form, {@code r*(W_hn h + b_hn)}. */
+        RESET_AFTER_FOR_BEFORE
     }
 
     /** A layer's (or, with one layer, a cell's) description for the oracle: the fields of {@code RecurrentConfig}. */
@@ -240,7 +246,7 @@ public final class Oracle {
         }
         double[] hNew = new double[hOut], cNew = c.clone();
         if (!s.variant.isDefault()) {
-            return variantStep(s, p, sfx, h, c, gi, gh);
+            return variantStep(s, p, sfx, h, c, gi, gh, flaw);
         }
         switch (s.type) {
             case RNN_TANH -> {
@@ -364,7 +370,7 @@ public final class Oracle {
 
     /** One step of a cell variant from the input and recurrent pre-activations {@code gi}, {@code gh}. */
     private static double[][] variantStep(Spec s, Map<String, double[]> p, String sfx, double[] h, double[] c,
-            double[] gi, double[] gh) {
+            double[] gi, double[] gh, Flaw flaw) {
         CellVariant v = s.variant;
         int hid = s.hidden;
         java.util.List<Activation> acts = v.activationsOf(sfx.endsWith("_reverse") ? 1 : 0, s.type.activationSlots());
@@ -388,7 +394,7 @@ public final class Oracle {
                 double[] wHh = p.get("weight_hh" + sfx), bHh = p.get("bias_hh" + sfx);
                 for (int j = 0; j < hid; j++) {
                     double pre;
-                    if (v.resetBeforeProduct()) {
+                    if (v.resetBeforeProduct() && flaw != Flaw.RESET_AFTER_FOR_BEFORE) {
                         double rh = bHh == null ? 0 : bHh[2 * hid + j];
                         for (int k = 0; k < hid; k++) {
                             rh += wHh[(2 * hid + j) * hid + k] * (r[k] * h[k]);
@@ -409,8 +415,9 @@ public final class Oracle {
                     double fg = v.inputForget() ? 1 - i : activation(f, clip(v, gi[hid + j] + gh[hid + j] + peep[hid + j] * c[j]));
                     double cand = activation(g, clip(v, gi[2 * hid + j] + gh[2 * hid + j]));
                     cNew[j] = fg * c[j] + i * cand;
-                    double o = activation(f, clip(v, gi[3 * hid + j] + gh[3 * hid + j] + peep[2 * hid + j] * cNew[j]));
-                    full[j] = o * activation(hAct, cNew[j]);
+                    double seen = flaw == Flaw.PEEPHOLE_O_SEES_OLD_C ? c[j] : cNew[j];
+                    double o = activation(f, clip(v, gi[3 * hid + j] + gh[3 * hid + j] + peep[2 * hid + j] * seen));
+                    full[j] = o * activation(hAct, flaw == Flaw.CLIP_CELL_OUTPUT ? clip(v, cNew[j]) : cNew[j]);
                 }
                 if (s.proj > 0) {
                     double[] whr = p.get("weight_hr" + sfx);

@@ -404,12 +404,7 @@ class PropertyTest {
         return c.withVariant(reverse, v);
     }
 
-    /**
-     * Backends whose kernels do not run cell variants yet (issue 24 in progress): their variant tries are
-     * refused by the kernel (UnsupportedOperationException) and counted as pending, not run. Must become
-     * empty when the vector and native kernels run variants.
-     */
-    static final java.util.Set<String> VARIANTS_PENDING = java.util.Set.of("vector");
+static final java.util.Set<String> VARIANTS_PENDING = BackendSource.VARIANTS_PENDING;
 
     static CellConfig cellConfig(Case c) {
         return new CellConfig(c.type, c.input, c.hidden, c.bias);
@@ -905,14 +900,22 @@ class PropertyTest {
             }
             int applicable = 0, caught = 0;
             Case missed = null;
+            boolean variantFlaw = flaw == Oracle.Flaw.PEEPHOLE_O_SEES_OLD_C || flaw == Oracle.Flaw.CLIP_CELL_OUTPUT
+                    || flaw == Oracle.Flaw.RESET_AFTER_FOR_BEFORE;
             for (long seed = SEED; applicable < tries; seed++) {
-                Case c = draw(new SplittableRandom(seed ^ 0xF1A3L), seed, false);
+                Case c = variantFlaw ? drawVariant(seed ^ 0xF1A3L, false) : draw(new SplittableRandom(seed ^ 0xF1A3L), seed, false);
                 boolean shows = c.data == Data.NORMAL && switch (flaw) {
                     case ACTIVATION_REL_1E4, ACTIVATION_REL_1E5 -> c.type != CellType.RNN_RELU;
                     case GRU_BHN_OUTSIDE_R -> c.type == CellType.GRU && c.bias;
                     case LSTM_GATES_IFOG -> c.type == CellType.LSTM;
                     case REVERSE_STARTS_AT_T -> c.varlen && c.bidirectional
                             && Arrays.stream(inputs(c).lengths).anyMatch(n -> n < c.seq);
+                    // a variant's flaw shows where it moves some exact result by 1e-4 of the tensor's scale
+                    // (a clip of h(c') only where some |c'| exceeds the clip, for example): ten times the
+                    // golden atol, and far above the derived one
+                    case PEEPHOLE_O_SEES_OLD_C -> c.variant.peepholes() && moves(c, flaw);
+                    case CLIP_CELL_OUTPUT -> c.type == CellType.LSTM && c.variant.hasClip() && moves(c, flaw);
+                    case RESET_AFTER_FOR_BEFORE -> c.variant.resetBeforeProduct() && moves(c, flaw);
                     case NONE -> false;
                 };
                 if (!shows) {
@@ -936,6 +939,14 @@ class PropertyTest {
                     + " cases where it shows, e.g. " + missed);
         }
         System.out.println("[property] tolerance sensitivity: " + report);
+    }
+
+    /** Whether {@code flaw} changes some exact result of the case by at least 1e-4 of its tensor's scale. */
+    private static boolean moves(Case c, Oracle.Flaw flaw) {
+        Inputs in = inputs(c);
+        Oracle.Result right = reference(c, in, Oracle.Flaw.NONE), wrong = reference(c, in, flaw);
+        return Math.max(spread(wrong.output(), right.output()), Math.max(spread(wrong.hN(), right.hN()),
+                spread(wrong.cN(), right.cN()))) >= 1e-4;
     }
 
     /** What a backend with the flaw would return: the flawed oracle's values rounded to float32. */

@@ -1,0 +1,2 @@
+/** Reading ONNX recurrent models and tensors into rnnkit. */
+package org.rnnkit.onnx;
