@@ -128,6 +128,41 @@ class NativeVariantActivationsTest {
         }
     }
 
+    /** prepare refuses a variant C cannot run, before anything is allocated or kept (type codes: rk.h). */
+    @Test
+    void preparingABadVariantIsRefused() {
+        int gru = 3, lstm = 2, h = 4, in = 3;
+        float[] wih = new float[3 * h * in], whh = new float[3 * h * h], lwih = new float[4 * h * in],
+                lwhh = new float[4 * h * h];
+        int[] fns = {0, 1, 0};
+        float[] params = new float[6];
+        record Bad(String message, Runnable call) {}
+        List<Bad> bad = List.of(
+                new Bad("variant: flags 3 do not fit cell type 3", () -> NativeMethods.prepare(gru, in, h, 0, false, wih,
+                        whh, null, null, null, null, 3, fns, params, Float.POSITIVE_INFINITY)),
+                new Bad("variant: flags 2 do not fit cell type 2", () -> NativeMethods.prepare(lstm, in, h, 0, false,
+                        lwih, lwhh, null, null, null, new float[3 * h], 2, fns, params, Float.POSITIVE_INFINITY)),
+                new Bad("variant: activation 1: expected a function code 0..10, got -1", () -> NativeMethods.prepare(gru,
+                        in, h, 0, false, wih, whh, null, null, null, null, 1, new int[] {0, -1, 0}, params, 1f)),
+                new Bad("variant: activation 0: expected a clip > 0 (none for the cell output)", () -> NativeMethods
+                        .prepare(gru, in, h, 0, false, wih, whh, null, null, null, null, 1, fns, params, Float.NaN)),
+                new Bad("variant: expected 3 function codes and 6 parameters", () -> NativeMethods.prepare(gru, in, h, 0,
+                        false, wih, whh, null, null, null, null, 1, new int[2], params, 1f)),
+                new Bad("weight_peephole: expected an array, got null", () -> NativeMethods.prepare(lstm, in, h, 0, false,
+                        lwih, lwhh, null, null, null, null, 3, fns, params, 1f)),
+                new Bad("weight_peephole: expected at least 12 elements, the array has 11", () -> NativeMethods.prepare(
+                        lstm, in, h, 0, false, lwih, lwhh, null, null, null, new float[11], 3, fns, params, 1f)));
+        for (Bad b : bad) {
+            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    b.call()::run);
+            assertEquals(b.message(), e.getMessage());
+        }
+        long ok = NativeMethods.prepare(lstm, in, h, 0, false, lwih, lwhh, null, null, null, new float[3 * h], 3, fns,
+                params, 1f);
+        assertTrue(ok != 0);
+        NativeMethods.release(ok);
+    }
+
     @Test
     void misuseIsReportedNotCrashed() {
         float[] a = new float[4], b = new float[5];
