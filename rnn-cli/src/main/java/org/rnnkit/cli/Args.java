@@ -187,7 +187,11 @@ final class Args {
 
     /** A file to write: not a directory, in an existing writable folder; checked before any work is done. */
     Path outputFile(String name, String dflt) {
-        Path p = options.containsKey(name) ? path(name) : Path.of(dflt);
+        return checkedOutput(name, options.containsKey(name) ? path(name) : Path.of(dflt));
+    }
+
+    /** {@code p}, given as {@code name}, checked as {@link #outputFile(String, String)} does. */
+    static Path checkedOutput(String name, Path p) {
         String what = name + ": " + Untrusted.quote(p.toString());
         if (Files.isDirectory(p)) {
             throw new BadValueException(what + " is a directory; expected a file name");

@@ -36,8 +36,9 @@ public final class Main {
 
             Commands:
               backends   list every discovered backend, usable or not, and which one auto picks
-              verify     run golden cases (PyTorch reference results) on one or all backends
-              run        run a model file on .npy input and write the results as .npy
+              verify     run golden cases (PyTorch reference results) and ONNX test cases on one or all backends
+              run        run a model file (safetensors or ONNX) on .npy input and write the results as .npy
+              convert    convert a layer between rnnkit's safetensors and ONNX
               train      train a character-level LSTM language model (truncated BPTT, Adam, clipping),
                          or with --task seq2seq an encoder-decoder that writes dates as ISO 8601
               sample     generate text with a model written by 'train'
@@ -71,6 +72,7 @@ public final class Main {
             case "train" -> new TrainCommand();
             case "sample" -> new SampleCommand();
             case "decode" -> new DecodeCommand();
+            case "convert" -> new ConvertCommand();
             default -> null;
         };
         if (cmd == null) {
@@ -97,6 +99,7 @@ public final class Main {
             return NO_RESOURCES;
         }
         if (t instanceof IllegalArgumentException || t instanceof IllegalStateException
+                || t instanceof UnsupportedOperationException // a backend that does not run this model
                 || t instanceof ModelFormatException || t instanceof FileSystemException
                 || t instanceof CharacterCodingException || t instanceof InvalidPathException) {
             return BAD_INPUT;
@@ -123,7 +126,8 @@ public final class Main {
         if (t instanceof InvalidPathException e) {
             return Untrusted.quote(e.getInput()) + " is not a valid path here (" + e.getReason() + ")";
         }
-        if (t instanceof IllegalArgumentException || t instanceof IllegalStateException || t instanceof IOException) {
+        if (t instanceof IllegalArgumentException || t instanceof IllegalStateException || t instanceof IOException
+                || t instanceof UnsupportedOperationException) {
             return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
         }
         return "internal error: " + t + " (please report it; -Drnnkit.debug=true prints the stack trace)";

@@ -46,10 +46,12 @@ final class RunCommand implements Main.Command {
     @Override
     public String usage() {
         return """
-                usage: rnnkit run --model M.safetensors --input X.npy [--h0 H.npy] [--c0 C.npy]
+                usage: rnnkit run --model M.safetensors|M.onnx --input X.npy [--h0 H.npy] [--c0 C.npy]
                                   [--lengths L.npy] --out DIR [--backend NAME] [CONFIG OPTIONS]
 
-                Runs a layer or cell saved by rnnkit or exported from PyTorch (scripts/rnnkit_torch.py) and
+                Runs a layer or cell saved by rnnkit, exported from PyTorch (scripts/rnnkit_torch.py), or an
+                ONNX model (format read from the content; see 'rnnkit convert --help' for what ONNX rnnkit
+                runs: the layer it describes runs in PyTorch's layout here, input (T, B, I) or (B, T, I)) and
                 writes DIR/output.npy, DIR/h_n.npy and, for LSTM, DIR/c_n.npy (cells: h_n.npy, c_n.npy, the
                 new state). Tensors are float32 .npy; lengths.npy is int64, one length per batch row.
                 The files appear together when the run succeeds, replacing an earlier run's (also its
@@ -92,6 +94,17 @@ final class RunCommand implements Main.Command {
         Tensor h0 = h0Path == null ? null : Npy.readFloat32(h0Path);
         Tensor c0 = c0Path == null ? null : Npy.readFloat32(c0Path);
         int[] lengths = lengthsPath == null ? null : toInts(lengthsPath, Npy.readInt64Vector(lengthsPath));
+        if (ModelFiles.detect(model) == ModelFiles.Format.ONNX) {
+            for (String opt : CONFIG_OPTIONS.keySet()) {
+                if (a.get(opt) != null) {
+                    throw new Args.UsageException(opt + ": an ONNX model describes its layer itself; the configuration"
+                            + " options apply to safetensors files");
+                }
+            }
+            long t0 = System.nanoTime();
+            RecurrentLayer l = ModelFiles.onnxLayer(model, backend);
+            return runLayer(l, t0, input, h0, c0, lengths, outDir, backend, out);
+        }
         SafeTensorsFile file = SafeTensors.read(model);
         Map<String, String> meta = new LinkedHashMap<>(file.metadata());
         CONFIG_OPTIONS.forEach((opt, key) -> {
@@ -100,27 +113,43 @@ final class RunCommand implements Main.Command {
             }
         });
         boolean cell = Boolean.parseBoolean(meta.getOrDefault(RecurrentConfig.KEY_CELL, "false").trim());
+        long t0 = System.nanoTime();
+        if (!cell) {
+            RecurrentLayer l = withFile(model, () -> RecurrentLayer.of(RecurrentConfig.fromMetadata(meta), file.tensors(), backend));
+            return runLayer(l, t0, input, h0, c0, lengths, outDir, backend, out);
+        }
+        if (lengths != null) {
+            throw new Args.UsageException("--lengths: a cell runs one step; lengths apply to layers only");
+        }
         ResultFolder results = new ResultFolder(outDir, RESULT_FILES);
         Map<String, String> shapes = new LinkedHashMap<>();
-        long t0 = System.nanoTime();
         try {
-            if (cell) {
-                if (lengths != null) {
-                    throw new Args.UsageException("--lengths: a cell runs one step; lengths apply to layers only");
-                }
-                RecurrentCell c = withFile(model, () -> RecurrentCell.of(CellConfig.fromMetadata(meta), file.tensors(), backend));
-                CellOutput r = c.forward(input, h0, c0, new Workspace());
-                t0 = System.nanoTime() - t0;
-                stage(results, shapes, "h_n.npy", r.h());
-                stage(results, shapes, "c_n.npy", r.c());
-            } else {
-                RecurrentLayer l = withFile(model, () -> RecurrentLayer.of(RecurrentConfig.fromMetadata(meta), file.tensors(), backend));
-                LayerOutput r = l.forward(input, ForwardOptions.defaults().withLengths(lengths).withInitialState(h0, c0));
-                t0 = System.nanoTime() - t0;
-                stage(results, shapes, "output.npy", r.output());
-                stage(results, shapes, "h_n.npy", r.hN());
-                stage(results, shapes, "c_n.npy", r.cN());
+            RecurrentCell c = withFile(model, () -> RecurrentCell.of(CellConfig.fromMetadata(meta), file.tensors(), backend));
+            CellOutput r = c.forward(input, h0, c0, new Workspace());
+            t0 = System.nanoTime() - t0;
+            stage(results, shapes, "h_n.npy", r.h());
+            stage(results, shapes, "c_n.npy", r.c());
+            for (Path p : results.commit()) {
+                out.println("wrote " + p + " " + shapes.get(p.getFileName().toString()));
             }
+        } finally {
+            results.discard();
+        }
+        out.printf("backend %s, %.3f ms (including weight preparation)%n", backend.name(), t0 / 1e6);
+        return 0;
+    }
+
+    /** Runs {@code l} (built since {@code t0}) and writes its results. */
+    private static int runLayer(RecurrentLayer l, long t0, Tensor input, Tensor h0, Tensor c0, int[] lengths,
+            Path outDir, Backend backend, PrintStream out) throws IOException {
+        ResultFolder results = new ResultFolder(outDir, RESULT_FILES);
+        Map<String, String> shapes = new LinkedHashMap<>();
+        try {
+            LayerOutput r = l.forward(input, ForwardOptions.defaults().withLengths(lengths).withInitialState(h0, c0));
+            t0 = System.nanoTime() - t0;
+            stage(results, shapes, "output.npy", r.output());
+            stage(results, shapes, "h_n.npy", r.hN());
+            stage(results, shapes, "c_n.npy", r.cN());
             for (Path p : results.commit()) {
                 out.println("wrote " + p + " " + shapes.get(p.getFileName().toString()));
             }

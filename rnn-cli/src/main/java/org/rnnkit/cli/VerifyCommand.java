@@ -30,10 +30,14 @@ final class VerifyCommand implements Main.Command {
         return """
                 usage: rnnkit verify [DIR ...] [--backend NAME|all] [--failures-only]
 
-                Runs every case in each DIR (a directory of cases in the golden format, or one case
-                directory; see testdata/golden/README.md; structure cases, seq2seq and one-to-many models
-                with logits, loss, gradients and greedy tokens: testdata/structures/README.md) on the
-                chosen backends and compares the results with PyTorch's (greedy tokens exactly): |got - expected| <= atol*max(1, max|expected|) + rtol*|expected|, with
+                Runs every case in each DIR (a directory of cases, or one case directory) on the chosen
+                backends and compares the results with the reference's: golden cases (testdata/golden/README.md;
+                structure cases, seq2seq and one-to-many models with logits, loss, gradients and greedy tokens:
+                testdata/structures/README.md), ONNX's backend-test layout (model.onnx and
+                test_data_set_N/{input,output}_K.pb, run in ONNX's terms: testdata/onnx/README.md), and
+                import cases (case.json kind "import": a framework's own model file and .npy results; those of
+                model_format onnx run, other formats are listed as not run).
+                Greedy tokens must match exactly; tensors by |got - expected| <= atol*max(1, max|expected|) + rtol*|expected|, with
                 atol 1e-5 and rtol 1e-4 for output, h_n, c_n, and 2e-5 and 2e-4 for the gradients (grad_*).
                 The table shows, per case and backend, the largest fraction of that tolerance any element
                 used (1.0 = at the limit), forward and gradients.
@@ -69,14 +73,15 @@ final class VerifyCommand implements Main.Command {
         } else {
             a.positional.forEach(p -> dirs.add(Path.of(p)));
         }
-        List<GoldenCase> cases = new ArrayList<>();
+        List<Entry> cases = new ArrayList<>();
         for (Path d : dirs) {
             if (!Files.isDirectory(d)) {
                 throw new Args.BadValueException("no such directory: " + Untrusted.quote(d.toString()));
             }
-            List<GoldenCase> found = GoldenCase.discover(d);
+            List<Entry> found = discover(d);
             if (found.isEmpty()) {
-                throw new Args.BadValueException(Untrusted.quote(d.toString()) + " holds no case (no subdirectory with a case.json)");
+                throw new Args.BadValueException(Untrusted.quote(d.toString()) + " holds no case (no subdirectory with"
+                        + " a case.json, or a model.onnx with test_data_set_0)");
             }
             cases.addAll(found);
         }
@@ -109,9 +114,9 @@ final class VerifyCommand implements Main.Command {
         boolean gradientsPending = false;
         java.util.Set<String> gradientNotes = new java.util.TreeSet<>();
         List<CaseResult> problems = new ArrayList<>();
-        for (GoldenCase c : cases) {
+        for (Entry c : cases) {
             for (String name : names) {
-                CaseResult r = usable.containsKey(name) ? GoldenVerifier.verify(c, usable.get(name))
+                CaseResult r = usable.containsKey(name) ? c.verify(usable.get(name))
                         : new CaseResult(c.name(), name, Status.NOT_RUN, null, null, null,
                                 "backend not usable: " + unusable.get(name));
                 counts.merge(r.status(), 1, Integer::sum);
@@ -143,6 +148,40 @@ final class VerifyCommand implements Main.Command {
                 counts.getOrDefault(Status.FAIL, 0), counts.getOrDefault(Status.ERROR, 0),
                 counts.getOrDefault(Status.NOT_RUN, 0));
         return counts.getOrDefault(Status.FAIL, 0) + counts.getOrDefault(Status.ERROR, 0) > 0 ? 1 : 0;
+    }
+
+    /** A golden case or an ONNX case. */
+    private record Entry(String name, GoldenCase golden, OnnxCases.OnnxCase onnx) {
+        CaseResult verify(Backend backend) {
+            return golden != null ? GoldenVerifier.verify(golden, backend) : OnnxCases.verify(onnx, backend);
+        }
+    }
+
+    /** The cases under {@code d}: {@code d} itself when it is one, else its subdirectories that are, by name. */
+    private static List<Entry> discover(Path d) throws IOException {
+        if (OnnxCases.isCase(d)) {
+            OnnxCases.OnnxCase c = OnnxCases.load(d);
+            return List.of(new Entry(c.name(), null, c));
+        }
+        if (Files.isRegularFile(d.resolve("case.json"))) {
+            GoldenCase g = GoldenCase.load(d);
+            return List.of(new Entry(g.name(), g, null));
+        }
+        List<Entry> out = new ArrayList<>();
+        List<Path> children;
+        try (java.util.stream.Stream<Path> s = Files.list(d)) {
+            children = s.filter(Files::isDirectory).sorted().toList();
+        }
+        for (Path p : children) {
+            if (OnnxCases.isCase(p)) {
+                OnnxCases.OnnxCase c = OnnxCases.load(p);
+                out.add(new Entry(c.name(), null, c));
+            } else if (Files.isRegularFile(p.resolve("case.json"))) {
+                GoldenCase g = GoldenCase.load(p);
+                out.add(new Entry(g.name(), g, null));
+            }
+        }
+        return out;
     }
 
     private static String fraction(Tolerance.Check c) {

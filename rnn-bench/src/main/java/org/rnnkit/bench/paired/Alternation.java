@@ -7,6 +7,7 @@ import org.rnnkit.bench.Contender;
 import org.rnnkit.bench.Scenario;
 import org.rnnkit.bench.layer.Rnnkit;
 import org.rnnkit.bench.peer.LibTorch;
+import org.rnnkit.bench.peer.OnnxFiles;
 import org.rnnkit.bench.peer.Ort;
 
 /**
@@ -61,6 +62,9 @@ final class Alternation implements AutoCloseable {
      *   <li>{@code libtorch[:T]}, {@code ort[:T]}: the peers, with T intra-op threads (default 1);
      *   <li>{@code NAME[:T]}: rnnkit backend NAME of this build ({@code native}, {@code vector},
      *       {@code scalar}), allowed T threads per call;
+     *   <li>{@code file:NAME[:T]}, {@code built:NAME[:T]}, {@code ortfile[:T]}: the scenario's ONNX file as
+     *       PyTorch exported it ({@link OnnxFiles}: S2, S4, S8), run by rnnkit backend NAME on the layer it
+     *       imports, by NAME on a layer built in rnnkit from the same weights, and by ONNX Runtime;
      *   <li>{@code before:NAME[:T]}: the same backend of an older build of rnnkit, loaded in this JVM from
      *       the directory the system property {@code rnnkit.bench.baseline} names ({@link Baseline}); e.g.
      *       {@code native+before:native} compares a change with the code before it, call by call.
@@ -93,6 +97,13 @@ final class Alternation implements AutoCloseable {
         if (name.startsWith(Baseline.PREFIX)) {
             return Baseline.contender(scenario, name.substring(Baseline.PREFIX.length()), train);
         }
+        if (name.startsWith("file:") || name.startsWith("built:")) {
+            if (train) {
+                throw new IllegalArgumentException("contenders: " + name + " runs forward passes only");
+            }
+            String backend = name.substring(name.indexOf(':') + 1);
+            return name.startsWith("file:") ? OnnxFiles.rnnkit(scenario, backend) : OnnxFiles.built(scenario, backend);
+        }
         int colon = name.indexOf(':');
         String base = colon < 0 ? name : name.substring(0, colon);
         int threads;
@@ -108,6 +119,12 @@ final class Alternation implements AutoCloseable {
                     throw new IllegalArgumentException("contenders: ONNX Runtime has no training step");
                 }
                 yield Ort.forward(scenario, threads);
+            }
+            case "ortfile" -> {
+                if (train) {
+                    throw new IllegalArgumentException("contenders: ONNX Runtime has no training step");
+                }
+                yield OnnxFiles.ort(scenario, threads);
             }
             default -> train ? Rnnkit.training(scenario, name) : Rnnkit.forward(scenario, name);
         };

@@ -15,7 +15,7 @@ import org.rnnkit.tck.Tolerance;
 
 /**
  * ONNX Runtime as a contender, on the same weights and input as rnnkit's: the model is built at set-up
- * from rnnkit's layer ({@link OnnxModels}) and run with {@code intra_op_threads = threads}, inter-op 1,
+ * from rnnkit's layer ({@link org.rnnkit.onnx.OnnxWriter}, the file rnnkit writes for a layer) and run with {@code intra_op_threads = threads}, inter-op 1,
  * sequential execution, all graph optimisations; the input tensor is built once; one call is
  * {@code session.run} and closing its result.
  *
@@ -31,7 +31,7 @@ public final class Ort {
         try (OrtSession session = session(env, s.layer(Backends.named("scalar")), 1);
                 OnnxTensor x = OnnxTensor.createTensor(env, FloatBuffer.wrap(s.input().data()),
                         new long[] {s.seqLen, s.batch, s.input});
-                OrtSession.Result r = session.run(Map.of("X", x))) {
+                OrtSession.Result r = session.run(Map.of("input", x))) {
             return firstOutput(r);
         }
     }
@@ -50,7 +50,7 @@ public final class Ort {
             opts.setInterOpNumThreads(1);
             opts.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
             opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            return env.createSession(OnnxModels.build(layer.config(), layer.stateDict()), opts);
+            return env.createSession(org.rnnkit.onnx.OnnxWriter.write(layer), opts);
         }
     }
 
@@ -63,7 +63,7 @@ public final class Ort {
         OrtSession session = session(env, layer, threads);
         OnnxTensor x = OnnxTensor.createTensor(env, FloatBuffer.wrap(input.data()), new long[] {s.seqLen, s.batch, s.input});
         float[] want = layer.forward(input).output().data();
-        try (OrtSession.Result r = session.run(Map.of("X", x))) {
+        try (OrtSession.Result r = session.run(Map.of("input", x))) {
             Tolerance.Check c = Tolerance.FORWARD.compare("output", firstOutput(r), want);
             if (!c.passed()) {
                 x.close();
@@ -71,7 +71,7 @@ public final class Ort {
                 throw new IllegalStateException("ONNX Runtime's " + scenario + " differs from rnnkit's: " + c);
             }
         }
-        Map<String, OnnxTensor> inputs = Map.of("X", x);
+        Map<String, OnnxTensor> inputs = Map.of("input", x);
         return new Contender() {
             @Override
             public Object call() throws OrtException {
