@@ -9,6 +9,12 @@
  *                  LSTM [h_prev(O) i f g o(4H) c_prev(H) tanh(c')(H) (o*tanh(c'))(H, projection only)]
  *                  GRU  [h_prev(H) r z n(3H) W_hn h + b_hn(H)]
  *                  RNN  [h_prev(H) h'(H)]
+ *                  a cell variant (rk_variant) keeps that slot, with h(c') in the LSTM's tanh(c') place, and
+ *                  appends what its derivatives need:
+ *                  LSTM [... a_i a_f a_g a_o(4H) c'(H)]   (pre-activations, peepholes included, before clip)
+ *                  GRU  [... a_r a_z a_n(3H) (r*h)(H, reset before the product only)]; hn is then
+ *                        W_hn (r*h) + b_hn
+ *                  RNN  [... a(H)]
  * Batch rows are visited in "rank" order: sorted by length, longest first (stable), so the rows still
  * running at step s are ranks 0..n_s-1. States live in the workspace by rank during a call.
  */
@@ -29,6 +35,31 @@
 
 enum { RK_RNN_TANH = 0, RK_RNN_RELU = 1, RK_LSTM = 2, RK_GRU = 3 };
 
+/* The activation functions of the ONNX recurrent operators, in org.rnnkit.variant.Activation.Function's order. */
+enum {
+    RK_SIGMOID = 0, RK_TANH, RK_RELU, RK_HARD_SIGMOID, RK_AFFINE, RK_LEAKY_RELU, RK_THRESHOLDED_RELU, RK_SCALED_TANH,
+    RK_ELU, RK_SOFTSIGN, RK_SOFTPLUS, RK_ACT_COUNT
+};
+
+/* Flags of a cell variant (rk_variant.flags), as the Java side passes them. */
+enum { RK_V_ON = 1, RK_V_PEEPHOLES = 2, RK_V_INPUT_FORGET = 4, RK_V_RESET_BEFORE = 8 };
+
+/** One activation slot: fn(clamp(x, -clip, clip)) with the function's alpha and beta. */
+typedef struct {
+    int fn;
+    float alpha, beta, clip; /* clip: +inf for none */
+} rk_act;
+
+/**
+ * How a direction's cell differs from PyTorch's form (checked by rk_variant_check before anything keeps it).
+ * flags == 0: PyTorch's form, and nothing else here is read. Slots: RNN act[0]; GRU act[0] for r, z and
+ * act[1] for n; LSTM act[0] for i, f, o, act[1] for g and act[2] for the cell output (never clipped).
+ */
+typedef struct {
+    int flags;
+    rk_act act[3];
+} rk_variant;
+
 /** W (n x k) in panels of RK_PANEL outputs: panel p holds, for each kk, outputs p*64 .. p*64+63 (zeros past n). */
 typedef struct {
     int n, k, panels;
@@ -41,12 +72,15 @@ typedef struct {
  */
 typedef struct {
     int type, I, H, P, O, G, GH, GS, TS, bias;
+    rk_variant v; /* v.flags == 0: PyTorch's form */
     rk_pk ih;     /* N = GH, K = I */
     float *bx;    /* GH: b_ih + b_hh (GRU n gate: b_ih only); zeros without bias */
     rk_pk hh;     /* N = GH (GRU: 2H, the r and z gates), K = O */
     rk_pk hhn;    /* GRU: N = H, K = H */
     float *bhn;   /* GRU: b_hn (H); zeros without bias */
-    rk_pk hhT;    /* N = O, K = GH (GRU: 3H): dh_prev = dG_h W_hh */
+    rk_pk hhT;    /* N = O, K = GH (GRU: 3H; reset before the product: 2H, r and z): dh_prev = dG_h W_hh */
+    rk_pk hhnT;   /* GRU with the reset before the product: W_hn^T, N = H, K = H: dL/d(r*h) = dn W_hn */
+    float *peep;  /* LSTM peepholes p_i p_f p_o (3H), or NULL */
     rk_pk hr;     /* LSTM projection: N = P, K = H */
     rk_pk hrT;    /* N = H, K = P */
     float *wih;   /* GH x I, PyTorch's layout, for dx = dG W_ih */
@@ -87,6 +121,47 @@ typedef struct {
     /** slot: [h_prev r z n hn]; dh in: dL/dh', out: dh*z (the part of dL/dh_prev outside W_hh). */
     void (*gru_back_row)(const float *slot, float *dh, float *dG, int H);
     void (*rnn_back_row)(const float *hnew, const float *dh, float *dG, int H, int relu);
+    /* ---- cell variants (rk_variant): the type's equations with each slot's function, one call per row or
+       part of a row; each switches on its functions once per call, never per element ---- */
+    /** dst = fn(clamp(src)) for slot a; dst may be src. */
+    void (*act)(const rk_act *a, const float *src, float *dst, int n);
+    /**
+     * lstm_row for a variant: g holds a_i a_f a_g a_o (gs apart) -> i f g o; peep: p_i p_f p_o (gs apart) or
+     * NULL; c updated; hc = h(c'); hfull = o*hc; pre: NULL, or where a_i a_f a_g a_o c' go (gs apart).
+     */
+    void (*lstm_row_v)(const rk_variant *v, const float *peep, float *g, int gs, float *c, float *hc, float *hfull,
+            float *pre, int n);
+    /**
+     * GRU r, z of a variant: a_r, a_z (gs apart) -> r, z in place; pre: NULL or where a_r a_z go (gs apart);
+     * rh: NULL or where r*h goes (the reset before the product).
+     */
+    void (*gru_gates_v)(const rk_variant *v, float *g, int gs, const float *h, float *rh, float *pre, int n);
+    /**
+     * GRU n and h of a variant, after gru_gates_v: a_n = g_n + r*hn (reset before the product: g_n + hn,
+     * hn = W_hn (r*h) + b_hn), n = fn(clamp(a_n)) in place of g_n, h updated; pre: NULL or where a_n goes.
+     */
+    void (*gru_cand_v)(const rk_variant *v, float *g, int gs, const float *hn, float *h, float *pre, int n);
+    /** h = fn(clamp(g)) of the RNN's slot. */
+    void (*rnn_row_v)(const rk_variant *v, const float *g, float *h, int n);
+    /**
+     * The backward of lstm_row_v for one row (slot: the tape slot past h_prev): d = dL/d(unprojected h'),
+     * dc in: dL/dc', out: dL/dc; dG (4H) the pre-activations' gradients; scr: H floats of scratch.
+     */
+    void (*lstm_back_row_v)(const rk_variant *v, const float *peep, const float *slot, const float *pre,
+            const float *d, float *dc, float *dG, float *scr, int H);
+    /**
+     * The GRU's backward row of a variant. slot [h_prev r z n hn], pre [a_r a_z a_n]; dh in: dL/dh', out: dh*z.
+     * dG = [dr dz dn*r dn]; with the reset before the product [. dz dn dn]: dr is left to gru_back_rbp.
+     */
+    void (*gru_back_row_v)(const rk_variant *v, const float *slot, const float *pre, float *dh, float *dG, int H);
+    /** Reset before the product: from drh = dL/d(r*h): dr into dG, dh += drh*r. */
+    void (*gru_back_rbp)(const rk_variant *v, const float *slot, const float *pre, const float *drh, float *dh,
+            float *dG, int H);
+    /** dG = dh * fn'(a) where |a| <= clip (0 beyond) for the RNN's slot; slot [h_prev h'], pre [a]. */
+    void (*rnn_back_row_v)(const rk_variant *v, const float *slot, const float *pre, const float *dh, float *dG,
+            int H);
+    /** dst[j] += a[j] * b[j] (the product rounded, then the sum); none overlaps dst. */
+    void (*mul_add)(const float *a, const float *b, float *dst, int n);
     /** dst[j] += src[j]; src and dst do not overlap. */
     void (*add)(const float *src, float *dst, int n);
     /** dst[j] = a[j] + b[j]; dst overlaps neither. */
@@ -109,22 +184,29 @@ extern rk_sgemm_fn rk_sgemm;
 /* ---- sizes (floats), shared with the Java side through JNI ---- */
 typedef struct {
     int type, I, H, P, O, G, GH, GS, TS;
+    int vflags; /* rk_variant.flags: what the variant adds to the tape and the workspace */
 } rk_dims;
 
-int rk_dims_of(int type, int I, int H, int P, rk_dims *d);
+/** 0 unless the shape is valid; vflags must be 0 or a valid variant's flags for the type. */
+int rk_dims_of(int type, int I, int H, int P, int vflags, rk_dims *d);
+/**
+ * Checks a variant from the Java side: flags valid for the type, function codes in range, alpha and beta
+ * finite, clip > 0 (or +inf), the LSTM's cell output never clipped. 1 if it may be kept, else 0 with why in msg.
+ */
+int rk_variant_check(int type, const rk_variant *v, char *msg, size_t len);
 int64_t rk_workspace_size(const rk_dims *d, int T, int B);
 int64_t rk_tape_size(const rk_dims *d, int T, int B);
 
 /* ---- weights (rk_driver.c) ---- */
 /** Returns NULL when out of memory. Arrays in PyTorch's layout; bih/bhh/whr may be NULL. */
-rk_weights *rk_prepare(const rk_dims *d, int bias, const float *wih, const float *whh, const float *bih,
-        const float *bhh, const float *whr);
+rk_weights *rk_prepare(const rk_dims *d, const rk_variant *v, int bias, const float *wih, const float *whh,
+        const float *bih, const float *bhh, const float *whr, const float *peep);
 /**
  * Packs changed arrays (PyTorch's layout, the dims and bias of w) into w's own block, in place: the bits
  * rk_prepare would give. Returns 0, changing nothing, when the dims or bias differ from w's.
  */
 int rk_update(rk_weights *w, const rk_dims *d, int bias, const float *wih, const float *whh, const float *bih,
-        const float *bhh, const float *whr);
+        const float *bhh, const float *whr, const float *peep);
 void rk_release(rk_weights *w);
 
 /** Strides and offsets are in floats and already applied to the pointers. */
@@ -152,6 +234,7 @@ typedef struct {
     float *dx;
     int64_t dxts, dxbs;
     float *gwih, *gwhh, *gbih, *gbhh, *gwhr;
+    float *gpeep; /* the peepholes' gradient (3H), LSTM variants with peepholes only */
     const float *tape;
     float *ws;
     int threads;

@@ -6,8 +6,10 @@
  * the input gradient, are OpenBLAS sgemm calls on fixed tiles. One-hot input rows (a non-NULL cls) turn the
  * input projection into a column lookup and dW_ih into a scatter-add: no products with zeros.
  */
+#include <math.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "rk.h"
@@ -16,9 +18,18 @@ rk_sgemm_fn rk_sgemm;
 
 /* ---- sizes ----------------------------------------------------------------------------------------- */
 
-int rk_dims_of(int type, int I, int H, int P, rk_dims *d)
+/* the flags a variant of this type may have */
+static int flags_allowed(int type)
+{
+    return RK_V_ON | (type == RK_LSTM ? RK_V_PEEPHOLES | RK_V_INPUT_FORGET : type == RK_GRU ? RK_V_RESET_BEFORE : 0);
+}
+
+int rk_dims_of(int type, int I, int H, int P, int vflags, rk_dims *d)
 {
     if (type < RK_RNN_TANH || type > RK_GRU || I < 1 || H < 1 || P < 0 || (P > 0 && type != RK_LSTM)) {
+        return 0;
+    }
+    if (vflags != 0 && ((vflags & RK_V_ON) == 0 || (vflags & ~flags_allowed(type)) != 0)) {
         return 0;
     }
     d->type = type;
@@ -30,6 +41,39 @@ int rk_dims_of(int type, int I, int H, int P, rk_dims *d)
     d->GH = d->G * H;
     d->GS = type == RK_GRU ? 4 * H : d->GH;
     d->TS = type == RK_LSTM ? d->O + 6 * H + (P > 0 ? H : 0) : type == RK_GRU ? 5 * H : 2 * H;
+    d->vflags = vflags;
+    if (vflags != 0) { /* the variant's part of the slot (rk.h) */
+        d->TS += type == RK_LSTM ? 5 * H : type == RK_GRU ? 3 * H + (vflags & RK_V_RESET_BEFORE ? H : 0) : H;
+    }
+    return 1;
+}
+
+int rk_variant_check(int type, const rk_variant *v, char *msg, size_t len)
+{
+    if (v->flags == 0) {
+        return 1;
+    }
+    if ((v->flags & RK_V_ON) == 0 || (v->flags & ~flags_allowed(type)) != 0) {
+        snprintf(msg, len, "variant: flags %d do not fit cell type %d", v->flags, type);
+        return 0;
+    }
+    const int slots = type == RK_LSTM ? 3 : type == RK_GRU ? 2 : 1;
+    for (int i = 0; i < slots; i++) {
+        const rk_act *a = &v->act[i];
+        if (a->fn < 0 || a->fn >= RK_ACT_COUNT) {
+            snprintf(msg, len, "variant: activation %d: expected a function code 0..%d, got %d", i, RK_ACT_COUNT - 1,
+                    a->fn);
+            return 0;
+        }
+        if (!isfinite(a->alpha) || !isfinite(a->beta)) {
+            snprintf(msg, len, "variant: activation %d: expected finite alpha and beta", i);
+            return 0;
+        }
+        if (!(a->clip > 0) || (type == RK_LSTM && i == 2 && a->clip != INFINITY)) {
+            snprintf(msg, len, "variant: activation %d: expected a clip > 0 (none for the cell output)", i);
+            return 0;
+        }
+    }
     return 1;
 }
 
@@ -37,13 +81,20 @@ int rk_dims_of(int type, int I, int H, int P, rk_dims *d)
    (projection); GRU W_hn h + b_hn (without a tape) */
 static int64_t fwd_row_scratch(const rk_dims *d)
 {
-    return d->type == RK_LSTM ? 2 * (int64_t)d->H + (d->P > 0 ? d->H : 0) : d->type == RK_GRU ? d->H : 0;
+    if (d->type == RK_GRU) { /* with the reset before the product, then r*h (without a tape) */
+        return (d->vflags & RK_V_RESET_BEFORE ? 2 : 1) * (int64_t)d->H;
+    }
+    return d->type == RK_LSTM ? 2 * (int64_t)d->H + (d->P > 0 ? d->H : 0) : 0;
 }
 
-/* per batch row scratch of the backward pass beyond dh: LSTM dc, then W_hr^T dh (projection) */
+/* per batch row scratch of the backward pass beyond dh: LSTM dc, then W_hr^T dh (projection), then a variant's
+   slope of the cell output; GRU with the reset before the product: dL/d(r*h) */
 static int64_t bwd_row_scratch(const rk_dims *d)
 {
-    return d->type == RK_LSTM ? (int64_t)d->H + (d->P > 0 ? d->H : 0) : 0;
+    if (d->type == RK_GRU) {
+        return d->vflags & RK_V_RESET_BEFORE ? d->H : 0;
+    }
+    return d->type == RK_LSTM ? (int64_t)d->H + (d->P > 0 ? d->H : 0) + (d->vflags ? d->H : 0) : 0;
 }
 
 int64_t rk_workspace_size(const rk_dims *d, int T, int B)
@@ -92,12 +143,13 @@ static void pack(rk_pk *p, float *data, int n, int k, const float *src, size_t o
 
 /* floats of each part of a weight block, in the block's order (each rounded to 16: 64-byte aligned parts) */
 typedef struct {
-    size_t ih, bx, hh, hhn, bhn, hhT, hr, hrT, wih, total;
+    size_t ih, bx, hh, hhn, bhn, hhT, hhnT, peep, hr, hrT, wih, total;
 } block_sizes;
 
-static block_sizes sizes_of(int type, int I, int H, int P, int O, int GH)
+static block_sizes sizes_of(int type, int I, int H, int P, int O, int GH, int vflags)
 {
-    int gru = type == RK_GRU, hhRows = gru ? 2 * H : GH, hhTK = gru ? 3 * H : GH;
+    const int gru = type == RK_GRU, before = gru && (vflags & RK_V_RESET_BEFORE);
+    const int hhRows = gru ? 2 * H : GH, hhTK = before ? 2 * H : gru ? 3 * H : GH;
     block_sizes s;
     s.ih = round16(pk_floats(GH, I));
     s.bx = round16(GH);
@@ -105,21 +157,24 @@ static block_sizes sizes_of(int type, int I, int H, int P, int O, int GH)
     s.hhn = gru ? round16(pk_floats(H, H)) : 0;
     s.bhn = gru ? round16(H) : 0;
     s.hhT = round16(pk_floats(O, hhTK));
+    s.hhnT = before ? round16(pk_floats(H, H)) : 0;
+    s.peep = vflags & RK_V_PEEPHOLES ? round16(3 * (size_t)H) : 0;
     s.hr = P > 0 ? round16(pk_floats(P, H)) : 0;
     s.hrT = P > 0 ? round16(pk_floats(H, P)) : 0;
     s.wih = round16((size_t)GH * I);
-    s.total = s.ih + s.bx + s.hh + s.hhn + s.bhn + s.hhT + s.hr + s.hrT + s.wih;
+    s.total = s.ih + s.bx + s.hh + s.hhn + s.bhn + s.hhT + s.hhnT + s.peep + s.hr + s.hrT + s.wih;
     return s;
 }
 
 /* every part of w's block from PyTorch-layout arrays (w's dims, bias and block set): rk_prepare's packing,
    and rk_update's into the same places */
 static void fill(rk_weights *w, const float *wih, const float *whh, const float *bih, const float *bhh,
-        const float *whr)
+        const float *whr, const float *peep)
 {
     const int I = w->I, H = w->H, P = w->P, O = w->O, GH = w->GH, bias = w->bias;
-    const int gru = w->type == RK_GRU, hhRows = gru ? 2 * H : GH, hhTK = gru ? 3 * H : GH;
-    block_sizes sz = sizes_of(w->type, I, H, P, O, GH);
+    const int gru = w->type == RK_GRU, before = gru && (w->v.flags & RK_V_RESET_BEFORE);
+    const int hhRows = gru ? 2 * H : GH, hhTK = before ? 2 * H : gru ? 3 * H : GH;
+    block_sizes sz = sizes_of(w->type, I, H, P, O, GH, w->v.flags);
     float *f = w->block;
 
     pack(&w->ih, f, GH, I, wih, 0, I, 1);
@@ -143,6 +198,15 @@ static void fill(rk_weights *w, const float *wih, const float *whh, const float 
     }
     pack(&w->hhT, f, O, hhTK, whh, 0, 1, O); /* W_hh^T: element (o, kk) = W_hh[kk][o] */
     f += sz.hhT;
+    if (before) { /* W_hn^T: element (o, kk) = W_hh[2H + kk][o] */
+        pack(&w->hhnT, f, H, H, whh, 2 * (size_t)H * H, 1, H);
+        f += sz.hhnT;
+    }
+    if (sz.peep > 0) {
+        w->peep = f;
+        memcpy(w->peep, peep, sizeof(float) * 3 * (size_t)H);
+        f += sz.peep;
+    }
     if (P > 0) {
         pack(&w->hr, f, P, H, whr, 0, H, 1);
         f += sz.hr;
@@ -153,10 +217,10 @@ static void fill(rk_weights *w, const float *wih, const float *whh, const float 
     memcpy(w->wih, wih, sizeof(float) * (size_t)GH * I);
 }
 
-rk_weights *rk_prepare(const rk_dims *d, int bias, const float *wih, const float *whh, const float *bih,
-        const float *bhh, const float *whr)
+rk_weights *rk_prepare(const rk_dims *d, const rk_variant *v, int bias, const float *wih, const float *whh,
+        const float *bih, const float *bhh, const float *whr, const float *peep)
 {
-    block_sizes sz = sizes_of(d->type, d->I, d->H, d->P, d->O, d->GH);
+    block_sizes sz = sizes_of(d->type, d->I, d->H, d->P, d->O, d->GH, v->flags);
     rk_weights *w = calloc(1, sizeof(rk_weights));
     void *block = NULL;
     if (w == NULL || posix_memalign(&block, 64, sz.total * sizeof(float)) != 0) {
@@ -174,17 +238,19 @@ rk_weights *rk_prepare(const rk_dims *d, int bias, const float *wih, const float
     w->GS = d->GS;
     w->TS = d->TS;
     w->bias = bias != 0;
-    fill(w, wih, whh, bih, bhh, whr);
+    w->v = *v;
+    fill(w, wih, whh, bih, bhh, whr, peep);
     return w;
 }
 
 int rk_update(rk_weights *w, const rk_dims *d, int bias, const float *wih, const float *whh, const float *bih,
-        const float *bhh, const float *whr)
+        const float *bhh, const float *whr, const float *peep)
 {
-    if (w == NULL || w->type != d->type || w->I != d->I || w->H != d->H || w->P != d->P || w->bias != (bias != 0)) {
+    if (w == NULL || w->type != d->type || w->I != d->I || w->H != d->H || w->P != d->P || w->bias != (bias != 0)
+            || w->v.flags != d->vflags) {
         return 0;
     }
-    fill(w, wih, whh, bih, bhh, whr);
+    fill(w, wih, whh, bih, bhh, whr, peep);
     return 1;
 }
 
@@ -296,6 +362,7 @@ static void fwd_block(const fwd_ctx *x, int s, int i0, int nb)
         }
         ops->gemm_rows2(&w->ih, xin, &w->hh, hin, nb, bx, g); /* GRU: W_hh's r and z rows only */
     }
+    const rk_variant *v = w->v.flags ? &w->v : NULL; /* a variant runs its own row functions */
     switch (w->type) {
     case RK_LSTM:
         if (apart) {
@@ -309,7 +376,12 @@ static void fwd_block(const fwd_ctx *x, int s, int i0, int nb)
                 memcpy(slot[j], hrow[j], sizeof(float) * O);
                 memcpy(slot[j] + O + 4 * H, cc, sizeof(float) * H);
             }
-            ops->lstm_row(g[j], H, cc, tc, hf, H);
+            if (v) {
+                ops->lstm_row_v(v, w->peep, g[j], H, cc, tc, hf, slot[j] ? slot[j] + O + 6 * H + (P > 0 ? H : 0) : NULL,
+                        H);
+            } else {
+                ops->lstm_row(g[j], H, cc, tc, hf, H);
+            }
             if (slot[j]) {
                 memcpy(slot[j] + O, g[j], sizeof(float) * 4 * H);
                 if (P > 0) {
@@ -326,6 +398,29 @@ static void fwd_block(const fwd_ctx *x, int s, int i0, int nb)
         if (apart) {
             ops->gemm_rows(&w->hh, nb, hin, gin, g); /* r, z: in place on gx */
         }
+        if (v && (v->flags & RK_V_RESET_BEFORE)) { /* n = g(gx_n + W_hn (r*h) + b_hn): r first, then the product */
+            float *rh[RK_ROWS];
+            for (int j = 0; j < nb; j++) {
+                rh[j] = slot[j] ? slot[j] + 8 * H : aux[j] + H;
+                ops->gru_gates_v(v, g[j], H, hrow[j], rh[j], slot[j] ? slot[j] + 5 * H : NULL, H);
+                fin[j] = rh[j];
+                if (slot[j]) {
+                    aux[j] = slot[j] + 4 * H;
+                }
+                bin[j] = w->bhn;
+            }
+            ops->gemm_rows(&w->hhn, nb, fin, bin, aux);
+            for (int j = 0; j < nb; j++) {
+                if (slot[j]) {
+                    memcpy(slot[j], hrow[j], sizeof(float) * H);
+                }
+                ops->gru_cand_v(v, g[j], H, aux[j], hrow[j], slot[j] ? slot[j] + 7 * H : NULL, H);
+                if (slot[j]) {
+                    memcpy(slot[j] + H, g[j], sizeof(float) * 3 * H);
+                }
+            }
+            break;
+        }
         for (int j = 0; j < nb; j++) {
             if (slot[j]) {
                 aux[j] = slot[j] + 4 * H; /* W_hn h + b_hn straight into the tape */
@@ -337,7 +432,13 @@ static void fwd_block(const fwd_ctx *x, int s, int i0, int nb)
             if (slot[j]) {
                 memcpy(slot[j], hrow[j], sizeof(float) * H);
             }
-            ops->gru_row(g[j], H, aux[j], hrow[j], H);
+            if (v) {
+                float *pre = slot[j] ? slot[j] + 5 * H : NULL;
+                ops->gru_gates_v(v, g[j], H, NULL, NULL, pre, H);
+                ops->gru_cand_v(v, g[j], H, aux[j], hrow[j], pre ? pre + 2 * H : NULL, H);
+            } else {
+                ops->gru_row(g[j], H, aux[j], hrow[j], H);
+            }
             if (slot[j]) {
                 memcpy(slot[j] + H, g[j], sizeof(float) * 3 * H);
             }
@@ -351,7 +452,14 @@ static void fwd_block(const fwd_ctx *x, int s, int i0, int nb)
             if (slot[j]) {
                 memcpy(slot[j], hrow[j], sizeof(float) * H);
             }
-            ops->rnn_row(g[j], hrow[j], H, w->type == RK_RNN_RELU);
+            if (v) {
+                if (slot[j]) {
+                    memcpy(slot[j] + 2 * H, g[j], sizeof(float) * H);
+                }
+                ops->rnn_row_v(v, g[j], hrow[j], H);
+            } else {
+                ops->rnn_row(g[j], hrow[j], H, w->type == RK_RNN_RELU);
+            }
             if (slot[j]) {
                 memcpy(slot[j] + H, hrow[j], sizeof(float) * H);
             }
@@ -506,6 +614,7 @@ static void fwd_units(void *ctx, int p, int parts)
     range(H, p, parts, RK_PANEL, &lo, &hi);
     const int u0 = (int)lo, n = (int)(hi - lo);
     const int gates = w->type == RK_LSTM ? 4 : w->type == RK_GRU ? 2 : 1; /* in w->hh (GRU: r, z) */
+    const rk_variant *v = w->v.flags ? &w->v : NULL;
     rk_pk hh[4], hhn;
     for (int q = 0; q < gates; q++) {
         hh[q] = panels_of(&w->hh, q * H + u0, n);
@@ -532,18 +641,31 @@ static void fwd_units(void *ctx, int p, int parts)
             }
             switch (w->type) {
             case RK_LSTM:
-                ops->lstm_row(g + u0, H, aux + u0, aux + H + u0, ho + u0, n);
+                if (v) {
+                    ops->lstm_row_v(v, w->peep ? w->peep + u0 : NULL, g + u0, H, aux + u0, aux + H + u0, ho + u0, NULL, n);
+                } else {
+                    ops->lstm_row(g + u0, H, aux + u0, aux + H + u0, ho + u0, n);
+                }
                 break;
             case RK_GRU: {
                 const float *bn = w->bhn + u0;
                 float *hn = aux + u0;
                 ops->gemm_rows(&hhn, 1, &hr, &bn, &hn);
                 memcpy(ho + u0, hr + u0, sizeof(float) * n);
-                ops->gru_row(g + u0, H, hn, ho + u0, n);
+                if (v) { /* (never the reset before the product: see unit_parts) */
+                    ops->gru_gates_v(v, g + u0, H, NULL, NULL, NULL, n);
+                    ops->gru_cand_v(v, g + u0, H, hn, ho + u0, NULL, n);
+                } else {
+                    ops->gru_row(g + u0, H, hn, ho + u0, n);
+                }
                 break;
             }
             default:
-                ops->rnn_row(g + u0, ho + u0, n, w->type == RK_RNN_RELU);
+                if (v) {
+                    ops->rnn_row_v(v, g + u0, ho + u0, n);
+                } else {
+                    ops->rnn_row(g + u0, ho + u0, n, w->type == RK_RNN_RELU);
+                }
                 break;
             }
             if (a->out) {
@@ -573,6 +695,9 @@ static int unit_parts(const rk_weights *w, const rk_fwd_args *a, int64_t valid, 
     if (a->threads < 2 || a->tape != NULL || w->P > 0 || w->H % RK_PANEL != 0 || rowParts >= 2) {
         return 1;
     }
+    if (w->v.flags & RK_V_RESET_BEFORE) { /* W_hn (r*h) reads every unit's r: a second meeting per step */
+        return 1;
+    }
     int64_t perStep = (int64_t)w->GH * w->H;
     int parts = a->threads < w->H / RK_PANEL ? a->threads : w->H / RK_PANEL;
     return perStep >= RK_UNITS_STEP_MIN && valid * perStep >= RK_UNITS_MIN ? parts : 1;
@@ -582,7 +707,7 @@ void rk_forward(const rk_weights *w, const rk_ops *ops, const rk_fwd_args *a)
 {
     const int T = a->T, B = a->B, H = w->H, O = w->O, GH = w->GH;
     const int64_t R = (int64_t)T * B;
-    rk_dims d = {w->type, w->I, H, w->P, O, w->G, GH, w->GS, w->TS};
+    rk_dims d = {w->type, w->I, H, w->P, O, w->G, GH, w->GS, w->TS, w->v.flags};
     fwd_ctx x = {w, ops, a, NULL, NULL, NULL, fwd_row_scratch(&d), NULL, B >= RK_FUSE_ROWS};
     x.gx = a->ws;
     x.hs = x.gx + R * GH;
@@ -686,26 +811,58 @@ static void bwd_block(const bwd_ctx *x, int s, int i0, int nb)
             memcpy(x->dht + r * P, d[j], sizeof(float) * P); /* for dW_hr */
         }
     }
+    const rk_variant *v = w->v.flags ? &w->v : NULL;
     switch (w->type) {
     case RK_LSTM:
         if (P > 0) { /* dL/d(o*tanh(c')) = W_hr^T dh */
             ops->gemm_rows(&w->hrT, nb, din, NULL, dr);
         }
         for (int j = 0; j < nb; j++) {
-            ops->lstm_back_row(slot[j] + O, slot[j] + O + 4 * H, slot[j] + O + 5 * H, P > 0 ? dr[j] : d[j],
-                    x->ex + (int64_t)(i0 + j) * x->rs, dg[j], H);
+            float *dc = x->ex + (int64_t)(i0 + j) * x->rs;
+            if (v) {
+                ops->lstm_back_row_v(v, w->peep, slot[j] + O, slot[j] + O + 6 * H + (P > 0 ? H : 0),
+                        P > 0 ? dr[j] : d[j], dc, dg[j], dc + H + (P > 0 ? H : 0), H);
+            } else {
+                ops->lstm_back_row(slot[j] + O, slot[j] + O + 4 * H, slot[j] + O + 5 * H, P > 0 ? dr[j] : d[j], dc,
+                        dg[j], H);
+            }
         }
         ops->gemm_rows(&w->hhT, nb, gin, NULL, d);
         break;
     case RK_GRU:
+        if (v && (v->flags & RK_V_RESET_BEFORE)) {
+            /* n = g(gx_n + W_hn (r*h) + b_hn): dL/d(r*h) = dn W_hn first, since dr needs it; then
+               dh_prev = dh*z + r*dL/d(r*h) + [dr dz] W_hh[r, z] */
+            const float *dn[RK_ROWS];
+            float *drh[RK_ROWS];
+            for (int j = 0; j < nb; j++) {
+                ops->gru_back_row_v(v, slot[j], slot[j] + 5 * H, d[j], dg[j], H);
+                dn[j] = dg[j] + 3 * H;
+                drh[j] = x->ex + (int64_t)(i0 + j) * x->rs;
+            }
+            ops->gemm_rows(&w->hhnT, nb, dn, NULL, drh);
+            for (int j = 0; j < nb; j++) {
+                ops->gru_back_rbp(v, slot[j], slot[j] + 5 * H, drh[j], d[j], dg[j], H);
+            }
+            ops->gemm_rows(&w->hhT, nb, gin, din, d); /* K = 2H: dr, dz */
+            break;
+        }
         for (int j = 0; j < nb; j++) {
-            ops->gru_back_row(slot[j], d[j], dg[j], H);
+            if (v) {
+                ops->gru_back_row_v(v, slot[j], slot[j] + 5 * H, d[j], dg[j], H);
+            } else {
+                ops->gru_back_row(slot[j], d[j], dg[j], H);
+            }
         }
         ops->gemm_rows(&w->hhT, nb, gin, din, d); /* dh*z plus what flows through W_hh */
         break;
     default:
         for (int j = 0; j < nb; j++) {
-            ops->rnn_back_row(slot[j] + H, d[j], dg[j], H, w->type == RK_RNN_RELU);
+            if (v) {
+                ops->rnn_back_row_v(v, slot[j], slot[j] + 2 * H, d[j], dg[j], H);
+            } else {
+                ops->rnn_back_row(slot[j] + H, d[j], dg[j], H, w->type == RK_RNN_RELU);
+            }
         }
         ops->gemm_rows(&w->hhT, nb, gin, NULL, d);
         break;
@@ -739,6 +896,8 @@ static void bwd_recurrence(void *ctx, int p, int parts)
 
 typedef struct {
     int gcol, wrow, n;
+    int tcol; /* hidden-side segments: the tape column of what multiplies them (h_prev; r*h for W_hn of a GRU
+                 with the reset before the product) */
 } segment;
 
 static void sgemm(int ta, int tb, int m, int n, int k, const float *A, int64_t lda, const float *Bm, int64_t ldb,
@@ -750,8 +909,8 @@ static void sgemm(int ta, int tb, int m, int n, int k, const float *A, int64_t l
 
 typedef struct {
     const bwd_ctx *x;
-    segment in[2], hid;
-    int nin, xUniform, dxUniform;
+    segment in[2], hid[2];
+    int nin, nhid, xUniform, dxUniform;
     int nIh, nHh, nHr, nDx, tasks;
 } prod_ctx;
 
@@ -871,8 +1030,17 @@ static void products(void *ctx, int p, int parts)
         }
         j -= pc->nIh;
         if (j < pc->nHh) { /* dW_hh: dG_h^T H_prev over every row (padded ones are zeros) */
-            int m0 = j * RK_TILE, mt = pc->hid.n - m0 < RK_TILE ? pc->hid.n - m0 : RK_TILE;
-            sgemm(1, 0, mt, w->O, (int)R, x->dG + m0, w->GS, a->tape, w->TS, a->gwhh + (int64_t)m0 * w->O, w->O);
+            for (int sg = 0; sg < pc->nhid; sg++) {
+                const segment *hs = &pc->hid[sg];
+                int tiles = (hs->n + RK_TILE - 1) / RK_TILE;
+                if (j < tiles) {
+                    int m0 = j * RK_TILE, mt = hs->n - m0 < RK_TILE ? hs->n - m0 : RK_TILE;
+                    sgemm(1, 0, mt, w->O, (int)R, x->dG + hs->gcol + m0, w->GS, a->tape + hs->tcol, w->TS,
+                            a->gwhh + (int64_t)(hs->wrow + m0) * w->O, w->O);
+                    break;
+                }
+                j -= tiles;
+            }
             continue;
         }
         j -= pc->nHh;
@@ -890,7 +1058,7 @@ void rk_backward(const rk_weights *w, const rk_ops *ops, const rk_bwd_args *a)
 {
     const int T = a->T, B = a->B, H = w->H, O = w->O, P = w->P, I = w->I, GS = w->GS, TS = w->TS;
     const int64_t R = (int64_t)T * B;
-    rk_dims d = {w->type, I, H, P, O, w->G, w->GH, GS, TS};
+    rk_dims d = {w->type, I, H, P, O, w->G, w->GH, GS, TS, w->v.flags};
     bwd_ctx x = {w, ops, a, NULL, NULL, NULL, NULL, bwd_row_scratch(&d), NULL};
     x.dG = a->ws;
     x.dht = x.dG + R * GS;
@@ -938,14 +1106,22 @@ void rk_backward(const rk_weights *w, const rk_ops *ops, const rk_bwd_args *a)
     prod_ctx pc;
     pc.x = &x;
     if (w->type == RK_GRU) {
-        pc.in[0] = (segment){0, 0, 2 * H};
-        pc.in[1] = (segment){3 * H, 2 * H, H};
+        pc.in[0] = (segment){0, 0, 2 * H, 0};
+        pc.in[1] = (segment){3 * H, 2 * H, H, 0};
         pc.nin = 2;
-        pc.hid = (segment){0, 0, 3 * H};
+        if (w->v.flags & RK_V_RESET_BEFORE) { /* W_hn multiplies r*h, kept on the tape */
+            pc.hid[0] = (segment){0, 0, 2 * H, 0};
+            pc.hid[1] = (segment){2 * H, 2 * H, H, 8 * H};
+            pc.nhid = 2;
+        } else {
+            pc.hid[0] = (segment){0, 0, 3 * H, 0};
+            pc.nhid = 1;
+        }
     } else {
-        pc.in[0] = (segment){0, 0, w->GH};
+        pc.in[0] = (segment){0, 0, w->GH, 0};
         pc.nin = 1;
-        pc.hid = (segment){0, 0, w->GH};
+        pc.hid[0] = (segment){0, 0, w->GH, 0};
+        pc.nhid = 1;
     }
     pc.xUniform = a->len == NULL && a->xts == (int64_t)B * a->xbs && a->xbs >= I;
     pc.dxUniform = a->len == NULL && a->dxts == (int64_t)B * a->dxbs && a->dxbs >= I;
@@ -953,7 +1129,10 @@ void rk_backward(const rk_weights *w, const rk_ops *ops, const rk_bwd_args *a)
     for (int sg = 0; sg < pc.nin; sg++) {
         pc.nIh += (pc.in[sg].n + RK_TILE - 1) / RK_TILE;
     }
-    pc.nHh = (pc.hid.n + RK_TILE - 1) / RK_TILE;
+    pc.nHh = 0;
+    for (int sg = 0; sg < pc.nhid; sg++) {
+        pc.nHh += (pc.hid[sg].n + RK_TILE - 1) / RK_TILE;
+    }
     pc.nHr = P > 0 ? (P + RK_TILE - 1) / RK_TILE : 0;
     pc.nDx = a->dx == NULL ? 0 : pc.dxUniform ? (int)((R + RK_DX_TILE - 1) / RK_DX_TILE) : B;
     pc.tasks = pc.nIh + pc.nHh + pc.nHr + pc.nDx;
@@ -970,7 +1149,24 @@ void rk_backward(const rk_weights *w, const rk_ops *ops, const rk_bwd_args *a)
                 for (int sg = 0; sg < pc.nin; sg++) {
                     ops->add(row + pc.in[sg].gcol, a->gbih + pc.in[sg].wrow, pc.in[sg].n);
                 }
-                ops->add(row + pc.hid.gcol, a->gbhh + pc.hid.wrow, pc.hid.n);
+                for (int sg = 0; sg < pc.nhid; sg++) {
+                    ops->add(row + pc.hid[sg].gcol, a->gbhh + pc.hid[sg].wrow, pc.hid[sg].n);
+                }
+            }
+        }
+    }
+    if (w->peep != NULL && a->gpeep != NULL) { /* peepholes: dp_i = sum da_i c, dp_f = sum da_f c, dp_o = sum da_o c' */
+        const int cnew = O + 6 * H + (P > 0 ? H : 0) + 4 * H;
+        for (int t = 0; t < T; t++) {
+            for (int b = 0; b < B; b++) {
+                if (t >= length_of(a->len, T, b)) {
+                    continue;
+                }
+                int64_t r = (int64_t)t * B + b;
+                const float *row = x.dG + r * GS, *slot = a->tape + r * TS;
+                ops->mul_add(row, slot + O + 4 * H, a->gpeep, H);
+                ops->mul_add(row + H, slot + O + 4 * H, a->gpeep + H, H);
+                ops->mul_add(row + 3 * H, slot + cnew, a->gpeep + 2 * H, H);
             }
         }
     }

@@ -7,6 +7,7 @@
  */
 #include <dlfcn.h>
 #include <jni.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -329,15 +330,56 @@ JNIEXPORT jstring JNICALL Java_org_rnnkit_nativebackend_NativeMethods_activation
     return d == NULL ? ascii_string(env, "activation: could not pin the arrays") : NULL;
 }
 
+/*
+ * dst = fn(clip(src)) of one variant slot (function code, alpha, beta, clip) with the kernels named `name`:
+ * the very code the variants' rows run, for the tests. NULL or the reason.
+ */
+JNIEXPORT jstring JNICALL Java_org_rnnkit_nativebackend_NativeMethods_variantActivation(JNIEnv *env, jclass cls,
+        jstring name, jint function, jfloat alpha, jfloat beta, jfloat clip, jfloatArray src, jfloatArray dst)
+{
+    (void)cls;
+    if (name == NULL || src == NULL || dst == NULL) {
+        return ascii_string(env, "variantActivation: name, src and dst must not be null");
+    }
+    jsize n = (*env)->GetArrayLength(env, src);
+    if ((*env)->GetArrayLength(env, dst) != n) {
+        return ascii_string(env, "variantActivation: dst must have the length of src");
+    }
+    rk_variant v = {RK_V_ON, {{function, alpha, beta, clip}}};
+    char bad[200] = {0};
+    if (!rk_variant_check(RK_RNN_TANH, &v, bad, sizeof bad)) {
+        return ascii_string(env, bad);
+    }
+    const char *nm = (*env)->GetStringUTFChars(env, name, NULL);
+    if (nm == NULL) {
+        return NULL; /* OutOfMemoryError pending */
+    }
+    const rk_ops *k = kernels_named(nm);
+    (*env)->ReleaseStringUTFChars(env, name, nm);
+    if (k == NULL) {
+        return ascii_string(env, "variantActivation: these kernels do not run on this CPU");
+    }
+    float *s = (*env)->GetPrimitiveArrayCritical(env, src, NULL);
+    float *d = s == NULL ? NULL : (*env)->GetPrimitiveArrayCritical(env, dst, NULL);
+    if (d != NULL) {
+        k->act(&v.act[0], s, d, n);
+        (*env)->ReleasePrimitiveArrayCritical(env, dst, d, 0);
+    }
+    if (s != NULL) {
+        (*env)->ReleasePrimitiveArrayCritical(env, src, s, JNI_ABORT);
+    }
+    return d == NULL ? ascii_string(env, "variantActivation: could not pin the arrays") : NULL;
+}
+
 /* ---- sizes and weights ------------------------------------------------------------------------------ */
 
 JNIEXPORT jlong JNICALL Java_org_rnnkit_nativebackend_NativeMethods_size(JNIEnv *env, jclass cls, jint type,
-        jint inputSize, jint hiddenSize, jint projSize, jint seqLen, jint batch, jboolean tape)
+        jint inputSize, jint hiddenSize, jint projSize, jint variantFlags, jint seqLen, jint batch, jboolean tape)
 {
     (void)env;
     (void)cls;
     rk_dims d;
-    if (!rk_dims_of(type, inputSize, hiddenSize, projSize, &d) || seqLen < 0 || batch < 0) {
+    if (!rk_dims_of(type, inputSize, hiddenSize, projSize, variantFlags, &d) || seqLen < 0 || batch < 0) {
         return -1;
     }
     return tape ? rk_tape_size(&d, seqLen, batch) : rk_workspace_size(&d, seqLen, batch);
@@ -364,8 +406,11 @@ static int check_len(JNIEnv *env, jarray a, int64_t need, const char *name, char
 
 /* the lengths of one direction's PyTorch-layout arrays for shape d (prepare and update read the same) */
 static void check_weights(JNIEnv *env, const rk_dims *d, jboolean bias, jfloatArray wih, jfloatArray whh,
-        jfloatArray bih, jfloatArray bhh, jfloatArray whr, char *bad, size_t badSize)
+        jfloatArray bih, jfloatArray bhh, jfloatArray whr, jfloatArray peep, char *bad, size_t badSize)
 {
+    if (d->vflags & RK_V_PEEPHOLES) {
+        check_len(env, peep, 3 * (int64_t)d->H, "weight_peephole", bad, badSize);
+    }
     check_len(env, wih, (int64_t)d->GH * d->I, "weight_ih", bad, badSize);
     check_len(env, whh, (int64_t)d->GH * d->O, "weight_hh", bad, badSize);
     if (bias) {
@@ -377,32 +422,66 @@ static void check_weights(JNIEnv *env, const rk_dims *d, jboolean bias, jfloatAr
     }
 }
 
+/*
+ * The variant from the Java side's values: flags, a function code, alpha and beta per slot (3 each; unused
+ * slots 0), and the clip, which every slot but the LSTM's cell output takes. 1, or 0 with *bad set.
+ */
+static int variant_of(JNIEnv *env, int type, jint flags, jintArray functions, jfloatArray params, jfloat clip,
+        rk_variant *v, char *bad, size_t badSize)
+{
+    memset(v, 0, sizeof *v);
+    v->flags = flags;
+    if (flags == 0) {
+        return 1;
+    }
+    if (functions == NULL || params == NULL || (*env)->GetArrayLength(env, functions) != 3
+            || (*env)->GetArrayLength(env, params) != 6) {
+        snprintf(bad, badSize, "variant: expected 3 function codes and 6 parameters");
+        return 0;
+    }
+    jint fn[3];
+    jfloat pr[6];
+    (*env)->GetIntArrayRegion(env, functions, 0, 3, fn);
+    (*env)->GetFloatArrayRegion(env, params, 0, 6, pr);
+    for (int i = 0; i < 3; i++) {
+        v->act[i] = (rk_act){fn[i], pr[2 * i], pr[2 * i + 1], type == RK_LSTM && i == 2 ? INFINITY : clip};
+    }
+    return rk_variant_check(type, v, bad, badSize);
+}
+
 JNIEXPORT jlong JNICALL Java_org_rnnkit_nativebackend_NativeMethods_prepare(JNIEnv *env, jclass cls, jint type,
         jint inputSize, jint hiddenSize, jint projSize, jboolean bias, jfloatArray wih, jfloatArray whh,
-        jfloatArray bih, jfloatArray bhh, jfloatArray whr)
+        jfloatArray bih, jfloatArray bhh, jfloatArray whr, jfloatArray peep, jint variantFlags,
+        jintArray functions, jfloatArray params, jfloat clip)
 {
     (void)cls;
     rk_dims d;
+    rk_variant v;
     char bad[256] = {0};
-    if (!rk_dims_of(type, inputSize, hiddenSize, projSize, &d)) {
+    if (!variant_of(env, type, variantFlags, functions, params, clip, &v, bad, sizeof bad)) {
+        throw_new(env, "java/lang/IllegalArgumentException", bad);
+        return 0;
+    }
+    if (!rk_dims_of(type, inputSize, hiddenSize, projSize, variantFlags, &d)) {
         throw_new(env, "java/lang/IllegalArgumentException", "invalid kernel shape");
         return 0;
     }
-    check_weights(env, &d, bias, wih, whh, bih, bhh, whr, bad, sizeof bad);
+    check_weights(env, &d, bias, wih, whh, bih, bhh, whr, peep, bad, sizeof bad);
     if (bad[0] != 0) {
         throw_new(env, "java/lang/IllegalArgumentException", bad);
         return 0;
     }
-    jfloatArray arrays[5] = {wih, whh, bias ? bih : NULL, bias ? bhh : NULL, d.P > 0 ? whr : NULL};
-    float *p[5] = {0};
+    jfloatArray arrays[6] = {wih, whh, bias ? bih : NULL, bias ? bhh : NULL, d.P > 0 ? whr : NULL,
+        (variantFlags & RK_V_PEEPHOLES) ? peep : NULL};
+    float *p[6] = {0};
     int ok = 1;
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         if (arrays[i] != NULL && (p[i] = (*env)->GetPrimitiveArrayCritical(env, arrays[i], NULL)) == NULL) {
             ok = 0;
         }
     }
-    rk_weights *w = ok ? rk_prepare(&d, bias, p[0], p[1], p[2], p[3], p[4]) : NULL;
-    for (int i = 4; i >= 0; i--) {
+    rk_weights *w = ok ? rk_prepare(&d, &v, bias, p[0], p[1], p[2], p[3], p[4], p[5]) : NULL;
+    for (int i = 5; i >= 0; i--) {
         if (p[i] != NULL) {
             (*env)->ReleasePrimitiveArrayCritical(env, arrays[i], p[i], JNI_ABORT);
         }
@@ -467,18 +546,18 @@ static void unpin(JNIEnv *env, pins *ps)
 /* Re-packs changed weights into the block of `handle`, prepared for the same shape: no allocation. */
 JNIEXPORT void JNICALL Java_org_rnnkit_nativebackend_NativeMethods_update(JNIEnv *env, jclass cls, jlong handle,
         jint type, jint inputSize, jint hiddenSize, jint projSize, jboolean bias, jfloatArray wih, jfloatArray whh,
-        jfloatArray bih, jfloatArray bhh, jfloatArray whr)
+        jfloatArray bih, jfloatArray bhh, jfloatArray whr, jfloatArray peep)
 {
     (void)cls;
     rk_weights *w = (rk_weights *)(intptr_t)handle;
     rk_dims d;
     char bad[256] = {0};
-    if (w == NULL || !rk_dims_of(type, inputSize, hiddenSize, projSize, &d) || w->type != d.type || w->I != d.I
+    if (w == NULL || !rk_dims_of(type, inputSize, hiddenSize, projSize, w->v.flags, &d) || w->type != d.type || w->I != d.I
             || w->H != d.H || w->P != d.P || w->bias != (bias != JNI_FALSE)) {
         throw_new(env, "java/lang/IllegalArgumentException", "update: expected weights prepared for this shape");
         return;
     }
-    check_weights(env, &d, bias, wih, whh, bih, bhh, whr, bad, sizeof bad);
+    check_weights(env, &d, bias, wih, whh, bih, bhh, whr, peep, bad, sizeof bad);
     if (bad[0] != 0) {
         throw_new(env, "java/lang/IllegalArgumentException", bad);
         return;
@@ -490,8 +569,9 @@ JNIEXPORT void JNICALL Java_org_rnnkit_nativebackend_NativeMethods_update(JNIEnv
     float *p2 = bias ? pin(env, &ps, bih, 0, &ok) : NULL;
     float *p3 = bias ? pin(env, &ps, bhh, 0, &ok) : NULL;
     float *p4 = d.P > 0 ? pin(env, &ps, whr, 0, &ok) : NULL;
+    float *p5 = w->peep != NULL ? pin(env, &ps, peep, 0, &ok) : NULL;
     if (ok) {
-        rk_update(w, &d, bias != JNI_FALSE, p0, p1, p2, p3, p4);
+        rk_update(w, &d, bias != JNI_FALSE, p0, p1, p2, p3, p4, p5);
     }
     unpin(env, &ps);
     if (!ok && !(*env)->ExceptionCheck(env)) {
@@ -588,7 +668,7 @@ JNIEXPORT void JNICALL Java_org_rnnkit_nativebackend_NativeMethods_forward(JNIEn
     }
     rk_dims d = {0};
     if (bad[0] == 0) {
-        rk_dims_of(w->type, w->I, w->H, w->P, &d);
+        rk_dims_of(w->type, w->I, w->H, w->P, w->v.flags, &d);
     }
     check_grid("x", T, B, xOff, xTs, xBs, bad, sizeof bad);
     check_grid("out", T, B, outOff, outTs, outBs, bad, sizeof bad);
@@ -655,7 +735,7 @@ JNIEXPORT void JNICALL Java_org_rnnkit_nativebackend_NativeMethods_backward(JNIE
         jfloatArray dOut, jint dOutOff, jint dOutTs, jint dOutBs,
         jfloatArray dh, jint dhOff, jfloatArray dc, jint dcOff,
         jfloatArray dx, jint dxOff, jint dxTs, jint dxBs,
-        jfloatArray gWih, jfloatArray gWhh, jfloatArray gBih, jfloatArray gBhh, jfloatArray gWhr,
+        jfloatArray gWih, jfloatArray gWhh, jfloatArray gBih, jfloatArray gBhh, jfloatArray gWhr, jfloatArray gPeep,
         jfloatArray tape, jint tapeOff, jfloatArray ws, jint wsOff, jint threads)
 {
     (void)cls;
@@ -666,7 +746,7 @@ JNIEXPORT void JNICALL Java_org_rnnkit_nativebackend_NativeMethods_backward(JNIE
     }
     rk_dims d = {0};
     if (bad[0] == 0) {
-        rk_dims_of(w->type, w->I, w->H, w->P, &d);
+        rk_dims_of(w->type, w->I, w->H, w->P, w->v.flags, &d);
     }
     check_grid("x", T, B, xOff, xTs, xBs, bad, sizeof bad);
     check_grid("dOut", T, B, dOutOff, dOutTs, dOutBs, bad, sizeof bad);
@@ -695,6 +775,9 @@ JNIEXPORT void JNICALL Java_org_rnnkit_nativebackend_NativeMethods_backward(JNIE
         if (d.P > 0) {
             check_len(env, gWhr, (int64_t)d.P * d.H, "grads.weightHr", bad, sizeof bad);
         }
+        if (w->peep != NULL) {
+            check_len(env, gPeep, 3 * (int64_t)d.H, "grads.peephole", bad, sizeof bad);
+        }
         check_len(env, tape, tapeOff + rk_tape_size(&d, T, B), "tape", bad, sizeof bad);
         check_len(env, ws, wsOff + rk_workspace_size(&d, T, B), "ws", bad, sizeof bad);
     }
@@ -720,6 +803,7 @@ JNIEXPORT void JNICALL Java_org_rnnkit_nativebackend_NativeMethods_backward(JNIE
     float *pbi = w->bias ? pin(env, &ps, gBih, 1, &ok) : NULL;
     float *pbh = w->bias ? pin(env, &ps, gBhh, 1, &ok) : NULL;
     float *pgr = d.P > 0 ? pin(env, &ps, gWhr, 1, &ok) : NULL;
+    float *pgp = w->peep != NULL ? pin(env, &ps, gPeep, 1, &ok) : NULL;
     float *ptape = pin(env, &ps, tape, 0, &ok);
     float *pws = pin(env, &ps, ws, 1, &ok);
     if (ok) {
@@ -729,7 +813,7 @@ JNIEXPORT void JNICALL Java_org_rnnkit_nativebackend_NativeMethods_backward(JNIE
             .dout = pdo ? pdo + dOutOff : NULL, .dts = dOutTs, .dbs = dOutBs,
             .dh = pdh + dhOff, .dc = pdc ? pdc + dcOff : NULL,
             .dx = pdx ? pdx + dxOff : NULL, .dxts = dxTs, .dxbs = dxBs,
-            .gwih = pgi, .gwhh = pgh, .gbih = pbi, .gbhh = pbh, .gwhr = pgr,
+            .gwih = pgi, .gwhh = pgh, .gbih = pbi, .gbhh = pbh, .gwhr = pgr, .gpeep = pgp,
             .tape = ptape + tapeOff, .ws = pws + wsOff, .threads = threads,
         };
         rk_backward(w, ops, &a);

@@ -933,6 +933,516 @@ static void sum(const float *a, const float *b, float *dst, int n)
     }
 }
 
+/* ---- cell variants ---------------------------------------------------------------------------------- */
+
+/*
+ * The variants' activations are array functions, one per ONNX function, each one vector loop (or the
+ * sigmoid/tanh above): a slot's function is chosen once per call (act, slope), never per element, so a
+ * variant costs what its own arithmetic costs. Sigmoid and tanh without a clip are exactly the calls of
+ * PyTorch's form; Elu and Softplus are evaluated in double vectors and rounded once (as the scalar
+ * reference does); every other function is plain float vector arithmetic.
+ */
+#define SEL(m, a, b) ((vf)(((vmask)(a) & (m)) | ((vmask)(b) & ~(m)))) /* per lane: m ? a : b */
+#define ABSV(x) ((vf)((vmask)(x) & ((vmask){0} + 0x7fffffff)))
+
+/*
+ * EW(name, body): dst[j] = body of x = src[j] with vf a, b, c (alpha, beta, and 0 or a third constant),
+ * vector by vector, the last floats through a local vector (zeros past n). dst may be src.
+ */
+#define EW(name, body)                                                                                      \
+    static void name(const float *src, float *dst, int n, float sa, float sb)                              \
+    {                                                                                                       \
+        const vf a = BCAST(sa), b = BCAST(sb), zero = BCAST(0.0f), one = BCAST(1.0f);                       \
+        (void)a;                                                                                            \
+        (void)b;                                                                                            \
+        (void)zero;                                                                                         \
+        (void)one;                                                                                          \
+        int j = 0;                                                                                          \
+        for (; j + VL <= n; j += VL) {                                                                      \
+            vf x = LD(src + j);                                                                             \
+            ST(dst + j, body);                                                                              \
+        }                                                                                                   \
+        if (j < n) {                                                                                        \
+            float t[VL] = {0};                                                                              \
+            memcpy(t, src + j, sizeof(float) * (n - j));                                                    \
+            vf x = LD(t);                                                                                   \
+            ST(t, body);                                                                                    \
+            memcpy(dst + j, t, sizeof(float) * (n - j));                                                    \
+        }                                                                                                   \
+    }
+
+/* clamp(x, -b, b) with a = -b; NaN kept (its comparisons are false) */
+EW(clamp_n, SEL((vmask)(x > b), b, SEL((vmask)(x < a), a, x)))
+/* max(x, 0) with NaN kept */
+EW(relu_n, SEL((vmask)(x > zero) | (vmask)(x != x), x, zero))
+/* min(1, max(0, a*x + b)); NaN kept */
+static inline __attribute__((always_inline)) vf hard_sigmoid_v(vf x, vf a, vf b, vf zero, vf one)
+{
+    vf v = a * x + b;
+    v = SEL((vmask)(v < zero), zero, v);
+    return SEL((vmask)(v > one), one, v);
+}
+EW(hard_sigmoid_n, hard_sigmoid_v(x, a, b, zero, one))
+EW(affine_n, a * x + b)
+EW(leaky_relu_n, SEL((vmask)(x >= zero), x, a * x))
+EW(thresholded_relu_n, SEL((vmask)(x > a), x, zero))
+EW(softsign_n, x / (one + ABSV(x)))
+EW(scale_n, a * x)
+EW(one_minus_n, one - x)
+
+/*
+ * Elu and Softplus in double vectors of VL/2 lanes, rounded once to float (the scalar reference's values
+ * to within its own rounding): e^y = 2^k (1 + p), k = round(y log2 e), r = y - k ln2 (Cody-Waite, ln2 in
+ * two parts), p = e^r - 1 = r (1 + r (C2 + ... + C8 r^6)), relative error about 1e-12 on |r| <= ln2/2 (the
+ * generic build's evaluation); log(1 + u) for 0 < u <= 1 as 2 atanh(s), s = u/(2 + u) <= 1/3, by its series
+ * to s^19 (relative error below 2e-11).
+ */
+#define DN (VL / 2)
+typedef double vdv __attribute__((vector_size(DN * 8)));
+typedef long long vlv __attribute__((vector_size(DN * 8)));
+typedef float vfh __attribute__((vector_size(DN * 4)));
+typedef float vfhu __attribute__((vector_size(DN * 4), aligned(4), may_alias));
+#define DB(s) ((vdv){0} + (s))
+#define LDH(p) __builtin_convertvector(*(const vfhu *)(p), vdv)
+#define STH(p, v) (*(vfhu *)(p) = __builtin_convertvector((v), vfh))
+#define SELD(m, a, b) ((vdv)(((vlv)(a) & (m)) | ((vlv)(b) & ~(m))))
+
+static const double D_LOG2E = 1.4426950408889634, D_LN2_HI = 0.6931471803691238, D_LN2_LO = 1.9082149292705877e-10,
+        D_ROUND = 6755399441055744.0;
+static const double D_C2 = 0.5000000000426876, D_C3 = 0.16666666784452708, D_C4 = 0.041666664404814334,
+        D_C5 = 0.00833328180564373, D_C6 = 0.0013889197161142085, D_C7 = 0.00019908940244287157,
+        D_C8 = 2.4708277504257744e-05;
+
+/* e^y = scale * (1 + pm1) for -700 <= y <= 0 (NaN goes through pm1) */
+static inline __attribute__((always_inline)) void exp_d(vdv y, vdv *scale, vdv *pm1)
+{
+    vdv kr = y * DB(D_LOG2E) + DB(D_ROUND);
+    vdv k = kr - DB(D_ROUND);
+    vdv r = y - k * DB(D_LN2_HI);
+    r = r - k * DB(D_LN2_LO);
+    vdv q = DB(D_C8) * r + DB(D_C7);
+    q = q * r + DB(D_C6);
+    q = q * r + DB(D_C5);
+    q = q * r + DB(D_C4);
+    q = q * r + DB(D_C3);
+    q = q * r + DB(D_C2);
+    q = q * r + DB(1.0);
+    *scale = (vdv)(((vlv)kr + 1023) << 52);
+    *pm1 = q * r;
+}
+
+/* min(x, 0), at least -700; NaN -> 0 (the callers keep NaN through their own selection) */
+static inline __attribute__((always_inline)) vdv neg_part(vdv x)
+{
+    vdv y = SELD((vlv)(x < DB(0.0)), x, DB(0.0));
+    return SELD((vlv)(y < DB(-700.0)), DB(-700.0), y);
+}
+
+/* EWD(name, body): dst[j] = body of the double vector x = src[j] and vdv a (alpha), vector by vector, the
+   last floats through a local vector */
+#define EWD(name, body)                                                                                     \
+    static void name(const float *src, float *dst, int n, float sa)                                        \
+    {                                                                                                       \
+        const vdv a = DB((double)sa);                                                                       \
+        (void)a;                                                                                            \
+        int j = 0;                                                                                          \
+        for (; j + DN <= n; j += DN) {                                                                      \
+            vdv x = LDH(src + j);                                                                           \
+            STH(dst + j, body);                                                                             \
+        }                                                                                                   \
+        if (j < n) {                                                                                        \
+            float t[DN] = {0};                                                                              \
+            memcpy(t, src + j, sizeof(float) * (n - j));                                                    \
+            vdv x = LDH(t);                                                                                 \
+            STH(t, body);                                                                                   \
+            memcpy(dst + j, t, sizeof(float) * (n - j));                                                    \
+        }                                                                                                   \
+    }
+
+/* x >= 0 ? x : alpha (e^x - 1); NaN kept */
+static inline __attribute__((always_inline)) vdv elu_d(vdv x, vdv a)
+{
+    vdv sc, p;
+    exp_d(neg_part(x), &sc, &p);
+    return SELD((vlv)(x < DB(0.0)), a * (sc * p + (sc - DB(1.0))), x);
+}
+EWD(elu_n, elu_d(x, a))
+
+/* log(1 + e^x) = max(x, 0) + log1p(e^-|x|): no overflow */
+static inline __attribute__((always_inline)) vdv softplus_d(vdv x)
+{
+    vdv ax = (vdv)((vlv)x & ((vlv){0} + 0x7fffffffffffffffLL)), sc, p;
+    exp_d(SELD((vlv)(ax > DB(700.0)), DB(-700.0), -ax), &sc, &p);
+    vdv u = sc * p + sc, s = u / (DB(2.0) + u), s2 = s * s;
+    vdv q = DB(1.0 / 19);
+    q = q * s2 + DB(1.0 / 17);
+    q = q * s2 + DB(1.0 / 15);
+    q = q * s2 + DB(1.0 / 13);
+    q = q * s2 + DB(1.0 / 11);
+    q = q * s2 + DB(1.0 / 9);
+    q = q * s2 + DB(1.0 / 7);
+    q = q * s2 + DB(1.0 / 5);
+    q = q * s2 + DB(1.0 / 3);
+    q = q * s2 + DB(1.0);
+    return SELD((vlv)(x > DB(0.0)), x, DB(0.0)) + DB(2.0) * s * q;
+}
+EWD(softplus_n, softplus_d(x))
+
+/* d Elu / dx = x >= 0 ? 1 : alpha e^x */
+static inline __attribute__((always_inline)) vdv d_elu_d(vdv x, vdv a)
+{
+    vdv sc, p;
+    exp_d(neg_part(x), &sc, &p);
+    return SELD((vlv)(x >= DB(0.0)), DB(1.0), a * (sc * p + sc));
+}
+EWD(d_elu_n, d_elu_d(x, a))
+
+/* dst = fn(clamp(src)) of slot a; dst may be src */
+static void act(const rk_act *a, const float *src, float *dst, int n)
+{
+    if (a->clip != INFINITY) {
+        clamp_n(src, dst, n, -a->clip, a->clip);
+        src = dst;
+    }
+    switch (a->fn) {
+    case RK_SIGMOID: sigmoid_n(src, dst, n); break;
+    case RK_TANH: tanh_n(src, dst, n); break;
+    case RK_RELU: relu_n(src, dst, n, 0, 0); break;
+    case RK_HARD_SIGMOID: hard_sigmoid_n(src, dst, n, a->alpha, a->beta); break;
+    case RK_AFFINE: affine_n(src, dst, n, a->alpha, a->beta); break;
+    case RK_LEAKY_RELU: leaky_relu_n(src, dst, n, a->alpha, 0); break;
+    case RK_THRESHOLDED_RELU: thresholded_relu_n(src, dst, n, a->alpha, 0); break;
+    case RK_SCALED_TANH:
+        scale_n(src, dst, n, a->beta, 0);
+        tanh_n(dst, dst, n);
+        scale_n(dst, dst, n, a->alpha, 0);
+        break;
+    case RK_ELU: elu_n(src, dst, n, a->alpha); break;
+    case RK_SOFTSIGN: softsign_n(src, dst, n, 0, 0); break;
+    default: softplus_n(src, dst, n, 0); break;
+    }
+}
+
+/* the derivatives from the clamped pre-activation x and (some functions) the value y = fn(x) */
+EW(d_sigmoid_n, x * (one - x)) /* x = y */
+EW(d_tanh_n, one - x * x)      /* x = y */
+EW(d_relu_n, SEL((vmask)(x > zero), one, zero))
+static inline __attribute__((always_inline)) vf d_hard_sigmoid_v(vf x, vf a, vf b, vf zero, vf one)
+{
+    vf v = a * x + b;
+    return SEL((vmask)(v > zero) & (vmask)(v < one), a, zero);
+}
+EW(d_hard_sigmoid_n, d_hard_sigmoid_v(x, a, b, zero, one))
+EW(d_leaky_relu_n, SEL((vmask)(x >= zero), one, a))
+EW(d_thresholded_relu_n, SEL((vmask)(x > a), one, zero))
+EW(d_scaled_tanh_n, a * (one - x * x)) /* x = tanh(beta*x), a = alpha*beta */
+static inline __attribute__((always_inline)) vf d_softsign_v(vf x, vf one)
+{
+    vf q = one + ABSV(x);
+    return one / (q * q);
+}
+EW(d_softsign_n, d_softsign_v(x, one))
+/* |pre| <= clip ? d : 0 (torch.clamp's gradient: the bounds let it through) */
+static void clip_mask_n(const float *pre, float *d, int n, float clip)
+{
+    const vf c = BCAST(clip);
+    int j = 0;
+    for (; j + VL <= n; j += VL) {
+        ST(d + j, SEL((vmask)(ABSV(LD(pre + j)) <= c), LD(d + j), BCAST(0.0f)));
+    }
+    for (; j < n; j++) {
+        d[j] = fabsf(pre[j]) <= clip ? d[j] : 0.0f;
+    }
+}
+
+/*
+ * dst = d fn(clamp(pre)) / d pre for slot a, 0 where |pre| > clip; y = fn(clamp(pre)) (what the forward
+ * kept). dst overlaps neither pre nor y.
+ */
+static void slope(const rk_act *a, const float *pre, const float *y, float *dst, int n)
+{
+    const float *x = pre;
+    switch (a->fn) {
+    case RK_SIGMOID: d_sigmoid_n(y, dst, n, 0, 0); break;
+    case RK_TANH: d_tanh_n(y, dst, n, 0, 0); break;
+    case RK_AFFINE: for (int j = 0; j < n; j++) dst[j] = a->alpha; break;
+    default:
+        if (a->clip != INFINITY) {
+            clamp_n(pre, dst, n, -a->clip, a->clip);
+            x = dst;
+        }
+        switch (a->fn) {
+        case RK_RELU: d_relu_n(x, dst, n, 0, 0); break;
+        case RK_HARD_SIGMOID: d_hard_sigmoid_n(x, dst, n, a->alpha, a->beta); break;
+        case RK_LEAKY_RELU: d_leaky_relu_n(x, dst, n, a->alpha, 0); break;
+        case RK_THRESHOLDED_RELU: d_thresholded_relu_n(x, dst, n, a->alpha, 0); break;
+        case RK_SCALED_TANH:
+            scale_n(x, dst, n, a->beta, 0);
+            tanh_n(dst, dst, n);
+            d_scaled_tanh_n(dst, dst, n, a->alpha * a->beta, 0);
+            break;
+        case RK_ELU: d_elu_n(x, dst, n, a->alpha); break;
+        case RK_SOFTSIGN: d_softsign_n(x, dst, n, 0, 0); break;
+        default: sigmoid_n(x, dst, n); break; /* Softplus' = sigmoid */
+        }
+    }
+    if (a->clip != INFINITY) {
+        clip_mask_n(pre, dst, n, a->clip);
+    }
+}
+
+/* dst[j] += a[j] * b[j] */
+static void mul_add(const float *a, const float *b, float *dst, int n)
+{
+    int j = 0;
+    for (; j + VL <= n; j += VL) {
+        ST(dst + j, LD(dst + j) + LD(a + j) * LD(b + j));
+    }
+    for (; j < n; j++) {
+        dst[j] += a[j] * b[j];
+    }
+}
+
+static void lstm_row_v(const rk_variant *v, const float *peep, float *g, int gs, float *c, float *hc, float *hfull,
+        float *pre, int n)
+{
+    float *gi = g, *gf = g + gs, *gg = g + 2 * gs, *go = g + 3 * gs;
+    const int coupled = (v->flags & RK_V_INPUT_FORGET) != 0;
+    if (peep) { /* i and f see the incoming c */
+        mul_add(peep, c, gi, n);
+        if (!coupled) {
+            mul_add(peep + gs, c, gf, n);
+        }
+    }
+    if (pre) {
+        memcpy(pre, gi, sizeof(float) * n);
+        memcpy(pre + gs, gf, sizeof(float) * n);
+        memcpy(pre + 2 * gs, gg, sizeof(float) * n);
+    }
+    if (coupled) {
+        act(&v->act[0], gi, gi, n);
+        one_minus_n(gi, gf, n, 0, 0); /* f = 1 - i */
+    } else if (gs == n) {
+        act(&v->act[0], gi, gi, 2 * n);
+    } else {
+        act(&v->act[0], gi, gi, n);
+        act(&v->act[0], gf, gf, n);
+    }
+    act(&v->act[1], gg, gg, n);
+    int j = 0;
+    for (; j + 8 <= n; j += 8) { /* the reference's rounding: no FMA */
+        vf8 f = *(const vf8u *)(gf + j), i = *(const vf8u *)(gi + j), gv = *(const vf8u *)(gg + j);
+        *(vf8u *)(c + j) = f * *(vf8u *)(c + j) + i * gv;
+    }
+    for (; j < n; j++) {
+        c[j] = gf[j] * c[j] + gi[j] * gg[j];
+    }
+    if (peep) { /* o sees the new c */
+        mul_add(peep + 2 * gs, c, go, n);
+    }
+    if (pre) {
+        memcpy(pre + 3 * gs, go, sizeof(float) * n);
+        memcpy(pre + 4 * gs, c, sizeof(float) * n);
+    }
+    act(&v->act[0], go, go, n);
+    act(&v->act[2], c, hc, n);
+    for (j = 0; j + 8 <= n; j += 8) {
+        *(vf8u *)(hfull + j) = *(const vf8u *)(go + j) * *(const vf8u *)(hc + j);
+    }
+    for (; j < n; j++) {
+        hfull[j] = go[j] * hc[j];
+    }
+}
+
+static void gru_gates_v(const rk_variant *v, float *g, int gs, const float *h, float *rh, float *pre, int n)
+{
+    if (pre) {
+        memcpy(pre, g, sizeof(float) * n);
+        memcpy(pre + gs, g + gs, sizeof(float) * n);
+    }
+    if (gs == n) {
+        act(&v->act[0], g, g, 2 * n);
+    } else {
+        act(&v->act[0], g, g, n);
+        act(&v->act[0], g + gs, g + gs, n);
+    }
+    if (rh) {
+        int j = 0;
+        for (; j + VL <= n; j += VL) {
+            ST(rh + j, LD(g + j) * LD(h + j));
+        }
+        for (; j < n; j++) {
+            rh[j] = g[j] * h[j];
+        }
+    }
+}
+
+static void gru_cand_v(const rk_variant *v, float *g, int gs, const float *hn, float *h, float *pre, int n)
+{
+    float *gr = g, *gz = g + gs, *gn = g + 2 * gs;
+    if (v->flags & RK_V_RESET_BEFORE) {
+        add(hn, gn, n); /* hn = W_hn (r*h) + b_hn */
+    } else {
+        for (int j = 0; j < n; j++) {
+            gn[j] = gn[j] + gr[j] * hn[j];
+        }
+    }
+    if (pre) {
+        memcpy(pre, gn, sizeof(float) * n);
+    }
+    act(&v->act[1], gn, gn, n);
+    for (int j = 0; j < n; j++) {
+        float x = gn[j];
+        h[j] = (h[j] - x) * gz[j] + x;
+    }
+}
+
+static void rnn_row_v(const rk_variant *v, const float *g, float *h, int n)
+{
+    act(&v->act[0], g, h, n);
+}
+
+/*
+ * One lane group of the LSTM variant's backward (T: vf or float; L, S: load and store). dG holds the
+ * slopes s_i s_f s_g s_o on entry (s_f unused when coupled) and the pre-activations' gradients on exit.
+ */
+#define LSTM_BACK(T, L, S, j, PEEP, COUPLED)                                                                \
+    do {                                                                                                    \
+        T d_ = L(d + (j)), o_ = L(go + (j)), hc_ = L(hc + (j)), i_ = L(gi + (j)), f_ = L(gf + (j));         \
+        T g_ = L(gg + (j)), cp_ = L(cp + (j));                                                               \
+        T dao = d_ * hc_ * L(dG + 3 * H + (j));                                                             \
+        T dct = L(dc + (j)) + d_ * o_ * L(scr + (j));                                                       \
+        if (PEEP) {                                                                                         \
+            dct = dct + dao * L(peep + 2 * H + (j));                                                        \
+        }                                                                                                   \
+        T di = dct * g_, df = dct * cp_, dg = dct * i_, daf;                                                \
+        if (COUPLED) {                                                                                      \
+            di = di - df;                                                                                   \
+            daf = (T){0};                                                                                   \
+        } else {                                                                                            \
+            daf = df * L(dG + H + (j));                                                                     \
+        }                                                                                                   \
+        T dai = di * L(dG + (j)), dag = dg * L(dG + 2 * H + (j));                                           \
+        T dcp = dct * f_;                                                                                   \
+        if (PEEP) {                                                                                         \
+            dcp = dcp + dai * L(peep + (j)) + daf * L(peep + H + (j));                                      \
+        }                                                                                                   \
+        S(dc + (j), dcp);                                                                                   \
+        S(dG + (j), dai);                                                                                   \
+        S(dG + H + (j), daf);                                                                               \
+        S(dG + 2 * H + (j), dag);                                                                           \
+        S(dG + 3 * H + (j), dao);                                                                           \
+    } while (0)
+#define LS(p) (*(p))
+#define SS(p, v) (*(p) = (v))
+
+static inline __attribute__((always_inline)) void lstm_back_core(const float *peep, const float *gi,
+        const float *gf, const float *gg, const float *go, const float *cp, const float *hc, const float *d,
+        float *dc, float *dG, const float *scr, int H, const int PEEP, const int COUPLED)
+{
+    int j = 0;
+    for (; j + VL <= H; j += VL) {
+        LSTM_BACK(vf, LD, ST, j, PEEP, COUPLED);
+    }
+    for (; j < H; j++) {
+        LSTM_BACK(float, LS, SS, j, PEEP, COUPLED);
+    }
+}
+
+static void lstm_back_row_v(const rk_variant *v, const float *peep, const float *slot, const float *pre,
+        const float *d, float *dc, float *dG, float *scr, int H)
+{
+    const float *gi = slot, *gf = slot + H, *gg = slot + 2 * H, *go = slot + 3 * H, *cp = slot + 4 * H,
+            *hc = slot + 5 * H;
+    const int coupled = (v->flags & RK_V_INPUT_FORGET) != 0;
+    slope(&v->act[0], pre + 3 * H, go, dG + 3 * H, H);
+    slope(&v->act[2], pre + 4 * H, hc, scr, H);
+    if (!coupled) {
+        slope(&v->act[0], pre + H, gf, dG + H, H);
+    }
+    slope(&v->act[0], pre, gi, dG, H);
+    slope(&v->act[1], pre + 2 * H, gg, dG + 2 * H, H);
+    if (peep && coupled) {
+        lstm_back_core(peep, gi, gf, gg, go, cp, hc, d, dc, dG, scr, H, 1, 1);
+    } else if (peep) {
+        lstm_back_core(peep, gi, gf, gg, go, cp, hc, d, dc, dG, scr, H, 1, 0);
+    } else if (coupled) {
+        lstm_back_core(peep, gi, gf, gg, go, cp, hc, d, dc, dG, scr, H, 0, 1);
+    } else {
+        lstm_back_core(peep, gi, gf, gg, go, cp, hc, d, dc, dG, scr, H, 0, 0);
+    }
+}
+
+static void gru_back_row_v(const rk_variant *v, const float *slot, const float *pre, float *dh, float *dG, int H)
+{
+    const float *hp = slot, *gr = slot + H, *gz = slot + 2 * H, *gn = slot + 3 * H, *hn = slot + 4 * H;
+    const int before = (v->flags & RK_V_RESET_BEFORE) != 0;
+    slope(&v->act[1], pre + 2 * H, gn, dG + 3 * H, H);
+    slope(&v->act[0], pre + H, gz, dG + H, H);
+    if (!before) {
+        slope(&v->act[0], pre, gr, dG, H);
+    }
+    const vf one = BCAST(1.0f);
+    int j = 0;
+    for (; j + VL <= H; j += VL) {
+        vf z = LD(gz + j), n = LD(gn + j), d = LD(dh + j);
+        vf dan = d * (one - z) * LD(dG + 3 * H + j);
+        ST(dG + H + j, d * (LD(hp + j) - n) * LD(dG + H + j));
+        ST(dG + 3 * H + j, dan);
+        if (before) {
+            ST(dG + 2 * H + j, dan);
+        } else {
+            vf r = LD(gr + j);
+            ST(dG + j, dan * LD(hn + j) * LD(dG + j));
+            ST(dG + 2 * H + j, dan * r); /* b_hn and W_hn h sit inside r*(...) */
+        }
+        ST(dh + j, d * z);
+    }
+    for (; j < H; j++) {
+        float z = gz[j], n = gn[j], d = dh[j];
+        float dan = d * (1.0f - z) * dG[3 * H + j];
+        dG[H + j] = d * (hp[j] - n) * dG[H + j];
+        dG[3 * H + j] = dan;
+        if (before) {
+            dG[2 * H + j] = dan;
+        } else {
+            dG[j] = dan * hn[j] * dG[j];
+            dG[2 * H + j] = dan * gr[j];
+        }
+        dh[j] = d * z;
+    }
+}
+
+static void gru_back_rbp(const rk_variant *v, const float *slot, const float *pre, const float *drh, float *dh,
+        float *dG, int H)
+{
+    const float *hp = slot, *gr = slot + H;
+    slope(&v->act[0], pre, gr, dG, H);
+    int j = 0;
+    for (; j + VL <= H; j += VL) {
+        vf q = LD(drh + j);
+        ST(dG + j, q * LD(hp + j) * LD(dG + j));
+        ST(dh + j, LD(dh + j) + q * LD(gr + j));
+    }
+    for (; j < H; j++) {
+        dG[j] = drh[j] * hp[j] * dG[j];
+        dh[j] += drh[j] * gr[j];
+    }
+}
+
+static void rnn_back_row_v(const rk_variant *v, const float *slot, const float *pre, const float *dh, float *dG,
+        int H)
+{
+    slope(&v->act[0], pre, slot + H, dG, H);
+    int j = 0;
+    for (; j + VL <= H; j += VL) {
+        ST(dG + j, LD(dh + j) * LD(dG + j));
+    }
+    for (; j < H; j++) {
+        dG[j] = dh[j] * dG[j];
+    }
+}
+
 const rk_ops OPS = {
     .name = ISA_NAME,
     .gemm_rows = gemm_rows,
@@ -945,6 +1455,16 @@ const rk_ops OPS = {
     .lstm_back_row = lstm_back_row,
     .gru_back_row = gru_back_row,
     .rnn_back_row = rnn_back_row,
+    .act = act,
+    .lstm_row_v = lstm_row_v,
+    .gru_gates_v = gru_gates_v,
+    .gru_cand_v = gru_cand_v,
+    .rnn_row_v = rnn_row_v,
+    .lstm_back_row_v = lstm_back_row_v,
+    .gru_back_row_v = gru_back_row_v,
+    .gru_back_rbp = gru_back_rbp,
+    .rnn_back_row_v = rnn_back_row_v,
+    .mul_add = mul_add,
     .add = add,
     .sum = sum,
     .softmax_row = softmax_row,

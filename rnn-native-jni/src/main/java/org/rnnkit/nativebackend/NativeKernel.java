@@ -1,6 +1,7 @@
 package org.rnnkit.nativebackend;
 
 import java.lang.ref.Reference;
+import java.util.List;
 import org.rnnkit.spi.DirectionWeights;
 import org.rnnkit.spi.KernelShape;
 import org.rnnkit.spi.Recurrence;
@@ -9,6 +10,8 @@ import org.rnnkit.spi.Scratch;
 import org.rnnkit.spi.SequenceGeometry;
 import org.rnnkit.spi.SequenceView;
 import org.rnnkit.spi.StateView;
+import org.rnnkit.variant.Activation;
+import org.rnnkit.variant.CellVariant;
 
 /**
  * A native kernel: one JNI call per layer-sequence, on arguments {@link RecurrentKernel} has checked. The
@@ -28,6 +31,31 @@ import org.rnnkit.spi.StateView;
  *   <li>Elman RNN: {@code h' = act(gx + W_hh h + b_hh)}, act = tanh or relu (PyTorch's {@code nn.RNN});
  *       relu is {@code max(x, 0)} with NaN kept. Tape slot: incoming h, new h ({@code H} each).
  * </ul>
+ *
+ * <h2>Cell variants</h2>
+ * A shape's {@link CellVariant} other than {@link CellVariant#NONE} (ONNX's options: a function per slot,
+ * clip, LSTM peepholes and coupled input-forget gate, the GRU's reset before the recurrent product) reaches
+ * C once, at {@link #pack}: flags, a function code with alpha and beta per slot and the clip, checked there
+ * ({@code rk_variant_check}) and kept in the weights block with the peepholes. PyTorch's form keeps its
+ * paths unchanged; a variant branches once per row to row functions of its own, whose slots are vector
+ * array functions chosen once per call. Semantics are the scalar reference's: every pre-activation is
+ * clamped before its function except the LSTM's cell output; peepholes add {@code p_i*c}, {@code p_f*c} of
+ * the incoming {@code c} and {@code p_o*c'} of the new one; coupled gates take {@code f = 1 - i}; the
+ * reset-before GRU computes {@code n = g(gx_n + W_hn (r*h) + b_hn)}. The clip's gradient is zero where
+ * {@code |pre| > clip}. Variant tapes keep the slot above (the LSTM's {@code tanh(c')} place holding
+ * {@code h(c')}) and append:
+ * <ul>
+ *   <li>LSTM: {@code a_i a_f a_g a_o} (the pre-activations with peepholes, before the clip) and {@code c'}
+ *       ({@code H} each);
+ *   <li>GRU: {@code a_r a_z a_n}, and for the reset before the product {@code r*h} ({@code H} each; the
+ *       slot's {@code W_hn h + b_hn} is then {@code W_hn (r*h) + b_hn});
+ *   <li>RNN: the pre-activation {@code a} ({@code H}).
+ * </ul>
+ * Backward: per row the slopes of the slots from the pre-activations and the recorded values, then as
+ * above; the reset-before GRU takes {@code dL/d(r*h) = dn W_hn} per step (a packed {@code W_hn^T}) before
+ * {@code dr}, and its {@code dW_hn} multiplies {@code r*h} from the tape. Peephole gradients are column sums
+ * over the valid rows in a fixed order after the recurrence. Steps split by hidden units run variants
+ * too, except the reset-before GRU, whose product reads every unit's {@code r} (it splits by rows only).
  *
  *
  * <h2>Forward</h2>
@@ -90,10 +118,71 @@ final class NativeKernel extends RecurrentKernel<NativeWeights> {
         this.threads = threads;
     }
 
+    /** Flags of {@code rk.h}'s {@code rk_variant}. */
+    private static final int V_ON = 1, V_PEEPHOLES = 2, V_INPUT_FORGET = 4, V_RESET_BEFORE = 8;
+
+    /** Every variant runs natively: PyTorch's form on its own paths, the others beside them. */
+    @Override
+    protected boolean supports(CellVariant variant) {
+        return true;
+    }
+
+    /** The {@code rk_variant} flags of a shape's variant: 0 for PyTorch's form. */
+    static int variantFlags(KernelShape s) {
+        CellVariant v = s.variant();
+        if (v.isDefault()) {
+            return 0;
+        }
+        return V_ON | (v.peepholes() ? V_PEEPHOLES : 0) | (v.inputForget() ? V_INPUT_FORGET : 0)
+                | (v.resetBeforeProduct() ? V_RESET_BEFORE : 0);
+    }
+
+    /** The type's own functions per slot, for a variant that names none. */
+    private static List<Activation> ownActivations(Recurrence type) {
+        return switch (type) {
+            case RNN_TANH -> List.of(Activation.TANH);
+            case RNN_RELU -> List.of(Activation.RELU);
+            case GRU -> List.of(Activation.SIGMOID, Activation.TANH);
+            case LSTM -> List.of(Activation.SIGMOID, Activation.TANH, Activation.TANH);
+        };
+    }
+
+    /** {@code rk.h}'s function code of {@code f} (its RK_SIGMOID ... RK_SOFTPLUS). */
+    static int functionCode(Activation.Function f) {
+        return switch (f) {
+            case SIGMOID -> 0;
+            case TANH -> 1;
+            case RELU -> 2;
+            case HARD_SIGMOID -> 3;
+            case AFFINE -> 4;
+            case LEAKY_RELU -> 5;
+            case THRESHOLDED_RELU -> 6;
+            case SCALED_TANH -> 7;
+            case ELU -> 8;
+            case SOFTSIGN -> 9;
+            case SOFTPLUS -> 10;
+        };
+    }
+
     @Override
     protected NativeWeights pack(KernelShape shape, DirectionWeights w) {
+        int flags = variantFlags(shape);
+        int[] functions = new int[3];
+        float[] params = new float[6];
+        if (flags != 0) {
+            List<Activation> acts = shape.variant().activations();
+            if (acts.isEmpty()) {
+                acts = ownActivations(shape.type());
+            }
+            for (int i = 0; i < acts.size(); i++) {
+                functions[i] = functionCode(acts.get(i).function());
+                params[2 * i] = acts.get(i).alpha();
+                params[2 * i + 1] = acts.get(i).beta();
+            }
+        }
         long handle = NativeMethods.prepare(typeCode, shape.inputSize(), shape.hiddenSize(), shape.projSize(),
-                shape.bias(), w.weightIh(), w.weightHh(), w.biasIh(), w.biasHh(), w.weightHr());
+                shape.bias(), w.weightIh(), w.weightHh(), w.biasIh(), w.biasHh(), w.weightHr(), w.peephole(), flags,
+                functions, params, shape.variant().clip());
         return new NativeWeights(shape, handle);
     }
 
@@ -103,7 +192,8 @@ final class NativeKernel extends RecurrentKernel<NativeWeights> {
         KernelShape s = w.shape();
         try {
             NativeMethods.update(w.handle, typeCode, s.inputSize(), s.hiddenSize(), s.projSize(), s.bias(),
-                    changed.weightIh(), changed.weightHh(), changed.biasIh(), changed.biasHh(), changed.weightHr());
+                    changed.weightIh(), changed.weightHh(), changed.biasIh(), changed.biasHh(), changed.weightHr(),
+                    changed.peephole());
         } finally {
             Reference.reachabilityFence(w);
         }
@@ -128,7 +218,8 @@ final class NativeKernel extends RecurrentKernel<NativeWeights> {
         if (seqLen < 0 || batch < 0) {
             throw new IllegalArgumentException("seqLen and batch: expected >= 0, got " + seqLen + ", " + batch);
         }
-        return NativeMethods.size(typeCode, s.inputSize(), s.hiddenSize(), s.projSize(), seqLen, batch, tape);
+        return NativeMethods.size(typeCode, s.inputSize(), s.hiddenSize(), s.projSize(), variantFlags(s), seqLen, batch,
+                tape);
     }
 
     @Override
@@ -158,7 +249,7 @@ final class NativeKernel extends RecurrentKernel<NativeWeights> {
                     dx == null ? null : dx.data(), dx == null ? 0 : dx.offset(),
                     dx == null ? 0 : dx.timeStride(), dx == null ? 0 : dx.batchStride(),
                     grads.weightIh(), grads.weightHh(), grads.biasIh(), grads.biasHh(), grads.weightHr(),
-                    scratch.tape(), scratch.tapeOffset(), scratch.ws(), scratch.wsOffset(), threads);
+                    grads.peephole(), scratch.tape(), scratch.tapeOffset(), scratch.ws(), scratch.wsOffset(), threads);
         } finally {
             Reference.reachabilityFence(w);
         }

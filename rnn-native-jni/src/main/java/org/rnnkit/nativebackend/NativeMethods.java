@@ -58,19 +58,42 @@ final class NativeMethods {
      */
     static native String activation(String kernels, boolean tanh, float[] src, float[] dst);
 
-    /** Floats of workspace ({@code tape == false}) or tape; -1 for an invalid shape. */
-    static native long size(int type, int inputSize, int hiddenSize, int projSize, int seqLen, int batch, boolean tape);
+    /**
+     * {@code dst = f(clamp(src, -clip, clip))} for the variant slot of function code {@code function} (see
+     * {@link #prepare}) with {@code alpha} and {@code beta}, by the kernels named {@code kernels}: how the tests
+     * reach the code the variants' rows run.
+     *
+     * @return null, or why it could not run (kernels this CPU lacks, a bad code or parameter, arrays of
+     *     different lengths)
+     */
+    static native String variantActivation(String kernels, int function, float alpha, float beta, float clip,
+            float[] src, float[] dst);
 
-    /** Packs one direction's weights into native memory; returns the handle for {@link #release}. */
+    /**
+     * Floats of workspace ({@code tape == false}) or tape; -1 for an invalid shape. {@code variantFlags}: 0
+     * for PyTorch's form, else a variant's flags (see {@link #prepare}), which add to both.
+     */
+    static native long size(int type, int inputSize, int hiddenSize, int projSize, int variantFlags, int seqLen,
+            int batch, boolean tape);
+
+    /**
+     * Packs one direction's weights into native memory; returns the handle for {@link #release}. The cell
+     * variant, checked natively before it is kept: {@code variantFlags} 0 (PyTorch's form: the rest is not
+     * read) or {@code 1 | 2 (peepholes) | 4 (input_forget) | 8 (reset before the product)}; {@code functions}
+     * the codes of the slots' functions ({@code Activation.Function} in declaration order, 3 of them, unused
+     * slots 0), {@code params} alpha and beta per slot (6), {@code clip} the bound of every slot but the LSTM's
+     * cell output ({@code +Infinity}: none); {@code peephole} {@code p_i, p_f, p_o} (3H) with peepholes.
+     */
     static native long prepare(int type, int inputSize, int hiddenSize, int projSize, boolean bias,
-            float[] weightIh, float[] weightHh, float[] biasIh, float[] biasHh, float[] weightHr);
+            float[] weightIh, float[] weightHh, float[] biasIh, float[] biasHh, float[] weightHr, float[] peephole,
+            int variantFlags, int[] functions, float[] params, float clip);
 
     /**
      * Packs changed weights into the native memory of {@code handle}, which {@link #prepare} made for the
      * same type, sizes and bias (refused otherwise): the bits {@link #prepare} would give, no allocation.
      */
     static native void update(long handle, int type, int inputSize, int hiddenSize, int projSize, boolean bias,
-            float[] weightIh, float[] weightHh, float[] biasIh, float[] biasHh, float[] weightHr);
+            float[] weightIh, float[] weightHh, float[] biasIh, float[] biasHh, float[] weightHr, float[] peephole);
 
     /** Frees what {@link #prepare} allocated. */
     static native void release(long handle);
@@ -92,7 +115,7 @@ final class NativeMethods {
             float[] dh, int dhOff, float[] dc, int dcOff,
             float[] dx, int dxOff, int dxTimeStride, int dxBatchStride,
             float[] gradWeightIh, float[] gradWeightHh, float[] gradBiasIh, float[] gradBiasHh, float[] gradWeightHr,
-            float[] tape, int tapeOff, float[] ws, int wsOff, int threads);
+            float[] gradPeephole, float[] tape, int tapeOff, float[] ws, int wsOff, int threads);
 
     /**
      * {@code c = a b} or, with {@code accumulate}, {@code c += a b}: {@code a} is {@code m x k}, {@code b}
