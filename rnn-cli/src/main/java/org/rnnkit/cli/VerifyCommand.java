@@ -23,7 +23,7 @@ import org.rnnkit.tck.Tolerance;
 final class VerifyCommand implements Main.Command {
     /** The bundled case sets, relative to the project root. */
     static final List<String> BUNDLED = List.of("testdata/golden", "testdata/golden-trained", "testdata/golden-varlen",
-            "testdata/structures");
+            "testdata/structures", "testdata/onnx/node", "testdata/onnx/dialects", "testdata/onnx/torch");
 
     @Override
     public String usage() {

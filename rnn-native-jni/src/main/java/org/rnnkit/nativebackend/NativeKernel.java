@@ -137,16 +137,6 @@ final class NativeKernel extends RecurrentKernel<NativeWeights> {
                 | (v.resetBeforeProduct() ? V_RESET_BEFORE : 0);
     }
 
-    /** The type's own functions per slot, for a variant that names none. */
-    private static List<Activation> ownActivations(Recurrence type) {
-        return switch (type) {
-            case RNN_TANH -> List.of(Activation.TANH);
-            case RNN_RELU -> List.of(Activation.RELU);
-            case GRU -> List.of(Activation.SIGMOID, Activation.TANH);
-            case LSTM -> List.of(Activation.SIGMOID, Activation.TANH, Activation.TANH);
-        };
-    }
-
     /** {@code rk.h}'s function code of {@code f} (its RK_SIGMOID ... RK_SOFTPLUS). */
     static int functionCode(Activation.Function f) {
         return switch (f) {
@@ -172,7 +162,7 @@ final class NativeKernel extends RecurrentKernel<NativeWeights> {
         if (flags != 0) {
             List<Activation> acts = shape.variant().activations();
             if (acts.isEmpty()) {
-                acts = ownActivations(shape.type());
+                acts = shape.type().defaultActivations();
             }
             for (int i = 0; i < acts.size(); i++) {
                 functions[i] = functionCode(acts.get(i).function());

@@ -30,9 +30,8 @@ import org.rnnkit.tensor.Tensor;
  * {@link OutOfMemoryError} included, fails the test with the seed, the iteration and the input's first
  * bytes. A consistent tensor holds exactly as many values as its shape says and reads back equal from
  * {@link OnnxTensor#toBytes()}. A consistent model names its outputs, and one of every few accepted models
- * whose weights are in the file is also bound on the scalar backend (which may refuse only a cell variant
- * its kernels do not run yet, see {@link OnnxTestSupport#VARIANTS_PENDING}) and run on small inputs, which
- * must give every declared output.
+ * whose weights are in the file is also bound on the scalar backend and run on small inputs, which must
+ * give every declared output.
  *
  * <p>Mutations: byte-level (bit flips, interesting bytes, truncation, insertion, deletion, splicing two
  * files, a varint made huge) and structural, through the generated classes (dimensions set to -1, 0, 2^31,
@@ -147,14 +146,7 @@ class OnnxFuzzTest {
         if (!m.weightInputs().isEmpty() || iteration % 8 != 0) {
             return;
         }
-        OnnxLayer bound;
-        try {
-            bound = m.bind(scalar);
-        } catch (UnsupportedOperationException e) {
-            assertTrue(OnnxTestSupport.VARIANTS_PENDING.contains("scalar"), e.toString());
-            count("model bound", false);
-            return;
-        }
+        OnnxLayer bound = m.bind(scalar); // the reference runs every cell variant
         count("model bound", true);
         Plan p = m.plan();
         List<String> roles = new ArrayList<>(java.util.Arrays.asList(p.x(), p.lengths(), p.h0(), p.c0()));

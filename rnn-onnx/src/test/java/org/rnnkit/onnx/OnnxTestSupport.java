@@ -8,8 +8,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Set;
-import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.opentest4j.AssertionFailedError;
 import org.opentest4j.TestAbortedException;
@@ -20,16 +18,6 @@ import org.rnnkit.backend.Backends;
 /** Test data and backends for the ONNX tests. */
 final class OnnxTestSupport {
     private OnnxTestSupport() {}
-
-    /**
-     * Backends whose kernels do not run ONNX's cell variants yet (activations, clip, peepholes,
-     * input_forget, the reset-before-product GRU): building such a layer there throws
-     * {@link UnsupportedOperationException}, which {@link #bindOrPending} reports as "not yet supported"
-     * instead of failing. Transitional: the kernels are being added (scalar first, then vector and native);
-     * this set must become empty when they land, and then every case must pass everywhere. A backend not
-     * in the set that throws fails the test.
-     */
-    static final Set<String> VARIANTS_PENDING = Set.of("native");
 
     /** testdata/onnx: from -Drnnkit.testdata (the pom sets it), else found above the working folder. */
     static Path data() {
@@ -87,23 +75,5 @@ final class OnnxTestSupport {
             throw new AssertionFailedError("CI=true and " + msg);
         }
         throw new TestAbortedException(msg + " (with CI=true this is a failure)");
-    }
-
-    /**
-     * {@code bind.get()}, except that a backend in {@link #VARIANTS_PENDING} refusing the model's cell
-     * variant ends the test as "not yet supported" (reported, not failed).
-     */
-    static <T> T bindOrPending(Backend backend, String what, Supplier<T> bind) {
-        try {
-            return bind.get();
-        } catch (UnsupportedOperationException e) {
-            if (!VARIANTS_PENDING.contains(backend.name())) {
-                throw e;
-            }
-            String msg = "not yet supported on " + backend.name() + ": " + what + " (" + e.getMessage().replaceFirst(
-                    "^shape.variant: this (\\w+) kernel \\([\\w.]+\\) runs PyTorch's form only, not ", "$1 ") + ")";
-            System.out.println("[rnnkit onnx] " + msg);
-            throw new TestAbortedException(msg);
-        }
     }
 }

@@ -62,13 +62,6 @@ public final class BackendSource {
 
     private BackendSource() {}
 
-    /**
-     * Backends whose kernels do not run cell variants yet (issue 24 in progress): their kernels refuse a
-     * variant with {@link UnsupportedOperationException}, and variant tests count such refusals as
-     * pending instead of failing. Must become empty when every backend runs variants.
-     */
-    public static final java.util.Set<String> VARIANTS_PENDING = java.util.Set.of();
-
     /** True when running in CI ({@code CI=true}). */
     public static boolean inCi() {
         return "true".equalsIgnoreCase(System.getenv("CI"));

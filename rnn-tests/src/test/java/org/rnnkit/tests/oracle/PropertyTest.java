@@ -404,7 +404,6 @@ class PropertyTest {
         return c.withVariant(reverse, v);
     }
 
-static final java.util.Set<String> VARIANTS_PENDING = BackendSource.VARIANTS_PENDING;
 
     static CellConfig cellConfig(Case c) {
         return new CellConfig(c.type, c.input, c.hidden, c.bias);
@@ -569,9 +568,6 @@ static final java.util.Set<String> VARIANTS_PENDING = BackendSource.VARIANTS_PEN
     @AfterAll
     static synchronized void coverage() {
         System.out.println("[property] coverage and worst fraction of the tolerance (base seed " + SEED + "):");
-        if (!PENDING.isEmpty()) {
-            System.out.println("[property]   variant tries not run, kernels pending (issue 24): " + PENDING);
-        }
         COUNTS.forEach((backend, counts) -> System.out.println("[property]   " + backend + " forward tries: " + counts));
         WORST.forEach((k, w) -> System.out.printf("[property]   %-32s %5d tries, worst %.4f: %s: %s%n", k, (Integer) w[0],
                 ((Miss) w[1]).fraction, w[2], w[1]));
@@ -806,24 +802,6 @@ static final java.util.Set<String> VARIANTS_PENDING = BackendSource.VARIANTS_PEN
     /** Closest distance to a jump of ThresholdedRelu a compared case may come: well above any float32 error of a pre-activation (≤ 2.4e-4 measured, see F_LAMBDA). */
     static final double JUMP_MARGIN = 1e-3;
 
-    /**
-     * Runs {@code comparison} on a variant case; true if it ran, false when {@code backend} is one whose
-     * kernels do not run variants yet ({@link #VARIANTS_PENDING}) and refused the case.
-     */
-    private static boolean runsVariants(Backend backend, Case c) {
-        try {
-            RecurrentLayer.of(config(c), inputs(c).params, backend);
-            return true;
-        } catch (UnsupportedOperationException e) {
-            if (VARIANTS_PENDING.contains(backend.name())) {
-                return false;
-            }
-            throw e;
-        }
-    }
-
-    private static final Map<String, Integer> PENDING = new TreeMap<>();
-
     @TestFactory
     Stream<DynamicTest> variantsMatchTheOracle() {
         return BackendSource.all().map(named -> DynamicTest.dynamicTest(named.getName(), () -> {
@@ -834,12 +812,6 @@ static final java.util.Set<String> VARIANTS_PENDING = BackendSource.VARIANTS_PEN
                 Case c = drawVariant(seed, false);
                 if (!continuous(c)) {
                     note(backend.name(), "variants redrawn (jump)", c, Miss.NONE);
-                    continue;
-                }
-                if (!runsVariants(backend, c)) {
-                    synchronized (PropertyTest.class) {
-                        PENDING.merge(backend.name() + " forward", 1, Integer::sum);
-                    }
                     continue;
                 }
                 Miss m = attempt(() -> forward(backend, c));
@@ -869,12 +841,6 @@ static final java.util.Set<String> VARIANTS_PENDING = BackendSource.VARIANTS_PEN
             for (int i = 0; i < Math.max(1, TRIES / 5); i++) {
                 long seed = SEED + i;
                 Case c = drawVariant(seed ^ 0x5DEECE66DL, true);
-                if (!runsVariants(backend, c)) {
-                    synchronized (PropertyTest.class) {
-                        PENDING.merge(backend.name() + " gradients", 1, Integer::sum);
-                    }
-                    continue;
-                }
                 Miss m = attempt(() -> gradients(backend, c));
                 note(backend.name(), "variant gradients vs oracle", c, m);
                 if (m.fails() && !MEASURE) {

@@ -6,7 +6,11 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import org.rnnkit.backend.Backends;
 import org.rnnkit.nn.*;
+import org.rnnkit.onnx.OnnxModel;
+import org.rnnkit.onnx.OnnxWriter;
 import org.rnnkit.tensor.Tensor;
+import org.rnnkit.variant.Activation;
+import org.rnnkit.variant.CellVariant;
 import org.rnnkit.train.*;
 import org.rnnkit.train.SequenceModel.Task;
 
@@ -36,12 +40,15 @@ public final class ReadmeExamples {
         translate();
         variableLengths();
         stream();
+        variants();
+        onnx();
         System.out.println("README examples ran on backend " + Backends.get().name());
     }
 
     /** The files the examples open, as scripts/rnnkit_torch.py would export them from PyTorch. */
     static void makeModelFiles() throws Exception {
         RecurrentLayer.lstm(8, 16).seed(1).build().save(Path.of("lstm.safetensors"));
+        java.nio.file.Files.write(Path.of("lstm.onnx"), OnnxWriter.write(RecurrentLayer.lstm(8, 16).seed(1).build()));
         RecurrentCell.initialized(new CellConfig(CellType.LSTM, 8, 16, true), 2, Backends.get())
                 .save(Path.of("lstmcell.safetensors"));
     }
@@ -177,6 +184,33 @@ public final class ReadmeExamples {
         state.reset();            // or state.reset(rows...) for chosen streams
         // readme:end
         check(state.h().data()[0] == 0f, "reset state");
+    }
+
+    static void variants() throws Exception {
+        // readme:begin
+        RecurrentLayer peepholes = RecurrentLayer.lstm(8, 16).seed(7)      // ONNX's LSTM with P, clip, activations
+                .variant(CellVariant.NONE.withPeepholes(true).withClip(3f).withActivations(
+                        Activation.of(Activation.Function.HARD_SIGMOID), Activation.TANH, Activation.TANH))
+                .build();                                                  // state_dict adds weight_peephole_l0
+        RecurrentLayer onnxGru = RecurrentLayer.gru(8, 16).seed(7)          // ONNX's default GRU, Keras reset_after=False
+                .variant(CellVariant.NONE.withResetBeforeProduct(true)).reverse(true).build(); // direction=reverse
+        // readme:end
+        Tensor x = Tensor.wrap(random(5 * 2 * 8, 12), 5, 2, 8);
+        check(peepholes.forward(x).output().size() == 5 * 2 * 16, "peephole LSTM runs");
+        check(onnxGru.forward(x).hN().size() == 2 * 16, "reverse GRU runs");
+    }
+
+    static void onnx() throws Exception {
+        Tensor x = Tensor.wrap(random(5 * 2 * 8, 13), 5, 2, 8);
+        // readme:begin
+        OnnxModel model = OnnxModel.read(Path.of("lstm.onnx"));            // PyTorch's export, or one LSTM/GRU/RNN node
+        RecurrentLayer fromOnnx = model.bind(Backends.get()).layer();      // PyTorch's layer, layout and state_dict
+        LayerOutput z = fromOnnx.forward(x);                                // (T, B, I) in, as the exported module
+        byte[] file = OnnxWriter.write(fromOnnx);                          // a standard ONNX model again (opset 17)
+        // readme:end
+        check(z.output().bitEquals(RecurrentLayer.load(Path.of("lstm.safetensors")).withBackend(Backends.get())
+                .forward(x).output()), "the ONNX file's layer is the saved one");
+        check(file.length > 0, "written");
     }
 
     private static void check(boolean ok, String what) {

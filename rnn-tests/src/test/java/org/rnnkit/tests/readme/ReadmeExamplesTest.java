@@ -105,19 +105,21 @@ class ReadmeExamplesTest {
     }
 
     /**
-     * As the README's module-path note says: rnnkit's jars on the module path, the application on the class
-     * path, {@code --add-modules org.rnnkit.api}; service binding resolves every backend module (the vector
+     * As the README's module-path note says: rnnkit's jars (with protobuf-java for the ONNX module) on the
+     * module path, the application on the class path, {@code --add-modules org.rnnkit.api,org.rnnkit.onnx}; service binding resolves every backend module (the vector
      * backend's module requires jdk.incubator.vector itself), OpenBLAS stays on the class path.
      */
     @Test
     void theExamplesRunWithRnnkitOnTheModulePath(@TempDir Path dir) throws Exception {
         List<String> modules = new ArrayList<>(), others = new ArrayList<>();
         for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
-            (isRnnkitModule(Path.of(entry)) ? modules : others).add(entry);
+            // protobuf-java joins rnnkit's ONNX module there (org.rnnkit.onnx requires com.google.protobuf)
+            boolean protobuf = Path.of(entry).getFileName().toString().startsWith("protobuf-java-");
+            (isRnnkitModule(Path.of(entry)) || protobuf ? modules : others).add(entry);
         }
         assertTrue(modules.size() >= 5, "rnnkit modules on the test class path: " + modules);
         String sep = java.io.File.pathSeparator;
-        String out = run(dir, "--module-path", String.join(sep, modules), "--add-modules", "org.rnnkit.api",
+        String out = run(dir, "--module-path", String.join(sep, modules), "--add-modules", "org.rnnkit.api,org.rnnkit.onnx",
                 "--enable-native-access=org.rnnkit.nativebackend", "-cp", String.join(sep, others),
                 ReadmeExamples.class.getName());
         assertTrue(out.contains("README examples ran on backend " + org.rnnkit.backend.Backends.get().name()), out);
