@@ -3,7 +3,7 @@
 # benchmarks' `before:NAME[:T]` contenders (rnn-bench, org.rnnkit.bench.paired.Baseline).
 #   scripts/ab-baseline.sh COMMIT DIR
 # COMMIT is checked out into a temporary git worktree, built there with `mvn package -DskipTests` (JAVA_HOME's
-# JDK; use the one the current build uses), and the jars of rnn-api, rnn-cpu-scalar, rnn-cpu-vector,
+# JDK; use the one the current build uses), and the jars of rnn-api, rnn-tck, rnn-cpu-scalar, rnn-cpu-vector,
 # rnn-native-jni and rnn-bench (its classes only) are copied into DIR, which is emptied of jars first;
 # DIR/baseline.properties says what they are. The worktree is removed again. Nothing is installed into
 # ~/.m2: that would replace the SNAPSHOT artifacts the current tree's build resolves.
@@ -45,7 +45,7 @@ echo "ab-baseline: building $(git -C "$WT" log -1 --format='%h %s') with JDK $JD
 
 mkdir -p "$DIR"
 rm -f "$DIR"/*.jar
-for m in rnn-api rnn-cpu-scalar rnn-cpu-vector rnn-native-jni; do
+for m in rnn-api rnn-tck rnn-cpu-scalar rnn-cpu-vector rnn-native-jni; do
   jar=$(find "$WT/$m/target" -maxdepth 1 -name "$m-*.jar" ! -name '*-sources.jar' ! -name '*-tests.jar' \
     ! -name '*-javadoc.jar' -print)
   [ "$(printf '%s\n' "$jar" | grep -c .)" -eq 1 ] || { echo "ab-baseline: expected one jar of $m, found: $jar" >&2; exit 1; }

@@ -61,7 +61,7 @@ final class Baseline {
     /** The contender name's prefix. */
     static final String PREFIX = "before:";
     /** The jars the directory must hold (what {@code scripts/ab-baseline.sh} copies). */
-    static final List<String> JARS = List.of("rnn-api.jar", "rnn-cpu-scalar.jar", "rnn-cpu-vector.jar",
+    static final List<String> JARS = List.of("rnn-api.jar", "rnn-tck.jar", "rnn-cpu-scalar.jar", "rnn-cpu-vector.jar",
             "rnn-native-jni.jar", "rnn-bench.jar");
 
     /** One loader per directory and JVM: the old classes, and the old librnnkit.so, are loaded once. */

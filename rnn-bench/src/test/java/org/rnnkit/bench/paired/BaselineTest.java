@@ -76,7 +76,7 @@ class BaselineTest {
             Files.createFile(dir.resolve("rnn-api.jar"));
             System.setProperty(Baseline.PROPERTY, dir.toString());
             var missing = assertThrows(IllegalArgumentException.class, () -> Baseline.contender("S1", "native", false));
-            assertTrue(missing.getMessage().startsWith(Baseline.PROPERTY + "=" + dir + ": missing rnn-cpu-scalar.jar, "
+            assertTrue(missing.getMessage().startsWith(Baseline.PROPERTY + "=" + dir + ": missing rnn-tck.jar, rnn-cpu-scalar.jar, "
                     + "rnn-cpu-vector.jar, rnn-native-jni.jar, rnn-bench.jar"), missing.getMessage());
         } finally {
             if (saved == null) {
