@@ -89,15 +89,8 @@ final class VectorGruKernel extends VectorKernel {
                         .intoArray(ws, g + 2 * hp + j);
             }
             VectorMath.tanh(ws, g + 2 * hp, ws, g + 2 * hp, n); // n
-            for (int j = 0; j < n; j += L) { // h' = (h - n) * z + n
-                FloatVector nv = FloatVector.fromArray(S, ws, g + 2 * hp + j);
-                FloatVector.fromArray(S, ws, hSrc + j).sub(nv).mul(FloatVector.fromArray(S, ws, g + hp + j)).add(nv)
-                        .intoArray(ws, hDst + j);
-            }
+            newState(ws, g, hp, hSrc, hDst, n, tape, tp);
             if (tp >= 0) {
-                for (int q = 0; q < 3; q++) { // r, z, n
-                    System.arraycopy(ws, g + q * hp, tape, tp + q * hp, n);
-                }
                 System.arraycopy(ws, hnRow, tape, tp + 3 * hp, n);
             }
         }
@@ -134,6 +127,23 @@ final class VectorGruKernel extends VectorKernel {
                 daz.intoArray(ws, gh + hp + j);
                 dan.mul(r).intoArray(ws, gh + 2 * hp + j);
                 d.mul(z).intoArray(ws, dRow + j);
+            }
+        }
+    }
+
+    /**
+     * {@code h' = (h - n) * z + n} (PyTorch's rounding order) from the gates at {@code g}, {@code hp} apart,
+     * and with a tape ({@code tp >= 0}) its r, z, n.
+     */
+    private static void newState(float[] ws, int g, int hp, int hSrc, int hDst, int n, float[] tape, int tp) {
+        for (int j = 0; j < n; j += L) {
+            FloatVector nv = FloatVector.fromArray(S, ws, g + 2 * hp + j);
+            FloatVector.fromArray(S, ws, hSrc + j).sub(nv).mul(FloatVector.fromArray(S, ws, g + hp + j)).add(nv)
+                    .intoArray(ws, hDst + j);
+        }
+        if (tp >= 0) {
+            for (int q = 0; q < 3; q++) {
+                System.arraycopy(ws, g + q * hp, tape, tp + q * hp, n);
             }
         }
     }
@@ -218,15 +228,8 @@ final class VectorGruKernel extends VectorKernel {
                 System.arraycopy(ws, g + 2 * hp, tape, tp + 6 * hp, n);
             }
             gs.apply(ws, g + 2 * hp, ws, g + 2 * hp, n); // n
-            for (int j = 0; j < n; j += L) { // h' = (h - n) * z + n
-                FloatVector nv = FloatVector.fromArray(S, ws, g + 2 * hp + j);
-                FloatVector.fromArray(S, ws, hSrc + j).sub(nv).mul(FloatVector.fromArray(S, ws, g + hp + j)).add(nv)
-                        .intoArray(ws, hDst + j);
-            }
+            newState(ws, g, hp, hSrc, hDst, n, tape, tp);
             if (tp >= 0) {
-                for (int q = 0; q < 3; q++) { // r, z, n
-                    System.arraycopy(ws, g + q * hp, tape, tp + q * hp, n);
-                }
                 System.arraycopy(ws, ex + b * hp + u0, tape, tp + 3 * hp, n); // W_hn h + b_hn, or r*h
             }
         }
