@@ -150,7 +150,7 @@ final class Pickle {
                 case ']' -> push(new PyList());
                 case ')' -> push(new Tuple(List.of()));
                 case '(' -> marks.add(stack.size());
-                case 'X' -> push(utf8(u32("BINUNICODE")));
+                case 'X' -> push(utf8(u32()));
                 case 0x8c -> push(utf8(u8()));
                 case 0x8d -> push(utf8(i64()));
                 case 'J' -> push((long) i32());
@@ -238,10 +238,10 @@ final class Pickle {
                     list(peek(), "APPENDS").addAll(items);
                 }
                 case 'q' -> memo.put((long) u8(), peek());
-                case 'r' -> memo.put(u32("LONG_BINPUT"), peek());
+                case 'r' -> memo.put(u32(), peek());
                 case 0x94 -> memo.put((long) memo.size(), peek());
                 case 'h' -> push(get(u8()));
-                case 'j' -> push(get(u32("LONG_BINGET")));
+                case 'j' -> push(get(u32()));
                 case 'Q' -> push(persistentId(pop()));
                 case '.' -> {
                     Object v = pop();
@@ -470,12 +470,12 @@ final class Pickle {
         return v;
     }
 
-    private long u32(String what) throws TorchFormatException {
+    private long u32() throws TorchFormatException {
         return i32() & 0xffffffffL;
     }
 
     private long i64() throws TorchFormatException {
-        long lo = u32("") , hi = u32("");
+        long lo = u32(), hi = u32();
         return lo | hi << 32;
     }
 

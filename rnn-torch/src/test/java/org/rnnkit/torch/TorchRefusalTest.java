@@ -142,12 +142,74 @@ class TorchRefusalTest {
 
     @Test
     void aPrefixSelectsTheRecurrentPartOfALargerModel() throws IOException {
-        // the state_dict of nn.LSTM(16, 3) renamed as a model's "rnn." part: same tensors, same layer
-        TorchFile lstm = TorchFile.read(TorchTestSupport.cases().get(0).resolve("model.pt"));
-        byte[] raw = Files.readAllBytes(TorchTestSupport.cases().get(0).resolve("model.pt"));
-        assertEquals(4, lstm.tensors().size());
-        assertEquals(TorchImport.config(lstm, TorchLoadOptions.defaults().withBatchFirst(false)),
-                org.rnnkit.nn.RecurrentConfig.lstm(16, 3));
-        assertTrue(raw.length > 0);
+        // nn.LSTM(16, 3)'s own state_dict with its keys renamed as a larger model's "rnn." part (each BINUNICODE
+        // key rewritten with its new length; memo indices are not offsets, so nothing else moves)
+        Path pt = TorchTestSupport.cases().get(0).resolve("model.pt");
+        Map<String, byte[]> entries = new LinkedHashMap<>();
+        try (java.util.zip.ZipFile z = new java.util.zip.ZipFile(pt.toFile())) {
+            for (var e : java.util.Collections.list(z.entries())) {
+                entries.put(e.getName(), z.getInputStream(e).readAllBytes());
+            }
+        }
+        String pklName = entries.keySet().stream().filter(n -> n.endsWith("/data.pkl")).findFirst().orElseThrow();
+        byte[] pkl = entries.get(pklName);
+        for (String key : new String[] {"weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"}) {
+            pkl = replace(pkl, binunicode(key), binunicode("rnn." + key));
+        }
+        entries.put(pklName, pkl);
+        TorchFile renamed = TorchFile.read(zip(entries), "model-with-rnn.pt");
+        assertEquals(java.util.List.of("rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0"),
+                java.util.List.copyOf(renamed.tensors().keySet()));
+        TorchFile original = TorchFile.read(pt);
+        TorchLoadOptions opts = TorchLoadOptions.defaults().withBatchFirst(false);
+        var a = TorchImport.layer(original, opts, Backends.named("scalar"));
+        var b = TorchImport.layer(renamed, opts.withPrefix("rnn."), Backends.named("scalar"));
+        assertEquals(org.rnnkit.nn.RecurrentConfig.lstm(16, 3), b.config());
+        org.rnnkit.tensor.Tensor x = org.rnnkit.io.Npy.readFloat32(pt.resolveSibling("input.npy"));
+        assertTrue(a.forward(x).output().bitEquals(b.forward(x).output()), "same tensors, same layer");
+        // without the prefix, the renamed keys are not a layer's
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> TorchImport.layer(renamed, opts, Backends.named("scalar")));
+        assertTrue(e.getMessage().contains("rnn.weight_ih_l0"), e.getMessage());
+    }
+
+    @Test
+    void sizesBeyondTheMemoryBudgetAreRefusedBeforeReading() throws IOException {
+        byte[] file = Files.readAllBytes(TorchTestSupport.cases().get(4).resolve("model.pt"));
+        String old = System.getProperty(org.rnnkit.tensor.MemoryBudget.PROPERTY);
+        System.setProperty(org.rnnkit.tensor.MemoryBudget.PROPERTY, "16k");
+        try {
+            TorchFormatException e = assertThrows(TorchFormatException.class, () -> TorchFile.read(file, "big.pt"));
+            assertTrue(e.getMessage().startsWith("big.pt: zip: entries declare") && e.getMessage().contains("memory"
+                    + " budget"), e.getMessage());
+        } finally {
+            if (old == null) {
+                System.clearProperty(org.rnnkit.tensor.MemoryBudget.PROPERTY);
+            } else {
+                System.setProperty(org.rnnkit.tensor.MemoryBudget.PROPERTY, old);
+            }
+        }
+    }
+
+    private static byte[] binunicode(String s) {
+        byte[] u = s.getBytes(StandardCharsets.UTF_8);
+        byte[] out = new byte[5 + u.length];
+        out[0] = 'X';
+        out[1] = (byte) u.length;
+        System.arraycopy(u, 0, out, 5, u.length);
+        return out;
+    }
+
+    private static byte[] replace(byte[] in, byte[] what, byte[] with) {
+        for (int i = 0; i + what.length <= in.length; i++) {
+            if (java.util.Arrays.equals(in, i, i + what.length, what, 0, what.length)) {
+                byte[] out = new byte[in.length - what.length + with.length];
+                System.arraycopy(in, 0, out, 0, i);
+                System.arraycopy(with, 0, out, i, with.length);
+                System.arraycopy(in, i + what.length, out, i + with.length, in.length - i - what.length);
+                return out;
+            }
+        }
+        throw new AssertionError("not found in the pickle: " + new String(what, StandardCharsets.UTF_8));
     }
 }
