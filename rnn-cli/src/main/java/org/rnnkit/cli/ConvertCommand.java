@@ -18,10 +18,12 @@ final class ConvertCommand implements Main.Command {
     public String usage() {
         return """
                 usage: rnnkit convert IN OUT [--to safetensors|onnx] [--initial-state]
+                                             [--nonlinearity tanh|relu] [--batch-first true|false] [--prefix P]
 
                 Converts a recurrent layer between rnnkit's safetensors file (what 'train' and
-                RecurrentLayer.save write, and scripts/rnnkit_torch.py exports) and ONNX. IN's format is
-                read from its content; OUT's is --to, else OUT's extension (.onnx or .safetensors).
+                RecurrentLayer.save write, and scripts/rnnkit_torch.py exports) and ONNX, and from PyTorch's
+                torch.save files to either. IN's format is read from its content; OUT's is --to, else OUT's
+                extension (.onnx or .safetensors).
                 ONNX in: one LSTM/GRU/RNN node with its weights as initializers (every attribute of the
                 operators), or the graph PyTorch's exporter writes for nn.LSTM/GRU/RNN. ONNX out: opset %d,
                 inputs input [, h0, c0 with --initial-state], outputs output, h_n [, c_n], as PyTorch
@@ -29,12 +31,15 @@ final class ConvertCommand implements Main.Command {
                 Refused by name: what the other format cannot express (an LSTM projection, proj_size, and
                 directions merged other than by concatenation have no ONNX form; a cell is not a layer).
                 OUT is written whole or not at all.
-                """.formatted(OnnxWriter.OPSET);
+
+                """.formatted(OnnxWriter.OPSET) + ModelFiles.TORCH_USAGE;
     }
 
     @Override
     public int run(String[] argv, PrintStream out, PrintStream err) throws IOException {
-        Args a = Args.parse(argv, 0, Set.of("--to"), Set.of("--initial-state"));
+        Set<String> valued = new java.util.HashSet<>(ModelFiles.TORCH_OPTIONS);
+        valued.addAll(Set.of("--to", "--batch-first"));
+        Args a = Args.parse(argv, 0, valued, Set.of("--initial-state"));
         if (a.help) {
             out.print(usage());
             return 0;
@@ -51,8 +56,23 @@ final class ConvertCommand implements Main.Command {
         }
         Backend scalar = Backends.named("scalar"); // nothing runs: the reference backend only holds the weights
         ModelFiles.Format from = ModelFiles.detect(in);
-        RecurrentLayer layer = from == ModelFiles.Format.ONNX ? ModelFiles.onnxLayer(in, scalar) : RecurrentLayer.load(in, scalar);
+        if (from != ModelFiles.Format.TORCH) {
+            for (String opt : new String[] {"--nonlinearity", "--prefix", "--batch-first"}) {
+                if (a.get(opt) != null) {
+                    throw new Args.UsageException(opt + ": applies to PyTorch files; IN is " + from.key);
+                }
+            }
+        }
+        RecurrentLayer layer = switch (from) {
+            case ONNX -> ModelFiles.onnxLayer(in, scalar);
+            case TORCH -> ModelFiles.torchLayer(in, ModelFiles.torchOptions(a), scalar);
+            case SAFETENSORS -> RecurrentLayer.load(in, scalar);
+        };
         byte[] bytes;
+        if (to == ModelFiles.Format.TORCH) {
+            throw new Args.UsageException("--to: rnnkit writes safetensors (which scripts/rnnkit_torch.py loads into"
+                    + " PyTorch) and ONNX, not torch.save files");
+        }
         if (to == ModelFiles.Format.ONNX) {
             try {
                 bytes = OnnxWriter.write(layer, a.flag("--initial-state"));

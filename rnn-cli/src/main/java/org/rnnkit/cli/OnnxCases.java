@@ -30,7 +30,9 @@ import org.rnnkit.tensor.Tensor;
  *   <li>import cases ({@code case.json} with {@code "kind": "import"}): a model file as a framework wrote
  *       it, with {@code input.npy} (and {@code h0.npy}, {@code c0.npy}) and the expected
  *       {@code output.npy}, {@code h_n.npy}, {@code c_n.npy}. Those of {@code model_format} {@code onnx}
- *       run, by the graph's input and output names; other formats are listed as not run, with why.
+ *       run by the graph's input and output names, the PyTorch ones ({@code pt-state-dict},
+ *       {@code pt-module}, {@code pt-legacy}) with the case's {@code load_options}; other formats are
+ *       listed as not run, with why.
  * </ul>
  *
  * Forward results only, with the golden forward tolerance; shapes must match exactly.
@@ -57,9 +59,12 @@ final class OnnxCases {
         }
         Path json = dir.resolve("case.json");
         String format = field(json, "model_format"), file = field(json, "model_file");
+        if (format != null && format.startsWith("pt-")) {
+            return new OnnxCase(name, dir, false, null);
+        }
         if (!"onnx".equals(format)) {
             return new OnnxCase(name, dir, false, "model_format " + org.rnnkit.io.Untrusted.quote(String.valueOf(format))
-                    + ": rnnkit reads ONNX import cases; this format is not read yet");
+                    + ": rnnkit reads ONNX and PyTorch import cases; this format is not read yet");
         }
         if (!"model.onnx".equals(file)) {
             throw new ModelFormatException(json + ": model_file: expected \"model.onnx\", got "
@@ -123,6 +128,9 @@ final class OnnxCases {
     }
 
     private static List<Tolerance.Check> importCase(Path dir, Backend backend) throws IOException {
+        if (!Files.isRegularFile(dir.resolve("model.onnx"))) {
+            return torchCase(dir, backend);
+        }
         OnnxModel model = OnnxModel.read(dir.resolve("model.onnx"));
         Map<String, OnnxTensor> inputs = new java.util.LinkedHashMap<>();
         for (String name : model.inputNames()) {
@@ -144,6 +152,59 @@ final class OnnxCases {
             checks.add(check(name, got.get(name).toTensor(), Npy.readFloat32(npy)));
         }
         return checks;
+    }
+
+    /**
+     * A PyTorch import case: {@code model_file} read with the case's {@code load_options}, run on
+     * {@code input.npy} (and {@code h0.npy}, {@code c0.npy}), compared with every expected {@code .npy}.
+     */
+    private static List<Tolerance.Check> torchCase(Path dir, Backend backend) throws IOException {
+        Path json = dir.resolve("case.json");
+        Map<String, Object> c;
+        try {
+            c = Json.parseObject(Files.readString(json));
+        } catch (JsonException e) {
+            throw new ModelFormatException(json + ": " + e.getMessage(), e);
+        }
+        String file = Json.asString(c.get("model_file"), "model_file");
+        if (file.contains("/") || file.contains("\\") || file.startsWith(".")) {
+            throw new ModelFormatException(json + ": model_file: expected a file name in the case's folder, got "
+                    + org.rnnkit.io.Untrusted.quote(file));
+        }
+        org.rnnkit.torch.TorchLoadOptions options = org.rnnkit.torch.TorchLoadOptions.defaults();
+        Object lo = c.get("load_options");
+        if (lo != null) {
+            Map<String, Object> o = Json.asObject(lo, "load_options");
+            for (var e : o.entrySet()) {
+                options = switch (e.getKey()) {
+                    case "nonlinearity" -> options.withNonlinearity(Json.asString(e.getValue(), "nonlinearity"));
+                    case "batch_first" -> options.withBatchFirst(Json.asBoolean(e.getValue(), "batch_first"));
+                    case "prefix" -> options.withPrefix(Json.asString(e.getValue(), "prefix"));
+                    default -> throw new ModelFormatException(json + ": load_options: unknown option "
+                            + org.rnnkit.io.Untrusted.quote(e.getKey()));
+                };
+            }
+        }
+        org.rnnkit.nn.RecurrentLayer layer = ModelFiles.torchLayer(dir.resolve(file), options, backend);
+        Tensor h0 = optional(dir.resolve("h0.npy")), c0 = optional(dir.resolve("c0.npy"));
+        org.rnnkit.nn.LayerOutput got = layer.forward(Npy.readFloat32(dir.resolve("input.npy")),
+                org.rnnkit.nn.ForwardOptions.defaults().withInitialState(h0, c0));
+        List<Tolerance.Check> checks = new ArrayList<>();
+        checks.add(check("output", got.output(), Npy.readFloat32(dir.resolve("output.npy"))));
+        checks.add(check("h_n", got.hN(), Npy.readFloat32(dir.resolve("h_n.npy"))));
+        Tensor cN = optional(dir.resolve("c_n.npy"));
+        if (cN != null || got.cN() != null) {
+            if (cN == null || got.cN() == null) {
+                throw new ModelFormatException(dir.getFileName() + ": c_n.npy " + (cN == null ? "is missing" : "given")
+                        + " for a layer " + (got.cN() == null ? "without" : "with") + " a cell state");
+            }
+            checks.add(check("c_n", got.cN(), cN));
+        }
+        return checks;
+    }
+
+    private static Tensor optional(Path npy) throws IOException {
+        return Files.isRegularFile(npy) ? Npy.readFloat32(npy) : null;
     }
 
     /** Shapes must match; values by the golden forward rule. */

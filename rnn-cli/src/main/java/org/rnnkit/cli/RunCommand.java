@@ -46,7 +46,7 @@ final class RunCommand implements Main.Command {
     @Override
     public String usage() {
         return """
-                usage: rnnkit run --model M.safetensors|M.onnx --input X.npy [--h0 H.npy] [--c0 C.npy]
+                usage: rnnkit run --model M.safetensors|M.onnx|M.pt --input X.npy [--h0 H.npy] [--c0 C.npy]
                                   [--lengths L.npy] --out DIR [--backend NAME] [CONFIG OPTIONS]
 
                 Runs a layer or cell saved by rnnkit, exported from PyTorch (scripts/rnnkit_torch.py), or an
@@ -63,13 +63,15 @@ final class RunCommand implements Main.Command {
                   --mode M  --input-size N  --hidden-size N  --num-layers N  --proj-size N
                   --bidirectional true|false  --batch-first true|false  --bias true|false  --cell true|false
                   --backend NAME   backend to use (default: the rnnkit.backend property, else auto)
-                """;
+
+                """ + ModelFiles.TORCH_USAGE;
     }
 
     @Override
     public int run(String[] argv, PrintStream out, PrintStream err) throws IOException {
         Set<String> valued = new java.util.HashSet<>(Set.of("--model", "--input", "--h0", "--c0", "--lengths", "--out",
                 "--backend"));
+        valued.addAll(ModelFiles.TORCH_OPTIONS);
         valued.addAll(CONFIG_OPTIONS.keySet());
         Args a = Args.parse(argv, 0, valued, Set.of());
         if (a.help) {
@@ -94,7 +96,27 @@ final class RunCommand implements Main.Command {
         Tensor h0 = h0Path == null ? null : Npy.readFloat32(h0Path);
         Tensor c0 = c0Path == null ? null : Npy.readFloat32(c0Path);
         int[] lengths = lengthsPath == null ? null : toInts(lengthsPath, Npy.readInt64Vector(lengthsPath));
-        if (ModelFiles.detect(model) == ModelFiles.Format.ONNX) {
+        ModelFiles.Format format = ModelFiles.detect(model);
+        if (format != ModelFiles.Format.TORCH) {
+            for (String opt : ModelFiles.TORCH_OPTIONS) {
+                if (a.get(opt) != null) {
+                    throw new Args.UsageException(opt + ": applies to PyTorch files; " + model.getFileName() + " is "
+                            + format.key);
+                }
+            }
+        }
+        if (format == ModelFiles.Format.TORCH) {
+            for (String opt : CONFIG_OPTIONS.keySet()) {
+                if (a.get(opt) != null && !opt.equals("--batch-first")) {
+                    throw new Args.UsageException(opt + ": a PyTorch file's tensors (or pickled module) say it; only"
+                            + " --nonlinearity, --batch-first and --prefix complete a state_dict");
+                }
+            }
+            long t0 = System.nanoTime();
+            RecurrentLayer l = ModelFiles.torchLayer(model, ModelFiles.torchOptions(a), backend);
+            return runLayer(l, t0, input, h0, c0, lengths, outDir, backend, out);
+        }
+        if (format == ModelFiles.Format.ONNX) {
             for (String opt : CONFIG_OPTIONS.keySet()) {
                 if (a.get(opt) != null) {
                     throw new Args.UsageException(opt + ": an ONNX model describes its layer itself; the configuration"

@@ -91,4 +91,29 @@ class OnnxCommandsTest {
         assertEquals(Main.BAD_INPUT, r.status(), r.out() + r.err());
         assertTrue(r.err().startsWith("rnnkit run: junk.onnx"), r.err());
     }
+
+    @Test
+    void pytorchFilesRunAndConvertWithTheirLoadOptions(@TempDir Path tmp) throws Exception {
+        Path c = HOME.resolve("testdata/torch/002_pt-state-dict_rnnrelu_l2_i31_h3_s6_b3");
+        Cli.Result r = run("run", "--model", c.resolve("model.pt").toString(), "--input", c.resolve("input.npy").toString(),
+                "--out", tmp.resolve("o").toString(), "--backend", "scalar", "--batch-first", "false");
+        assertEquals(Main.BAD_INPUT, r.status(), r.out() + r.err());
+        assertTrue(r.err().contains("nonlinearity"), r.err()); // a state_dict cannot say it: asked for by name
+        r = run("run", "--model", c.resolve("model.pt").toString(), "--input", c.resolve("input.npy").toString(),
+                "--h0", c.resolve("h0.npy").toString(), "--out", tmp.resolve("o").toString(), "--backend", "scalar",
+                "--nonlinearity", "relu", "--batch-first", "false");
+        assertEquals(0, r.status(), r.out() + r.err());
+        for (String f : new String[] {"output", "h_n"}) {
+            Tensor got = Npy.readFloat32(tmp.resolve("o").resolve(f + ".npy")), want = Npy.readFloat32(c.resolve(f + ".npy"));
+            assertTrue(Tolerance.FORWARD.compare(f, got.data(), want.data()).passed(), f);
+        }
+        Path st = tmp.resolve("m.safetensors");
+        r = run("convert", c.resolve("model.pt").toString(), st.toString(), "--nonlinearity", "relu",
+                "--batch-first", "false");
+        assertEquals(0, r.status(), r.out() + r.err());
+        assertEquals(org.rnnkit.nn.CellType.RNN_RELU, RecurrentLayer.load(st, Backends.named("scalar")).config().type());
+        Cli.Result v = run("verify", HOME.resolve("testdata/torch").toString(), "--backend", "scalar");
+        assertEquals(0, v.status(), v.out() + v.err());
+        assertTrue(v.out().contains("7 passed, 0 failed, 0 errors, 0 not run"), v.out());
+    }
 }
