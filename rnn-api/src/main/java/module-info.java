@@ -16,4 +16,5 @@ module org.rnnkit.api {
     exports org.rnnkit.internal.json to org.rnnkit.tck;
 
     uses org.rnnkit.spi.BackendProvider;
+    uses org.rnnkit.io.ModelFormat;
 }

@@ -8,4 +8,6 @@ module org.rnnkit.onnx {
     requires com.google.protobuf;
 
     exports org.rnnkit.onnx;
+
+    provides org.rnnkit.io.ModelFormat with org.rnnkit.onnx.OnnxModelFormat;
 }

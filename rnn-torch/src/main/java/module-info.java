@@ -7,4 +7,6 @@ module org.rnnkit.torch {
     requires transitive org.rnnkit.api;
 
     exports org.rnnkit.torch;
+
+    provides org.rnnkit.io.ModelFormat with org.rnnkit.torch.TorchModelFormat;
 }

@@ -99,15 +99,30 @@ public final class RecurrentLayer {
     }
 
     /**
-     * Loads a layer from a safetensors file whose {@code __metadata__} describes it (keys of the golden
-     * format: {@code mode}, {@code input_size}, {@code hidden_size}, {@code num_layers}, {@code bias},
-     * {@code batch_first}, {@code bidirectional}, {@code proj_size}). Loading is strict.
+     * Loads a layer from a model file, its format told by its content: rnnkit's safetensors file whose
+     * {@code __metadata__} describes it (keys of the golden format: {@code mode}, {@code input_size},
+     * {@code hidden_size}, {@code num_layers}, {@code bias}, {@code batch_first}, {@code bidirectional},
+     * {@code proj_size}, and the cell variant's), or any format a module on the class path provides
+     * ({@link org.rnnkit.io.ModelFormat}: ONNX with {@code rnn-onnx}, PyTorch's {@code torch.save} files
+     * of whole modules with {@code rnn-torch}). Loading is strict.
      *
      * @throws ModelFormatException if the file is malformed, its metadata incomplete, or a tensor is missing,
-     *     unexpected or mis-shaped (the message names it, with expected and actual shape)
+     *     unexpected or mis-shaped (the message names it, with expected and actual shape), or no format
+     *     recognises it
      */
     public static RecurrentLayer load(Path file, Backend backend) throws IOException {
-        return LayerFiles.load(file, null, Objects.requireNonNull(backend, "backend"));
+        return load(file, LoadOptions.defaults(), backend);
+    }
+
+    /**
+     * {@link #load(Path, Backend)} with what the file cannot say: e.g. a PyTorch state_dict's
+     * {@code LoadOptions.defaults().withBatchFirst(false).withNonlinearity("relu")}.
+     *
+     * @throws IllegalArgumentException for options the file's format does not take
+     */
+    public static RecurrentLayer load(Path file, LoadOptions options, Backend backend) throws IOException {
+        return LayerFiles.load(Objects.requireNonNull(file, "file"), Objects.requireNonNull(options, "options"),
+                Objects.requireNonNull(backend, "backend"));
     }
 
     /** Loads a layer from a safetensors file with a configuration given by the caller (metadata ignored). */

@@ -172,10 +172,7 @@ public final class OnnxModel {
      * @throws UnsupportedOperationException if the backend's kernels do not run the model's cell variant
      */
     public OnnxLayer bind(Backend backend) {
-        if (!weightInputs().isEmpty()) {
-            throw new IllegalStateException(graph.source + ": weights " + weightInputs() + " are graph inputs, not "
-                    + "initializers: give them to bind(Map, Backend)");
-        }
+        requireInitializers();
         return bind(Map.of(), backend);
     }
 
@@ -191,6 +188,42 @@ public final class OnnxModel {
     public OnnxLayer bind(Map<String, OnnxTensor> graphInputs, Backend backend) {
         Objects.requireNonNull(graphInputs, "graphInputs");
         Objects.requireNonNull(backend, "backend");
+        Parts parts = parts(graphInputs);
+        return new OnnxLayer(this, RecurrentLayer.of(parts.config(), parts.stateDict(), backend));
+    }
+
+    /** A layer's configuration and its state_dict in PyTorch's names and layouts. */
+    private record Parts(RecurrentConfig config, Map<String, Tensor> stateDict) {}
+
+    /**
+     * The layer's configuration, for a model whose weights are in the file (initializers).
+     *
+     * @throws IllegalStateException if some weights are graph inputs ({@link #weightInputs()})
+     */
+    public RecurrentConfig config() {
+        requireInitializers();
+        return parts(Map.of()).config();
+    }
+
+    /**
+     * The layer's parameters by PyTorch's state_dict names (converted from ONNX's gate order and bias
+     * layout), for a model whose weights are in the file (initializers).
+     *
+     * @throws IllegalStateException if some weights are graph inputs ({@link #weightInputs()})
+     */
+    public Map<String, Tensor> stateDict() {
+        requireInitializers();
+        return parts(Map.of()).stateDict();
+    }
+
+    private void requireInitializers() {
+        if (!weightInputs().isEmpty()) {
+            throw new IllegalStateException(graph.source + ": weights " + weightInputs() + " are graph inputs, not "
+                    + "initializers: give them to bind(Map, Backend)");
+        }
+    }
+
+    private Parts parts(Map<String, OnnxTensor> graphInputs) {
         for (String name : graphInputs.keySet()) {
             if (graph.input(name) == null) {
                 throw new IllegalArgumentException("graphInputs: " + Untrusted.quote(name) + " is not a graph input of "
@@ -237,7 +270,7 @@ public final class OnnxModel {
             float[][] w = weights.get(k);
             Weights.put(stateDict, plan.layers().get(k), k, w[0], config.layerInputSize(k), w[1], w[2], w[3], bias);
         }
-        return new OnnxLayer(this, RecurrentLayer.of(config, stateDict, backend));
+        return new Parts(config, stateDict);
     }
 
     Plan plan() {

@@ -89,8 +89,8 @@ public final class TorchImport {
                 sd.containsKey("weight_ih_l0_reverse"), proj);
     }
 
-    /** The tensors under the options' prefix, the prefix removed; a non-float32 one is refused by name. */
-    static Map<String, Tensor> stateDict(TorchFile file, TorchLoadOptions options) {
+    /** The state_dict {@link #layer} builds from: the tensors under the options' prefix, the prefix removed; a non-float32 one is refused by name. */
+    public static Map<String, Tensor> stateDict(TorchFile file, TorchLoadOptions options) {
         String prefix = file.module().isPresent() ? "" : options.prefix();
         for (var e : file.otherTensors().entrySet()) {
             if (e.getKey().startsWith(prefix)) {
