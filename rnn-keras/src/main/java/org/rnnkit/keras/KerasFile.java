@@ -124,11 +124,8 @@ public final class KerasFile {
     private static KerasFile readZip(Path file, String src) throws IOException {
         Map<String, byte[]> parts = new HashMap<>();
         try (ZipFile zip = new ZipFile(file.toFile())) {
-            int count = zip.size();
-            if (count > ENTRIES.size()) {
-                throw new KerasFormatException(src, "expected a .keras zip of " + ENTRIES.size() + " entries ("
-                        + CONFIG + ", " + METADATA + ", " + WEIGHTS + "), found " + count);
-            }
+            // first pass: names and declared sizes only (the central directory), nothing is decompressed
+            Map<String, ZipEntry> found = new LinkedHashMap<>();
             var it = zip.entries();
             while (it.hasMoreElements()) {
                 ZipEntry e = it.nextElement();
@@ -137,7 +134,7 @@ public final class KerasFile {
                     throw new KerasFormatException(src, "zip entry '" + name + "': expected only " + CONFIG + ", "
                             + METADATA + " and " + WEIGHTS);
                 }
-                if (parts.containsKey(name)) {
+                if (found.put(name, e) != null) {
                     throw new KerasFormatException(src, "zip entry '" + name + "' appears twice");
                 }
                 long size = e.getSize();
@@ -148,6 +145,10 @@ public final class KerasFile {
                 if (size > Integer.MAX_VALUE - 8) {
                     throw new KerasFormatException(src, "zip entry '" + name + "': " + size + " bytes, expected < 2 GiB");
                 }
+            }
+            for (ZipEntry e : found.values()) {
+                String name = e.getName();
+                long size = e.getSize();
                 byte[] data;
                 try (InputStream in = zip.getInputStream(e)) {
                     data = in.readNBytes((int) size);
