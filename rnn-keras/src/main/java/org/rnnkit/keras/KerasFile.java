@@ -159,8 +159,10 @@ public final class KerasFile {
                 }
                 parts.put(name, data);
             }
-        } catch (java.util.zip.ZipException e) {
-            throw new KerasFormatException(src, "malformed zip: " + e.getMessage(), e);
+        } catch (KerasFormatException e) {
+            throw e;
+        } catch (IOException e) { // ZipException, EOFException of a truncated or corrupt entry
+            throw new KerasFormatException(src, "malformed zip: " + e, e);
         }
         for (String need : new String[] {CONFIG, WEIGHTS}) {
             if (!parts.containsKey(need)) {
@@ -228,13 +230,28 @@ public final class KerasFile {
                 + (v == null ? "null" : v.getClass().getSimpleName()));
     }
 
+    private static final int MAX_DEPTH = 32;
+
     private static void collect(String src, Group group, Map<String, Tensor> out) throws KerasFormatException {
+        collect(src, group, out, 0, new int[1]);
+    }
+
+    /** Depth and visited nodes bounded: HDF5 links can form cycles. */
+    private static void collect(String src, Group group, Map<String, Tensor> out, int depth, int[] visited)
+            throws KerasFormatException {
+        if (depth > MAX_DEPTH) {
+            throw new KerasFormatException(src, group.getPath() + ": groups nested deeper than " + MAX_DEPTH
+                    + " (a cycle of links?)");
+        }
         for (Node child : group) {
+            if (++visited[0] > MAX_DATASETS) {
+                throw new KerasFormatException(src, "more than " + MAX_DATASETS + " HDF5 nodes");
+            }
             if (out.size() >= MAX_DATASETS) {
                 throw new KerasFormatException(src, "more than " + MAX_DATASETS + " datasets");
             }
             if (child instanceof Group g) {
-                collect(src, g, out);
+                collect(src, g, out, depth + 1, visited);
             } else if (child instanceof Dataset d) {
                 String path = d.getPath();
                 path = path.startsWith("/") ? path.substring(1) : path;

@@ -150,7 +150,7 @@ public final class KerasImport {
         String inputName = null;
         int inputFeatures = -1;
         for (int idx = 0; idx < layers.size(); idx++) {
-            JsonNode l = layers.get(idx);
+            JsonNode l = layers.path(idx);
             String lc = text(src, l, "class_name", "layer " + idx);
             JsonNode lcfg = l.get("config");
             if (lcfg == null || !lcfg.isObject()) {
@@ -172,8 +172,8 @@ public final class KerasImport {
                         throw new KerasFormatException(src, where + ": expected an input (batch, seq, features),"
                                 + " found shape " + shape);
                     }
-                    if (shape.get(2).isInt()) {
-                        inputFeatures = shape.get(2).asInt();
+                    if (shape.path(2).isInt()) {
+                        inputFeatures = shape.path(2).asInt();
                     }
                 }
                 prev = name;
@@ -439,14 +439,14 @@ public final class KerasImport {
             throw new KerasFormatException(src, where + ": expected one call in a chain of layers, found inbound_nodes "
                     + nodes);
         }
-        JsonNode node = nodes.get(0);
+        JsonNode node = nodes.path(0);
         JsonNode hist;
         if (node.isObject()) { // Keras 3
             JsonNode args = node.get("args");
             if (args == null || !args.isArray() || args.size() != 1) {
                 throw new KerasFormatException(src, where + ": expected one input tensor, found args " + args);
             }
-            hist = args.get(0).path("config").get("keras_history");
+            hist = args.path(0).path("config").get("keras_history");
             JsonNode kw = node.get("kwargs");
             if (kw != null && kw.isObject()) {
                 for (var it = kw.fields(); it.hasNext(); ) {
@@ -457,17 +457,17 @@ public final class KerasImport {
                     }
                 }
             }
-        } else if (node.isArray() && node.size() == 1 && node.get(0).isArray()) { // Keras 2
-            hist = node.get(0);
-            JsonNode kw = hist.size() > 3 ? hist.get(3) : null;
+        } else if (node.isArray() && node.size() == 1 && node.path(0).isArray()) { // Keras 2
+            hist = node.path(0);
+            JsonNode kw = hist.size() > 3 ? hist.path(3) : null;
             if (kw != null && kw.isObject() && !kw.isEmpty()) {
                 throw new KerasFormatException(src, where + ": called with arguments " + kw + "; not supported");
             }
         } else {
             throw new KerasFormatException(src, where + ": expected one call on one tensor, found " + node);
         }
-        if (hist == null || !hist.isArray() || hist.size() < 3 || !hist.get(0).asText().equals(prev)
-                || hist.get(2).asInt(-1) != 0) {
+        if (hist == null || !hist.isArray() || hist.size() < 3 || !hist.path(0).asText().equals(prev)
+                || hist.path(2).asInt(-1) != 0) {
             throw new KerasFormatException(src, where + ": expected to be called on the output of '" + prev
                     + "' (a chain of layers), found " + hist);
         }
@@ -476,27 +476,27 @@ public final class KerasImport {
     private static void checkEnds(String src, JsonNode cfg, String input, String last, List<Rec> recs)
             throws KerasFormatException {
         JsonNode ins = cfg.get("input_layers");
-        if (ins != null && ins.isArray() && ins.size() == 1 && ins.get(0).isArray()) {
-            ins = ins.get(0);
+        if (ins != null && ins.isArray() && ins.size() == 1 && ins.path(0).isArray()) {
+            ins = ins.path(0);
         }
-        if (ins == null || !ins.isArray() || ins.size() < 1 || !ins.get(0).asText().equals(input)) {
+        if (ins == null || !ins.isArray() || ins.size() < 1 || !ins.path(0).asText().equals(input)) {
             throw new KerasFormatException(src, "model: expected one input '" + input + "', found input_layers " + ins);
         }
         JsonNode outs = cfg.get("output_layers");
-        if (outs != null && outs.isArray() && !outs.isEmpty() && !outs.get(0).isArray()) {
+        if (outs != null && outs.isArray() && !outs.isEmpty() && !outs.path(0).isArray()) {
             outs = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.arrayNode().add(outs);
         }
         if (outs == null || !outs.isArray() || outs.isEmpty()) {
             throw new KerasFormatException(src, "model: expected output_layers, found " + outs);
         }
-        JsonNode o0 = outs.get(0);
-        if (!o0.get(0).asText().equals(last) || o0.path(2).asInt(-1) != 0) {
+        JsonNode o0 = outs.path(0);
+        if (!o0.path(0).asText().equals(last) || o0.path(2).asInt(-1) != 0) {
             throw new KerasFormatException(src, "model: expected the output of the last layer '" + last
                     + "' first, found output_layers " + outs);
         }
         for (int i = 1; i < outs.size(); i++) {
-            JsonNode o = outs.get(i);
-            String n = o.get(0).asText();
+            JsonNode o = outs.path(i);
+            String n = o.path(0).asText();
             boolean state = o.path(2).asInt(-1) >= 1 && recs.stream().anyMatch(r -> r.name.equals(n));
             if (!state) {
                 throw new KerasFormatException(src, "model: output " + i + " " + o + ": expected a recurrent layer's"
