@@ -28,13 +28,13 @@ import org.rnnkit.tensor.MemoryBudgetException;
 
 /**
  * Seeded mutation fuzzing of {@link KerasFile#read} and {@link KerasImport} from the real {@code .keras} files of
- * testdata/keras. Every input must either become a layer (which then runs on the scalar backend on a small
+ * testdata/keras (and the legacy {@code .h5} ones). Every input must either become a layer (which then runs on the scalar backend on a small
  * input) or be refused with a {@link KerasFormatException} whose message starts with the file's name, or a
  * {@link MemoryBudgetException}; anything else, errors included, fails with the seed, iteration and kind.
  *
  * <p>Mutations: of {@code config.json} as JSON (values replaced by hostile numbers, other strings, null, nested
  * objects; keys removed; layers duplicated or removed), of its bytes, of {@code model.weights.h5}'s bytes (bit
- * flips, truncation, interesting bytes), all re-zipped; and of the whole zip's bytes. Each iteration draws from
+ * flips, truncation, interesting bytes), all re-zipped; of the whole zip's bytes, and of a legacy {@code .h5} file's bytes. Each iteration draws from
  * its own generator seeded by (seed, iteration). Knobs: {@code rnnkit.tests.fuzz.keras} (inputs, default 3000),
  * {@code rnnkit.tests.seed}, {@code rnnkit.tests.fuzz.iteration}.
  */
@@ -75,6 +75,12 @@ class KerasFuzzTest {
                 sources.add(e);
             }
         }
+        List<byte[]> h5 = new ArrayList<>();
+        for (Path c : KerasTestSupport.cases()) {
+            if (Files.exists(c.resolve("model.h5"))) {
+                h5.add(Files.readAllBytes(c.resolve("model.h5")));
+            }
+        }
         int accepted = 0, refused = 0;
         Path file = tmp.resolve("fuzz.keras");
         for (int i = 0; i < total; i++) {
@@ -83,7 +89,7 @@ class KerasFuzzTest {
             }
             SplittableRandom r = new SplittableRandom(seed * 1_000_003L + i);
             Map<String, byte[]> e = new LinkedHashMap<>(sources.get(r.nextInt(sources.size())));
-            int kind = r.nextInt(4);
+            int kind = r.nextInt(5);
             byte[] bytes;
             switch (kind) {
                 case 0 -> e.put("config.json", mutateJson(r, e.get("config.json")));
@@ -95,6 +101,10 @@ class KerasFuzzTest {
             if (kind == 3) {
                 bytes = mutateBytes(r, bytes);
             }
+            if (kind == 4) { // the legacy HDF5 format
+                bytes = mutateBytes(r, h5.get(r.nextInt(h5.size())));
+            }
+            file = tmp.resolve(kind == 4 ? "fuzz.h5" : "fuzz.keras");
             Files.write(file, bytes);
             try {
                 RecurrentLayer layer = KerasImport.layer(KerasFile.read(file), scalar);
@@ -102,7 +112,7 @@ class KerasFuzzTest {
                 layer.forward(org.rnnkit.tensor.Tensor.zeros(1, 2, c.inputSize()));
                 accepted++;
             } catch (KerasFormatException ex) {
-                if (!ex.getMessage().startsWith("fuzz.keras: ")) {
+                if (!ex.getMessage().startsWith(file.getFileName() + ": ")) {
                     fail("seed " + seed + " iteration " + i + " kind " + kind + ": message without the file name: "
                             + ex.getMessage());
                 }
