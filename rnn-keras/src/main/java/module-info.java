@@ -8,4 +8,6 @@ module org.rnnkit.keras {
     requires com.fasterxml.jackson.databind;
 
     exports org.rnnkit.keras;
+
+    provides org.rnnkit.io.ModelFormat with org.rnnkit.keras.KerasModelFormat;
 }

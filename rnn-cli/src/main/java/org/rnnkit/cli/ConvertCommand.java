@@ -12,8 +12,30 @@ import org.rnnkit.io.ModelFormatException;
 import org.rnnkit.nn.RecurrentLayer;
 import org.rnnkit.onnx.OnnxWriter;
 
-/** {@code rnnkit convert}: a layer between rnnkit's safetensors and ONNX. */
+/** {@code rnnkit convert}: a layer from any readable format to rnnkit's safetensors or ONNX. */
 final class ConvertCommand implements Main.Command {
+    /** What convert writes. */
+    enum Format {
+        SAFETENSORS("safetensors"),
+        ONNX("onnx");
+
+        final String key;
+
+        Format(String key) {
+            this.key = key;
+        }
+
+        static Format parse(String option, String value) {
+            for (Format f : values()) {
+                if (f.key.equalsIgnoreCase(value.trim())) {
+                    return f;
+                }
+            }
+            throw new Args.BadValueException(option + ": expected safetensors or onnx, got "
+                    + org.rnnkit.io.Untrusted.quote(value));
+        }
+    }
+
     @Override
     public String usage() {
         return """
@@ -22,7 +44,7 @@ final class ConvertCommand implements Main.Command {
 
                 Converts a recurrent layer between rnnkit's safetensors file (what 'train' and
                 RecurrentLayer.save write, and scripts/rnnkit_torch.py exports) and ONNX, and from PyTorch's
-                torch.save files to either. IN's format is read from its content; OUT's is --to, else OUT's
+                torch.save files and Keras files to either. IN's format is read from its content; OUT's is --to, else OUT's
                 extension (.onnx or .safetensors).
                 ONNX in: one LSTM/GRU/RNN node with its weights as initializers (every attribute of the
                 operators), or the graph PyTorch's exporter writes for nn.LSTM/GRU/RNN. ONNX out: opset %d,
@@ -50,30 +72,23 @@ final class ConvertCommand implements Main.Command {
         }
         Path in = Args.checkedInput("IN", Path.of(a.positional.get(0)));
         Path outFile = Args.checkedOutput("OUT", Path.of(a.positional.get(1)));
-        ModelFiles.Format to = a.get("--to") != null ? ModelFiles.Format.parse("--to", a.get("--to")) : byExtension(outFile);
-        if (a.flag("--initial-state") && to != ModelFiles.Format.ONNX) {
+        Format to = a.get("--to") != null ? Format.parse("--to", a.get("--to")) : byExtension(outFile);
+        if (a.flag("--initial-state") && to != Format.ONNX) {
             throw new Args.UsageException("--initial-state: applies to ONNX output only");
         }
         Backend scalar = Backends.named("scalar"); // nothing runs: the reference backend only holds the weights
-        ModelFiles.Format from = ModelFiles.detect(in);
-        if (from != ModelFiles.Format.TORCH) {
+        boolean safetensors = ModelFiles.isSafeTensors(in);
+        if (safetensors) {
             for (String opt : new String[] {"--nonlinearity", "--prefix", "--batch-first"}) {
                 if (a.get(opt) != null) {
-                    throw new Args.UsageException(opt + ": applies to PyTorch files; IN is " + from.key);
+                    throw new Args.UsageException(opt + ": completes a PyTorch state_dict; IN is a safetensors file");
                 }
             }
         }
-        RecurrentLayer layer = switch (from) {
-            case ONNX -> ModelFiles.onnxLayer(in, scalar);
-            case TORCH -> ModelFiles.torchLayer(in, ModelFiles.torchOptions(a), scalar);
-            case SAFETENSORS -> RecurrentLayer.load(in, scalar);
-        };
+        RecurrentLayer layer = safetensors ? RecurrentLayer.load(in, scalar)
+                : ModelFiles.anyLayer(in, ModelFiles.loadOptions(a), scalar);
         byte[] bytes;
-        if (to == ModelFiles.Format.TORCH) {
-            throw new Args.UsageException("--to: rnnkit writes safetensors (which scripts/rnnkit_torch.py loads into"
-                    + " PyTorch) and ONNX, not torch.save files");
-        }
-        if (to == ModelFiles.Format.ONNX) {
+        if (to == Format.ONNX) {
             try {
                 bytes = OnnxWriter.write(layer, a.flag("--initial-state"));
             } catch (IllegalArgumentException e) {
@@ -83,17 +98,17 @@ final class ConvertCommand implements Main.Command {
         } else {
             layer.save(outFile);
         }
-        out.println("wrote " + outFile + " (" + to.key + ", from " + from.key + "): " + layer.config());
+        out.println("wrote " + outFile + " (" + to.key + "): " + layer.config());
         return 0;
     }
 
-    private static ModelFiles.Format byExtension(Path out) {
+    private static Format byExtension(Path out) {
         String n = out.getFileName().toString().toLowerCase(Locale.ROOT);
         if (n.endsWith(".onnx")) {
-            return ModelFiles.Format.ONNX;
+            return Format.ONNX;
         }
         if (n.endsWith(".safetensors")) {
-            return ModelFiles.Format.SAFETENSORS;
+            return Format.SAFETENSORS;
         }
         throw new Args.UsageException("OUT: " + org.rnnkit.io.Untrusted.quote(out.toString())
                 + ": give --to safetensors|onnx, or name it .onnx or .safetensors");

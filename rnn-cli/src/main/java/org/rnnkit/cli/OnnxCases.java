@@ -59,12 +59,12 @@ final class OnnxCases {
         }
         Path json = dir.resolve("case.json");
         String format = field(json, "model_format"), file = field(json, "model_file");
-        if (format != null && format.startsWith("pt-")) {
+        if (format != null && (format.startsWith("pt-") || format.equals("keras") || format.equals("keras-h5"))) {
             return new OnnxCase(name, dir, false, null);
         }
         if (!"onnx".equals(format)) {
             return new OnnxCase(name, dir, false, "model_format " + org.rnnkit.io.Untrusted.quote(String.valueOf(format))
-                    + ": rnnkit reads ONNX and PyTorch import cases; this format is not read yet");
+                    + ": rnnkit reads ONNX, PyTorch and Keras import cases; this format is not read yet");
         }
         if (!"model.onnx".equals(file)) {
             throw new ModelFormatException(json + ": model_file: expected \"model.onnx\", got "
@@ -129,7 +129,7 @@ final class OnnxCases {
 
     private static List<Tolerance.Check> importCase(Path dir, Backend backend) throws IOException {
         if (!Files.isRegularFile(dir.resolve("model.onnx"))) {
-            return torchCase(dir, backend);
+            return frameworkCase(dir, backend);
         }
         OnnxModel model = OnnxModel.read(dir.resolve("model.onnx"));
         Map<String, OnnxTensor> inputs = new java.util.LinkedHashMap<>();
@@ -155,10 +155,11 @@ final class OnnxCases {
     }
 
     /**
-     * A PyTorch import case: {@code model_file} read with the case's {@code load_options}, run on
+     * A PyTorch or Keras import case: {@code model_file} read by {@code RecurrentLayer.load} with the case's
+     * {@code load_options}, run on
      * {@code input.npy} (and {@code h0.npy}, {@code c0.npy}), compared with every expected {@code .npy}.
      */
-    private static List<Tolerance.Check> torchCase(Path dir, Backend backend) throws IOException {
+    private static List<Tolerance.Check> frameworkCase(Path dir, Backend backend) throws IOException {
         Path json = dir.resolve("case.json");
         Map<String, Object> c;
         try {
@@ -171,7 +172,7 @@ final class OnnxCases {
             throw new ModelFormatException(json + ": model_file: expected a file name in the case's folder, got "
                     + org.rnnkit.io.Untrusted.quote(file));
         }
-        org.rnnkit.torch.TorchLoadOptions options = org.rnnkit.torch.TorchLoadOptions.defaults();
+        org.rnnkit.nn.LoadOptions options = org.rnnkit.nn.LoadOptions.defaults();
         Object lo = c.get("load_options");
         if (lo != null) {
             Map<String, Object> o = Json.asObject(lo, "load_options");
@@ -185,12 +186,18 @@ final class OnnxCases {
                 };
             }
         }
-        org.rnnkit.nn.RecurrentLayer layer = ModelFiles.torchLayer(dir.resolve(file), options, backend);
+        String format = Json.asString(c.get("model_format"), "model_format");
+        org.rnnkit.nn.RecurrentLayer layer = ModelFiles.anyLayer(dir.resolve(file), options, backend);
         Tensor h0 = optional(dir.resolve("h0.npy")), c0 = optional(dir.resolve("c0.npy"));
         org.rnnkit.nn.LayerOutput got = layer.forward(Npy.readFloat32(dir.resolve("input.npy")),
                 org.rnnkit.nn.ForwardOptions.defaults().withInitialState(h0, c0));
+        Tensor output = got.output();
+        if (format.startsWith("keras")) { // Keras returns a go_backwards layer's output in processing order
+            output = org.rnnkit.keras.KerasImport.plan(org.rnnkit.keras.KerasFile.read(dir.resolve(file)))
+                    .kerasOutput(output);
+        }
         List<Tolerance.Check> checks = new ArrayList<>();
-        checks.add(check("output", got.output(), Npy.readFloat32(dir.resolve("output.npy"))));
+        checks.add(check("output", output, Npy.readFloat32(dir.resolve("output.npy"))));
         checks.add(check("h_n", got.hN(), Npy.readFloat32(dir.resolve("h_n.npy"))));
         Tensor cN = optional(dir.resolve("c_n.npy"));
         if (cN != null || got.cN() != null) {

@@ -46,7 +46,7 @@ final class RunCommand implements Main.Command {
     @Override
     public String usage() {
         return """
-                usage: rnnkit run --model M.safetensors|M.onnx|M.pt --input X.npy [--h0 H.npy] [--c0 C.npy]
+                usage: rnnkit run --model M.safetensors|.onnx|.pt|.keras|.h5 --input X.npy [--h0 H.npy] [--c0 C.npy]
                                   [--lengths L.npy] --out DIR [--backend NAME] [CONFIG OPTIONS]
 
                 Runs a layer or cell saved by rnnkit, exported from PyTorch (scripts/rnnkit_torch.py), or an
@@ -96,36 +96,22 @@ final class RunCommand implements Main.Command {
         Tensor h0 = h0Path == null ? null : Npy.readFloat32(h0Path);
         Tensor c0 = c0Path == null ? null : Npy.readFloat32(c0Path);
         int[] lengths = lengthsPath == null ? null : toInts(lengthsPath, Npy.readInt64Vector(lengthsPath));
-        ModelFiles.Format format = ModelFiles.detect(model);
-        if (format != ModelFiles.Format.TORCH) {
-            for (String opt : ModelFiles.TORCH_OPTIONS) {
-                if (a.get(opt) != null) {
-                    throw new Args.UsageException(opt + ": applies to PyTorch files; " + model.getFileName() + " is "
-                            + format.key);
-                }
-            }
-        }
-        if (format == ModelFiles.Format.TORCH) {
+        if (!ModelFiles.isSafeTensors(model)) {
             for (String opt : CONFIG_OPTIONS.keySet()) {
                 if (a.get(opt) != null && !opt.equals("--batch-first")) {
-                    throw new Args.UsageException(opt + ": a PyTorch file's tensors (or pickled module) say it; only"
-                            + " --nonlinearity, --batch-first and --prefix complete a state_dict");
+                    throw new Args.UsageException(opt + ": " + model.getFileName() + " says its configuration itself;"
+                            + " only --nonlinearity, --batch-first and --prefix complete a PyTorch state_dict");
                 }
             }
             long t0 = System.nanoTime();
-            RecurrentLayer l = ModelFiles.torchLayer(model, ModelFiles.torchOptions(a), backend);
+            RecurrentLayer l = ModelFiles.anyLayer(model, ModelFiles.loadOptions(a), backend);
             return runLayer(l, t0, input, h0, c0, lengths, outDir, backend, out);
         }
-        if (format == ModelFiles.Format.ONNX) {
-            for (String opt : CONFIG_OPTIONS.keySet()) {
-                if (a.get(opt) != null) {
-                    throw new Args.UsageException(opt + ": an ONNX model describes its layer itself; the configuration"
-                            + " options apply to safetensors files");
-                }
+        for (String opt : ModelFiles.TORCH_OPTIONS) {
+            if (a.get(opt) != null) {
+                throw new Args.UsageException(opt + ": applies to PyTorch state_dicts; " + model.getFileName()
+                        + " is a safetensors file");
             }
-            long t0 = System.nanoTime();
-            RecurrentLayer l = ModelFiles.onnxLayer(model, backend);
-            return runLayer(l, t0, input, h0, c0, lengths, outDir, backend, out);
         }
         SafeTensorsFile file = SafeTensors.read(model);
         Map<String, String> meta = new LinkedHashMap<>(file.metadata());

@@ -23,7 +23,7 @@ import org.rnnkit.tck.Tolerance;
 final class VerifyCommand implements Main.Command {
     /** The bundled case sets, relative to the project root. */
     static final List<String> BUNDLED = List.of("testdata/golden", "testdata/golden-trained", "testdata/golden-varlen",
-            "testdata/structures", "testdata/onnx/node", "testdata/onnx/dialects", "testdata/onnx/torch", "testdata/torch");
+            "testdata/structures", "testdata/onnx/node", "testdata/onnx/dialects", "testdata/onnx/torch", "testdata/torch", "testdata/keras");
 
     @Override
     public String usage() {
@@ -36,8 +36,8 @@ final class VerifyCommand implements Main.Command {
                 testdata/structures/README.md), ONNX's backend-test layout (model.onnx and
                 test_data_set_N/{input,output}_K.pb, run in ONNX's terms: testdata/onnx/README.md), and
                 import cases (case.json kind "import": a framework's own model file and .npy results; those of
-                model_format onnx, pt-state-dict, pt-module and pt-legacy run, other formats are listed as not
-                run).
+                model_format onnx, pt-state-dict, pt-module, pt-legacy, keras and keras-h5 run, others are listed
+                as not run).
                 Greedy tokens must match exactly; tensors by |got - expected| <= atol*max(1, max|expected|) + rtol*|expected|, with
                 atol 1e-5 and rtol 1e-4 for output, h_n, c_n, and 2e-5 and 2e-4 for the gradients (grad_*).
                 The table shows, per case and backend, the largest fraction of that tolerance any element

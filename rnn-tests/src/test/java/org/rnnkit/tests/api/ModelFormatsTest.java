@@ -23,7 +23,7 @@ import org.rnnkit.tensor.Tensor;
 
 /**
  * {@link RecurrentLayer#load} tells a file's format by its content (safetensors, and the formats of the
- * modules on the class path: ONNX, PyTorch), takes load options only where a file cannot say something,
+ * modules on the class path: ONNX, PyTorch, Keras), takes load options only where a file cannot say something,
  * and names what it refuses.
  */
 class ModelFormatsTest {
@@ -55,6 +55,11 @@ class ModelFormatsTest {
 
         Path module = testdata("torch/004_pt-module_lstm_module_bf_nobias_i4_h33_s9_b4");
         matches(RecurrentLayer.load(module.resolve("model.pt"), SCALAR), module); // a pickled module says it all
+
+        Path keras = testdata("keras/013_keras_stacked2_lstm_i16_h32_s27_b3"); // a .keras zip
+        matches(RecurrentLayer.load(keras.resolve("model.keras"), SCALAR), keras);
+        Path kerasH5 = testdata("keras/016_keras_gru_legacy_h5_i33_h5_s28_b4"); // legacy HDF5
+        matches(RecurrentLayer.load(kerasH5.resolve("model.h5"), SCALAR), kerasH5);
 
         Path legacy = testdata("torch/006_pt-legacy_gru_legacy_i31_h8_s6_b4");
         matches(RecurrentLayer.load(legacy.resolve("model.pt"), LoadOptions.defaults().withBatchFirst(false), SCALAR),
@@ -88,6 +93,7 @@ class ModelFormatsTest {
         Files.write(junk, "hello, not a model".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
         ModelFormatException m = assertThrows(ModelFormatException.class, () -> RecurrentLayer.load(junk, SCALAR));
         assertTrue(m.getMessage().contains("no model format on the class path recognises it (formats: "), m.getMessage());
-        assertTrue(m.getMessage().contains("onnx") && m.getMessage().contains("pytorch"), m.getMessage());
+        assertTrue(m.getMessage().contains("onnx") && m.getMessage().contains("pytorch")
+                && m.getMessage().contains("keras"), m.getMessage());
     }
 }

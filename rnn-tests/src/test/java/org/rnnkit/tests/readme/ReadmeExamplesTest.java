@@ -113,9 +113,11 @@ class ReadmeExamplesTest {
     void theExamplesRunWithRnnkitOnTheModulePath(@TempDir Path dir) throws Exception {
         List<String> modules = new ArrayList<>(), others = new ArrayList<>();
         for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
-            // protobuf-java joins rnnkit's ONNX module there (org.rnnkit.onnx requires com.google.protobuf)
-            boolean protobuf = Path.of(entry).getFileName().toString().startsWith("protobuf-java-");
-            (isRnnkitModule(Path.of(entry)) || protobuf ? modules : others).add(entry);
+            // the format modules' own dependencies join them there: protobuf-java (org.rnnkit.onnx), jhdf and
+            // Jackson (org.rnnkit.keras), which service binding resolves with org.rnnkit.api
+            String file = Path.of(entry).getFileName().toString();
+            boolean needed = file.startsWith("protobuf-java-") || file.startsWith("jhdf-") || file.startsWith("jackson-");
+            (isRnnkitModule(Path.of(entry)) || needed ? modules : others).add(entry);
         }
         assertTrue(modules.size() >= 5, "rnnkit modules on the test class path: " + modules);
         String sep = java.io.File.pathSeparator;
