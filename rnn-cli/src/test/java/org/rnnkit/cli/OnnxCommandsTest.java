@@ -89,7 +89,8 @@ class OnnxCommandsTest {
         r = run("run", "--model", junk.toString(), "--input", ONNX.resolve("torch/008_onnx_lstm_bf_i9_h8_s6_b4/input.npy")
                 .toString(), "--out", tmp.resolve("o").toString());
         assertEquals(Main.BAD_INPUT, r.status(), r.out() + r.err());
-        assertTrue(r.err().startsWith("rnnkit run: junk.onnx"), r.err());
+        assertTrue(r.err().contains("junk.onnx: not a safetensors file, and no model format on the class path recognises"
+                + " it (formats: onnx, pytorch, keras)"), r.err());
     }
 
     @Test
